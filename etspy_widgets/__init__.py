@@ -1,0 +1,37 @@
+"""etspy-widgets: electron tomography for Jupyter.
+
+ETSpy's engine (signals, I/O, alignment, reconstruction) on HyperSpy and ASTRA,
+plus interactive widgets whose every action is also a line of Python.
+
+>>> import etspy_widgets as etw
+>>> stack = etw.datasets.get_catalyst_data()          # doctest: +SKIP
+>>> rec = stack.reconstruct("FBP")                     # doctest: +SKIP
+"""
+
+from .engine.errors import (
+    DataNotFoundError,
+    InvalidDataError,
+    InvalidTiltsError,
+    MismatchedTiltError,
+    TomoFileError,
+    TomographyError,
+    UnknownMethodError,
+)
+from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataNotFoundError",
+    "InvalidDataError",
+    "InvalidTiltsError",
+    "MismatchedTiltError",
+    "RecStack",
+    "TomoFileError",
+    "TomoShifts",
+    "TomoStack",
+    "TomoTilts",
+    "TomographyError",
+    "UnknownMethodError",
+    "__version__",
+]

@@ -1,0 +1,4 @@
+"""The numerical engine: signals, file I/O, alignment, projectors and reconstruction.
+
+Imports no widget library.
+"""

@@ -1,0 +1,91 @@
+"""Exceptions raised by etspy-widgets, each saying what was wrong and what to do.
+
+All derive from the built-in class a caller would expect (``ValueError``,
+``OSError``...), so ``except ValueError`` keeps working for code written
+against ETSpy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class TomographyError(Exception):
+    """Base class of every error raised by etspy-widgets."""
+
+
+class MismatchedTiltError(TomographyError, ValueError):
+    """The number of tilts does not match the number of projections."""
+
+    def __init__(self, num_tilts: int, num_projections: int):
+        super().__init__(
+            f"Got {num_tilts} tilt values for a stack of {num_projections} projections. "
+            "Give exactly one tilt angle (in degrees) per projection, e.g. "
+            "stack.set_tilts(start, increment) or load(path, tilts=array)."
+        )
+        self.num_tilts = num_tilts
+        self.num_projections = num_projections
+
+
+class InvalidTiltsError(TomographyError, ValueError):
+    """Tilt values that are not a finite one-dimensional array."""
+
+
+class InvalidDataError(TomographyError, ValueError):
+    """Image data that cannot be used (NaN/inf values, wrong dimensions, empty)."""
+
+
+class UnknownMethodError(TomographyError, ValueError):
+    """A method, filter or algorithm name that is not one of the choices."""
+
+    def __init__(self, kind: str, name: object, choices):
+        choices = list(choices)
+        super().__init__(
+            f"Unknown {kind} {name!r}. Choose one of: {', '.join(map(repr, choices))}."
+        )
+        self.name = name
+        self.choices = choices
+
+
+class TomoFileError(TomographyError, OSError):
+    """A file that cannot be read as a tilt series (truncated, wrong format, missing sidecar)."""
+
+
+class DataNotFoundError(TomographyError, FileNotFoundError):
+    """ETSpy's published test data could not be found on this machine."""
+
+
+def check_method(kind: str, name: str, choices) -> str:
+    """Return the canonical spelling of ``name`` from ``choices`` (case-insensitive).
+
+    Raises
+    ------
+    UnknownMethodError
+        If ``name`` is not one of ``choices``.
+    """
+    if isinstance(name, str):
+        for choice in choices:
+            if name.lower() == choice.lower():
+                return choice
+    raise UnknownMethodError(kind, name, choices)
+
+
+def check_finite(data, what: str = "data") -> None:
+    """Raise :class:`InvalidDataError` when ``data`` holds NaN or infinite values.
+
+    Lazy (Dask) arrays are not checked here: they are checked chunk by chunk
+    where they are computed.
+    """
+    if not isinstance(data, np.ndarray):
+        return
+    if data.dtype.kind in "iub":
+        return
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = int(data.size - np.count_nonzero(finite))
+        where = np.argwhere(~finite)[0].tolist()
+        raise InvalidDataError(
+            f"The {what} holds {bad} NaN or infinite value(s) (first at index {where}). "
+            "Replace them first, e.g. stack.data = np.nan_to_num(stack.data), or remove "
+            "the affected projections with stack.remove_projections([...])."
+        )

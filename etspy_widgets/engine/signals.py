@@ -1,0 +1,457 @@
+"""Tomography signals: :class:`TomoStack` (a tilt series) and :class:`RecStack` (a volume).
+
+Tilts and shifts live in ``metadata.Tomography`` as small HyperSpy signals
+(:class:`TomoTilts`, :class:`TomoShifts`) whose navigation axis is the stack's,
+exactly where ETSpy keeps them. HyperSpy slices them with the stack
+(``_additional_slicing_targets``), copies them with the metadata and saves them
+with the file, so there is one place that holds them and nothing to keep in step.
+
+Conventions (see ``docs/conventions.md``): a tilt series is ``(n_tilts, ny, nx)``
+with the tilt axis along x; ``tilts`` are degrees; ``shifts[:, 0]`` is the shift
+along y (across the tilt axis), ``shifts[:, 1]`` along x (along the tilt axis),
+in pixels, as the shift that was *applied* to the data.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import os
+from pathlib import Path
+
+import numpy as np
+from hyperspy._signals.signal1d import Signal1D
+from hyperspy._signals.signal2d import Signal2D
+from traits.api import Undefined
+
+from .align import AlignMixin
+from .atomic import atomic_path
+from .errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError
+from .recon import ReconMixin, RecStackMixin
+
+_SLICING_TARGETS = [
+    "metadata.Signal.Noise_properties.variance",
+    "metadata.Tomography.tilts",
+    "metadata.Tomography.shifts",
+]
+
+_DEFAULT_TOMOGRAPHY = {
+    "tiltaxis": 0.0,  # tilt-axis rotation applied, degrees
+    "xshift": 0.0,  # tilt-axis offset applied across the axis (along y), pixels
+    "yshift": 0.0,  # kept for ETSpy files; shift along the axis (x), pixels
+    "cropped": False,
+}
+
+
+class _NavOnlySignal(Signal1D):
+    """A per-projection value: sliced by ``inav`` with its stack, untouched by ``isig``."""
+
+    _signal_dimension = 1
+    _width = 1
+
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if self.axes_manager.signal_shape != (self._width,):
+            raise ValueError(
+                f"{type(self).__name__} needs a signal shape of ({self._width},), "
+                f"got {self.axes_manager.signal_shape}."
+            )
+
+    def _slicer(self, slices, isNavigation=None, out=None):  # noqa: N803
+        if not isNavigation:
+            # the stack's isig does not change which projections there are
+            if out is not None:
+                out.data = self.data.copy()
+                return out
+            return self.deepcopy()
+        return super()._slicer(slices, isNavigation, out)
+
+
+class TomoTilts(_NavOnlySignal):
+    """The tilt angle of each projection, in degrees: data of shape ``(n, 1)``."""
+
+    _signal_type = "TomoTilts"
+    _width = 1
+
+
+class TomoShifts(_NavOnlySignal):
+    """The (y, x) shift applied to each projection, in pixels: data of shape ``(n, 2)``."""
+
+    _signal_type = "TomoShifts"
+    _width = 2
+
+
+def _nav_signal(cls, values: np.ndarray, nav_axis) -> Signal1D:
+    sig = cls(np.asarray(values, dtype=np.float64))
+    title = "Image tilt values" if cls is TomoTilts else "Image shift values"
+    sig.metadata.General.title = title
+    ax = sig.axes_manager.navigation_axes[0]
+    if nav_axis is not None:
+        for attr in ("name", "units", "offset", "scale"):
+            value = getattr(nav_axis, attr, Undefined)
+            if value is not Undefined:
+                setattr(ax, attr, value)
+    sax = sig.axes_manager.signal_axes[0]
+    sax.name = "Tilt values" if cls is TomoTilts else "Shift values (y, x)"
+    sax.units = "degrees" if cls is TomoTilts else "pixels"
+    return sig
+
+
+class _TomoMetadataMixin:
+    """``metadata.Tomography`` defaults and the processing history, shared by both stacks."""
+
+    def _init_tomography_metadata(self) -> None:
+        md = self.metadata
+        if not md.has_item("Tomography"):
+            md.add_node("Tomography")
+        tomo = md.Tomography
+        for key, value in _DEFAULT_TOMOGRAPHY.items():
+            if not tomo.has_item(key):
+                tomo.set_item(key, value)
+        if not tomo.has_item("history"):
+            tomo.set_item("history", [])
+
+    @property
+    def history(self) -> list[str]:
+        """Lines of Python that produced this signal, oldest first (``metadata.Tomography``)."""
+        hist = self.metadata.get_item("Tomography.history", [])
+        return [str(h) for h in np.atleast_1d(hist).tolist()] if len(hist) else []
+
+    def add_history(self, line: str) -> None:
+        """Append one line of Python source to the processing history."""
+        self.metadata.set_item("Tomography.history", [*self.history, str(line)])
+
+    def save(self, filename=None, overwrite: bool = False, extension=None,
+             file_format=None, **kwargs):
+        """Save like HyperSpy does, but never leave a half-written file behind.
+
+        The file is written under a temporary name beside ``filename`` and
+        renamed into place when complete. An existing file is replaced only
+        with ``overwrite=True`` (HyperSpy would ask on the console).
+        """
+        if filename is None:
+            title = self.metadata.get_item("General.title") or type(self).__name__
+            filename = f"{title}.{extension or 'hspy'}"
+        path = Path(filename)
+        if extension is not None:
+            path = path.with_suffix("." + extension.lstrip("."))
+        elif not path.suffix:
+            path = path.with_suffix(".hspy")
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
+                          **kwargs)
+        return path
+
+
+class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
+    """A tilt series: navigation = projections, signal = the projection image.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or hyperspy Signal2D
+        Projections of shape ``(n_tilts, ny, nx)``; a Signal2D keeps its axes and metadata.
+    tilts : array-like, TomoTilts, optional
+        One tilt angle per projection, in degrees. Defaults to tilts already in the
+        signal's ``metadata.Tomography``, else zeros.
+    shifts : array-like, TomoShifts, optional
+        ``(n_tilts, 2)`` shifts (y, x) in pixels already applied to the data; default zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from etspy_widgets import TomoStack
+    >>> stack = TomoStack(np.zeros((3, 8, 8)), tilts=[-10, 0, 10])
+    >>> stack.tilts.data[:, 0].tolist()
+    [-10.0, 0.0, 10.0]
+    """
+
+    _signal_type = "TomoStack"
+    _signal_dimension = 2
+    _lazy = False
+
+    def __init__(self, data, tilts=None, shifts=None, *args, **kwargs):
+        if isinstance(data, Signal2D):
+            signal = data
+            kwargs.setdefault("axes", signal.axes_manager._get_axes_dicts())
+            kwargs.setdefault("metadata", signal.metadata.deepcopy().as_dictionary())
+            kwargs.setdefault("original_metadata", signal.original_metadata.as_dictionary())
+            data = signal.data
+        elif not hasattr(data, "shape"):
+            data = np.asarray(data)
+        if hasattr(data, "ndim") and data.ndim not in (2, 3) and data.dtype != object:
+            raise InvalidDataError(
+                f"A tilt series needs data of shape (n_tilts, ny, nx); got {data.shape}. "
+                "Stack your projections into one 3D array first."
+            )
+        super().__init__(data, *args, **kwargs)
+        self._additional_slicing_targets = list(_SLICING_TARGETS)
+        self._init_tomography_metadata()
+        self._name_axes()
+        if tilts is not None:
+            self.tilts = tilts
+        elif not self._has_valid("tilts"):
+            self.tilts = None
+        if shifts is not None:
+            self.shifts = shifts
+        elif not self._has_valid("shifts"):
+            self.shifts = None
+
+    # -- axes and per-projection values ------------------------------------------
+    def _name_axes(self) -> None:
+        am = self.axes_manager
+        if am.navigation_dimension >= 1:
+            nav = am.navigation_axes[-1]
+            if nav.name in (Undefined, "", "z", None):
+                nav.name = "Projections"
+        if am.signal_dimension == 2:
+            am.signal_axes[0].name = "x"
+            am.signal_axes[1].name = "y"
+            for ax in am.signal_axes:
+                if ax.units in (Undefined, "", None):
+                    ax.units = "pixels"
+
+    @property
+    def _n_projections(self) -> int:
+        nav = self.axes_manager.navigation_shape
+        return int(np.prod(nav)) if nav else 1
+
+    def _nav_axis(self):
+        axes = self.axes_manager.navigation_axes
+        return axes[-1] if axes else None
+
+    def _has_valid(self, key: str) -> bool:
+        value = self.metadata.get_item(f"Tomography.{key}")
+        width = 1 if key == "tilts" else 2
+        if value is None or not hasattr(value, "data"):
+            return False
+        ok = np.size(value.data) == self._n_projections * width
+        if ok and not isinstance(value, TomoTilts if key == "tilts" else TomoShifts):
+            self._set_values(key, np.reshape(value.data, (-1, width)))
+        return ok
+
+    def _set_values(self, key: str, values) -> None:
+        cls = TomoTilts if key == "tilts" else TomoShifts
+        width = cls._width
+        n = self._n_projections
+        if values is None:
+            arr = np.zeros((n, width))
+        else:
+            if hasattr(values, "data") and not isinstance(values, np.ndarray):
+                values = values.data
+            arr = np.array(values, dtype=np.float64)
+            if key == "tilts":
+                if arr.ndim == 2 and arr.shape[1] == 1:
+                    arr = arr[:, 0]
+                if arr.ndim != 1:
+                    raise InvalidTiltsError(
+                        f"Tilts must be a 1D sequence of angles in degrees; got an array "
+                        f"of shape {arr.shape}."
+                    )
+                if arr.shape[0] != n:
+                    raise MismatchedTiltError(arr.shape[0], n)
+                arr = arr[:, None]
+            elif arr.shape != (n, 2):
+                raise InvalidDataError(
+                    f"Shifts must have shape ({n}, 2) (one (y, x) pair per projection); "
+                    f"got {arr.shape}."
+                )
+            if not np.isfinite(arr).all():
+                raise (InvalidTiltsError if key == "tilts" else InvalidDataError)(
+                    f"The {key} hold NaN or infinite values: {arr.ravel().tolist()[:10]}..."
+                )
+        self.metadata.set_item(f"Tomography.{key}", _nav_signal(cls, arr, self._nav_axis()))
+
+    @property
+    def tilts(self) -> TomoTilts:
+        """Tilt angles in degrees, a :class:`TomoTilts` of shape ``(n, 1)`` (ETSpy's form)."""
+        return self.metadata.Tomography.tilts
+
+    @tilts.setter
+    def tilts(self, values) -> None:
+        self._set_values("tilts", values)
+
+    @property
+    def shifts(self) -> TomoShifts:
+        """Shifts (y, x) applied to each projection in pixels, a :class:`TomoShifts`."""
+        return self.metadata.Tomography.shifts
+
+    @shifts.setter
+    def shifts(self, values) -> None:
+        self._set_values("shifts", values)
+
+    @property
+    def tilt_values(self) -> np.ndarray:
+        """The tilts as a plain 1D float array (a copy)."""
+        return np.asarray(self.tilts.data, dtype=np.float64).reshape(-1).copy()
+
+    @property
+    def shift_values(self) -> np.ndarray:
+        """The shifts as a plain ``(n, 2)`` float array of (y, x) (a copy)."""
+        return np.asarray(self.shifts.data, dtype=np.float64).reshape(-1, 2).copy()
+
+    # -- copying and reshaping -------------------------------------------------
+    def deepcopy(self):
+        """A full copy: data, axes, metadata (tilts, shifts, history) and all."""
+        return _copy.deepcopy(self)
+
+    def set_tilts(self, start: float, increment: float) -> None:
+        """Set tilts to ``start + increment * k`` for each projection ``k`` (exactly ``n`` values).
+
+        Also calibrates the projection axis in degrees, as ETSpy does.
+        """
+        n = self._n_projections
+        ax = self._nav_axis()
+        if ax is not None:
+            ax.name, ax.units = "Projections", "degrees"
+            ax.offset, ax.scale = float(start), float(increment)
+        self.tilts = float(start) + float(increment) * np.arange(n)
+
+    def remove_projections(self, projections=None) -> TomoStack:
+        """Return a copy without the projections at the given indices (tilts/shifts follow).
+
+        Negative indices count from the end, as in NumPy.
+        """
+        if projections is None or len(np.atleast_1d(projections)) == 0:
+            raise ValueError(
+                "No projections given: pass a list of indices, e.g. remove_projections([0, 5])."
+            )
+        n = self._n_projections
+        idx = np.atleast_1d(np.asarray(projections))
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"Projection indices must be integers; got {idx.tolist()}.")
+        if (idx >= n).any() or (idx < -n).any():
+            raise IndexError(f"Projection indices {idx.tolist()} out of range for {n} projections.")
+        keep = np.ones(n, dtype=bool)
+        keep[idx] = False
+        if not keep.any():
+            raise ValueError("remove_projections would remove every projection.")
+        out = self._deepcopy_with_new_data(np.asarray(self.data)[keep])
+        out._nav_axis().size = int(keep.sum())
+        out.tilts = self.tilt_values[keep]
+        out.shifts = self.shift_values[keep]
+        return out
+
+    # -- small helpers ETSpy users rely on ------------------------------------
+    def invert(self) -> TomoStack:
+        """Return a copy with contrast inverted per projection (bright field → dark field)."""
+        data = np.asarray(self.data, dtype=np.float32)
+        hi = data.max(axis=(1, 2), keepdims=True)
+        lo = data.min(axis=(1, 2), keepdims=True)
+        out = self.deepcopy()
+        out.data = hi + lo - data
+        return out
+
+    def normalize(self, width: float = 3) -> TomoStack:
+        """Return a copy with each projection scaled to ``(x - min) / (mean + width·std)``."""
+        data = np.asarray(self.data, dtype=np.float32)
+        lo = data.min(axis=(1, 2), keepdims=True)
+        mean = data.mean(axis=(1, 2), keepdims=True)
+        std = data.std(axis=(1, 2), keepdims=True)
+        out = self.deepcopy()
+        out.data = (data - lo) / (mean + width * std)
+        return out
+
+    def stats(self) -> dict:
+        """Print and return mean, standard deviation, maximum and minimum of the data."""
+        data = np.asarray(self.data)
+        result = {"mean": float(data.mean()), "std": float(data.std()),
+                  "max": float(data.max()), "min": float(data.min())}
+        for key, value in result.items():
+            print(f"{key.capitalize()}: {value:.1f}")
+        return result
+
+    def extract_sinogram(self, column) -> Signal2D:
+        """The sinogram at one column (int index, or float in the x axis's units).
+
+        Returns a Signal2D of shape ``(n_tilts, ny)``: ``stack[:, :, column]``.
+        """
+        if isinstance(column, (list, tuple, np.ndarray)):
+            raise TypeError("extract_sinogram takes one column: an int index or a float position.")
+        ax = self.axes_manager.signal_axes[0]
+        index = ax.value2index(column) if isinstance(column, float) else int(column)
+        if not -ax.size <= index < ax.size:
+            raise IndexError(f"Column {column} is outside the image width ({ax.size}).")
+        data = np.asarray(self.data[:, :, index])
+        sino = Signal2D(data)
+        sino.axes_manager[0].update_from(self.axes_manager.signal_axes[1],
+                                         ("name", "scale", "offset", "units"))
+        sino.axes_manager[1].update_from(self._nav_axis(), ("name", "scale", "offset", "units"))
+        sino.metadata.General.title = (
+            f"Sinogram at x = {column} {ax.units}" if isinstance(column, float)
+            else f"Sinogram at column {index}"
+        )
+        return sino
+
+    def plot_sinos(self, *args, **kwargs):
+        """Plot the series in sinogram orientation (navigate along x)."""
+        sig = Signal2D(np.asarray(self.data).transpose(2, 0, 1))
+        sig.metadata.General.title = "Sinograms"
+        return sig.plot(*args, navigator="slider", **kwargs)
+
+
+class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
+    """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
+
+    Navigation runs along the tilt axis (x); each signal image is a slice
+    ``(thickness, ny)`` perpendicular to it.
+    """
+
+    _signal_type = "RecStack"
+    _signal_dimension = 2
+    _lazy = False
+
+    def __init__(self, data, *args, **kwargs):
+        if isinstance(data, Signal2D):
+            kwargs.setdefault("axes", data.axes_manager._get_axes_dicts())
+            kwargs.setdefault("metadata", data.metadata.deepcopy().as_dictionary())
+            data = data.data
+        super().__init__(data, *args, **kwargs)
+        self._init_tomography_metadata()
+        am = self.axes_manager
+        if am.navigation_dimension == 1 and am.navigation_axes[0].name in (Undefined, ""):
+            am.navigation_axes[0].name = "x"
+        if am.signal_dimension == 2:
+            if am.signal_axes[0].name in (Undefined, ""):
+                am.signal_axes[0].name = "y"
+            if am.signal_axes[1].name in (Undefined, ""):
+                am.signal_axes[1].name = "z"
+
+    def deepcopy(self):
+        """A full copy: data, axes and metadata."""
+        return _copy.deepcopy(self)
+
+    def plot_slices(self, xslice=None, yslice=None, zslice=None, vmin_std=0.1, vmax_std=10):
+        """Plot three orthogonal slices through the volume (centre by default).
+
+        Returns the matplotlib figure.
+        """
+        import matplotlib.pyplot as plt
+
+        vol = np.asarray(self.data)
+        nx, nz, ny = vol.shape
+        xs = nx // 2 if xslice is None else int(xslice)
+        zs = nz // 2 if zslice is None else int(zslice)
+        ys = ny // 2 if yslice is None else int(yslice)
+        planes = {
+            f"x = {xs} (slice)": vol[xs, :, :],
+            f"z = {zs}": vol[:, zs, :],
+            f"y = {ys}": vol[:, :, ys],
+        }
+        mean, std = float(vol.mean()), float(vol.std())
+        vmin, vmax = mean - vmin_std * std, mean + vmax_std * std
+        fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+        for axis, (title, img) in zip(axes, planes.items()):
+            axis.imshow(img, cmap="afmhot", vmin=vmin, vmax=vmax)
+            axis.set_title(title)
+            axis.set_axis_off()
+        fig.tight_layout()
+        return fig
+
+
+def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
+    """Return ``signal_or_array`` as a :class:`TomoStack` (no copy when it already is one)."""
+    if isinstance(signal_or_array, TomoStack) and tilts is None:
+        return signal_or_array
+    return TomoStack(signal_or_array, tilts=tilts)
+
+
+__all__ = ["RecStack", "TomoShifts", "TomoStack", "TomoTilts", "as_tomostack"]
