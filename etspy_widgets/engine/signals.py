@@ -56,7 +56,7 @@ class _NavOnlySignal(Signal1D):
                 f"got {self.axes_manager.signal_shape}."
             )
 
-    def _slicer(self, slices, isNavigation=None, out=None):  # noqa: N803
+    def _slicer(self, slices, isNavigation=None, out=None):
         if not isNavigation:
             # the stack's isig does not change which projections there are
             if out is not None:
@@ -439,7 +439,7 @@ class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
         mean, std = float(vol.mean()), float(vol.std())
         vmin, vmax = mean - vmin_std * std, mean + vmax_std * std
         fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-        for axis, (title, img) in zip(axes, planes.items()):
+        for axis, (title, img) in zip(axes, planes.items(), strict=True):
             axis.imshow(img, cmap="afmhot", vmin=vmin, vmax=vmax)
             axis.set_title(title)
             axis.set_axis_off()

@@ -1,0 +1,331 @@
+"""The ``etspy-widgets`` command: headless pipeline, replay, file info, JupyterLab and app.
+
+Every processing run is written as a Python script first (the same lines the
+workbench logs) and then executed, so a command-line result equals the Python
+API's by construction and carries its own history.
+
+Exit codes follow Unix habits: 0 success, 1 a processing error, 2 bad usage or
+bad input (missing file, unknown method, unwritable output). Errors are one line
+on stderr; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc")
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+# -- script building -----------------------------------------------------------------------
+def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
+    """The Python lines that ``reconstruct`` runs, one per step, with named arguments."""
+    lines = ["import etspy_widgets as etw"]
+    load_args = [repr(str(Path(args.input).resolve()))]
+    if args.tilts:
+        lines.append("import numpy as np")
+        load_args.append(f"tilts=np.loadtxt({str(Path(args.tilts).resolve())!r})")
+    lines.append(f"stack = etw.load({', '.join(load_args)})")
+    if args.bin and args.bin > 1:
+        lines.append(f"stack = stack.rebin(scale=(1, {args.bin}, {args.bin}))")
+    if args.register:
+        lines.append(f"stack = stack.stack_register(method={args.register!r})")
+    if args.tilt_align:
+        lines.append(f"stack = stack.tilt_align(method={args.tilt_align!r})")
+    rec_args = [f"method={args.method!r}"]
+    if args.iterations is not None:
+        rec_args.append(f"iterations={args.iterations}")
+    if args.thickness is not None:
+        rec_args.append(f"thickness={args.thickness}")
+    if args.constrain:
+        rec_args.append("constrain=True")
+    if args.scheduler:
+        lines.insert(1, "from dask.distributed import Client")
+        lines.insert(2, f"client = Client({args.scheduler!r})")
+        rec_args.append("client=client")
+    rec_args.append("show_progressbar=True")
+    lines.append(f"rec = stack.reconstruct({', '.join(rec_args)})")
+    return lines
+
+
+def run_script(source: str) -> dict:
+    """Execute a generated script in a fresh namespace and return the namespace."""
+    from .engine.errors import TomographyError
+
+    namespace: dict = {"__name__": "__etspy_widgets_script__"}
+    try:
+        exec(compile(source, "<etspy-widgets script>", "exec"), namespace)
+    except (TomographyError, FileNotFoundError, PermissionError) as err:
+        raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
+    return namespace
+
+
+# -- writing -------------------------------------------------------------------------------
+def check_output(path: Path, overwrite: bool) -> None:
+    """Fail early (before any work) when ``path`` cannot be written."""
+    if path.suffix.lower() not in OUTPUT_FORMATS:
+        raise CLIError(f"output {path}: unsupported format; use one of {', '.join(OUTPUT_FORMATS)}")
+    if path.exists() and not overwrite:
+        raise CLIError(f"output {path} exists; pass --overwrite to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CLIError(f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise CLIError(f"output folder {parent} is not writable")
+
+
+def write_signal(signal, path: Path, overwrite: bool) -> Path:
+    """Write a RecStack/TomoStack to hspy, zspy or MRC, atomically."""
+    if path.suffix.lower() == ".mrc":
+        return write_mrc(signal, path, overwrite)
+    return signal.save(path, overwrite=overwrite)
+
+
+def write_mrc(signal, path: Path, overwrite: bool) -> Path:
+    """Write the data as an MRC volume (float32) with its voxel size in ångströms."""
+    import mrcfile
+    import numpy as np
+
+    from .engine.atomic import atomic_path
+
+    data = np.asarray(signal.data, dtype=np.float32)
+    scale = signal.axes_manager.signal_axes[0].scale
+    units = str(signal.axes_manager.signal_axes[0].units)
+    voxel = {"nm": 10.0, "µm": 1e4, "um": 1e4, "Å": 1.0, "A": 1.0}.get(units)
+    with atomic_path(path, overwrite=overwrite) as tmp, mrcfile.new(tmp, overwrite=True) as mrc:
+        mrc.set_data(data)
+        if voxel is not None:
+            mrc.voxel_size = float(scale) * voxel
+    return path
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    if not Path(args.input).exists():
+        raise CLIError(f"input {args.input}: no such file")
+    out = Path(args.output)
+    check_output(out, args.overwrite)
+    lines = build_reconstruct_script(args)
+    source = "\n".join(lines) + "\n"
+    if args.print_script:
+        print(source, end="")
+    ns = run_script(source)
+    rec = ns["rec"]
+    for line in lines:
+        if line not in rec.history:
+            rec.add_history(line)
+    write_signal(rec, out, args.overwrite)
+    stack = ns["stack"]
+    print(
+        f"reconstructed {stack.data.shape[0]} projections of {stack.data.shape[1]}x"
+        f"{stack.data.shape[2]} -> volume {tuple(rec.data.shape)} ({args.method}) -> {out}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    log = Path(args.log)
+    if not log.exists():
+        raise CLIError(f"log {args.log}: no such file")
+    out = Path(args.output)
+    check_output(out, args.overwrite)
+    is_script = log.suffix.lower() in (".py", ".txt")
+    source = log.read_text() if is_script else history_source(log)
+    if args.input:
+        source = _replace_input(source, args.input)
+    ns = run_script(source)
+    result = ns.get("rec", ns.get("stack"))
+    if result is None:
+        raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
+    write_signal(result, out, args.overwrite)
+    print(f"replayed {log} -> {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def history_source(path: Path) -> str:
+    """The processing history stored in a saved signal, as a runnable script."""
+    import hyperspy.api as hs
+
+    signal = hs.load(path)
+    history = list(getattr(signal, "history", []))
+    if not history:
+        raise CLIError(f"{path} holds no processing history to replay")
+    if not any(line.startswith("import etspy_widgets") for line in history):
+        history.insert(0, "import etspy_widgets as etw")
+    return "\n".join(history) + "\n"
+
+
+def _replace_input(source: str, new_input: str) -> str:
+    """Point the log's first ``stack = etw.load(...)`` line at another file."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("stack = ") and "load(" in line:
+            lines[i] = f"stack = etw.load({str(Path(new_input).resolve())!r})"
+            return "\n".join(lines) + "\n"
+    raise CLIError("--input given but the log has no `stack = etw.load(...)` line")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import load
+
+    if not Path(args.file).exists():
+        raise CLIError(f"{args.file}: no such file")
+    try:
+        stack = load(args.file)
+    except Exception as err:  # any reader error is bad input here
+        raise CLIError(f"{args.file}: {str(err).splitlines()[0]}") from err
+    print(describe(stack))
+    return EXIT_OK
+
+
+def describe(signal) -> str:
+    """A short human-readable summary of a stack: shape, tilts, calibration, alignment."""
+    import numpy as np
+
+    lines = [f"{type(signal).__name__}: data {tuple(signal.data.shape)} {signal.data.dtype}"]
+    for ax in signal.axes_manager.signal_axes:
+        lines.append(f"  axis {ax.name}: {ax.size} x {ax.scale:g} {ax.units}")
+    if hasattr(signal, "tilt_values"):
+        tilts = signal.tilt_values
+        if len(tilts):
+            steps = np.diff(tilts)
+            step = f", step {np.median(steps):g}" if len(steps) else ""
+            lines.append(f"  tilts: {len(tilts)} from {tilts.min():g} to {tilts.max():g} deg{step}")
+        shifts = signal.shift_values
+        lines.append(
+            f"  shifts: max |y| {np.abs(shifts[:, 0]).max():.2f} px, "
+            f"max |x| {np.abs(shifts[:, 1]).max():.2f} px"
+        )
+    tomo = signal.metadata.get_item("Tomography")
+    if tomo is not None:
+        for key in ("tiltaxis", "xshift", "yshift", "cropped"):
+            if tomo.has_item(key):
+                lines.append(f"  {key}: {tomo.get_item(key)}")
+    history = getattr(signal, "history", [])
+    if history:
+        lines.append(f"  history: {len(history)} line(s)")
+        lines.extend(f"    {h}" for h in history)
+    return "\n".join(lines)
+
+
+def quickstart_notebook() -> Path:
+    """The quick-start notebook shipped with the project."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks" / "quickstart.ipynb",
+                      here / "notebooks" / "quickstart.ipynb"):
+        if candidate.exists():
+            return candidate
+    raise CLIError("the quick-start notebook was not found (notebooks/quickstart.ipynb)",
+                   EXIT_FAILED)
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    nb = Path(args.notebook) if args.notebook else quickstart_notebook()
+    cmd = [sys.executable, "-m", "jupyterlab", str(nb.name),
+           f"--ServerApp.root_dir={nb.parent}", "--LabApp.expose_app_in_browser=True",
+           f"--port={args.port}", f"--ip={args.ip}"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    print("starting:", " ".join(cmd), file=sys.stderr)
+    os.execv(sys.executable, cmd)
+    return EXIT_OK  # pragma: no cover
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    nb = Path(args.notebook) if args.notebook else quickstart_notebook()
+    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}", "--no-browser"]
+    try:
+        import voila  # noqa: F401
+    except ImportError as err:
+        raise CLIError("the app needs Voila: pip install voila", EXIT_FAILED) from err
+    os.execv(sys.executable, cmd)
+    return EXIT_OK  # pragma: no cover
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(["-o", args.output]) or EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="etspy-widgets", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("reconstruct", help="align and reconstruct a tilt series")
+    p.add_argument("input", help="tilt series (MRC + .rawtlt/.mdoc, DM3/DM4, HSPY/ZSPY)")
+    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy or .mrc)")
+    p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
+    p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
+                   "COM, COM-CL, PM)")
+    p.add_argument("--tilt-align", metavar="METHOD", help="tilt_align method (CoM, MaxImage)")
+    p.add_argument("--method", default="FBP", help="reconstruction method (default FBP)")
+    p.add_argument("--iterations", type=int, help="iterations for iterative methods")
+    p.add_argument("--thickness", type=int, help="volume thickness in pixels")
+    p.add_argument("--constrain", action="store_true", help="clip negative values")
+    p.add_argument("--bin", type=int, default=1, help="bin the images by this factor first")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--print-script", action="store_true", help="print the Python that runs")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("replay", help="re-run a workbench code log or a saved result's history")
+    p.add_argument("log", help="a .py log, or a .hspy/.zspy whose history to replay")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--input", help="run the log on another tilt-series file")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("info", help="print shape, tilts, calibration and alignment metadata")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_info)
+
+    for name, func, port in (("lab", cmd_lab, 8888), ("app", cmd_app, 8866)):
+        p = sub.add_parser(name, help=("open JupyterLab on the quick-start notebook" if name ==
+                                       "lab" else "serve the workbench as a Voila page"))
+        p.add_argument("--notebook", help="another notebook to open")
+        p.add_argument("--port", type=int, default=port)
+        p.add_argument("--ip", default="127.0.0.1")
+        p.add_argument("--no-browser", action="store_true")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
+    p.add_argument("-o", "--output", default="etspy-widgets-demo.png")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``etspy-widgets`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as err:
+        print(f"etspy-widgets {args.command}: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print(f"etspy-widgets {args.command}: interrupted; no output written", file=sys.stderr)
+        return 130
+    except Exception as err:
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"etspy-widgets {args.command}: {type(err).__name__}: {first}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
