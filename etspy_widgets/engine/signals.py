@@ -177,7 +177,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             data = signal.data
         elif not hasattr(data, "shape"):
             data = np.asarray(data)
-        if hasattr(data, "ndim") and data.ndim not in (2, 3) and data.dtype != object:
+        # 4D = SerialEM multi-frame series (n_tilts, n_frames, ny, nx), as ETSpy loads it
+        if hasattr(data, "ndim") and data.ndim not in (2, 3, 4) and data.dtype != object:
             raise InvalidDataError(
                 f"A tilt series needs data of shape (n_tilts, ny, nx); got {data.shape}. "
                 "Stack your projections into one 3D array first."
