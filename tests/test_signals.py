@@ -185,3 +185,20 @@ def test_recstack_round_trip(tmp_path):
     assert isinstance(back, RecStack)
     np.testing.assert_array_equal(back.data, vol)
     assert back.history == ["rec = stack.reconstruct('FBP')"]
+
+
+def test_change_data_type_save_raw_and_correlation(stack, tmp_path):
+    dup = stack.deepcopy()
+    dup.change_data_type("float64")
+    assert dup.data.dtype == np.float64 and dup.tilt_values.tolist() == pytest.approx(
+        stack.tilt_values.tolist())
+    path = stack.save_raw(tmp_path / "raw")
+    assert path.name == "raw_7x10x12_float32.rpl" and path.exists()
+    raw = np.fromfile(path.with_suffix(".raw"), dtype=np.float32)
+    np.testing.assert_array_equal(raw, stack.data.ravel())
+    with pytest.raises(FileExistsError):
+        stack.save_raw(tmp_path / "raw")
+    fig = stack.test_correlation([0, 0])
+    cc = fig.axes[2].images[0].get_array()
+    # autocorrelation peaks at zero shift (the centre after fftshift)
+    assert np.unravel_index(np.argmax(cc), cc.shape) == (5, 6)

@@ -351,6 +351,47 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         out.data = (data - lo) / (mean + width * std)
         return out
 
+    def change_data_type(self, dtype) -> None:
+        """Change the data type in place (HyperSpy's ``change_dtype``), as ETSpy names it."""
+        self.change_dtype(np.dtype(dtype))
+
+    def save_raw(self, filename=None, overwrite: bool = False) -> Path:
+        """Save the data as a raw (Ripple ``.rpl`` + ``.raw``) pair, named with shape and dtype.
+
+        Returns the path of the ``.rpl`` file.
+        """
+        if filename is None:
+            filename = self.metadata.get_item("General.title") or "stack"
+        path = Path(filename)
+        shape = "x".join(str(s) for s in self.data.shape)
+        path = path.with_name(f"{path.stem}_{shape}_{self.data.dtype.name}.rpl")
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
+        sig = Signal2D(np.asarray(self.data))
+        sig.save(os.fspath(path), overwrite=True)
+        return path
+
+    def test_correlation(self, images=None):
+        """Show two projections and their cross-correlation (a quick check of registration).
+
+        Returns the matplotlib figure.
+        """
+        import matplotlib.pyplot as plt
+
+        first, second = (0, 1) if not images else images
+        im1 = np.asarray(self.data[first], dtype=np.float64)
+        im2 = np.asarray(self.data[second], dtype=np.float64)
+        cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real
+        fig, axes = plt.subplots(1, 3, figsize=(8, 3))
+        for axis, img, title, cmap in zip(
+            axes, (im1, im2, cc), ("Reference image", "Offset image", "Cross-correlation"),
+            ("gray", "gray", "inferno"), strict=True,
+        ):
+            axis.imshow(img, cmap=cmap)
+            axis.set_title(title)
+            axis.set_axis_off()
+        return fig
+
     def stats(self) -> dict:
         """Print and return mean, standard deviation, maximum and minimum of the data."""
         data = np.asarray(self.data)
