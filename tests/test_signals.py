@@ -47,7 +47,7 @@ def test_bad_tilts_raise_specific_errors():
     with pytest.raises(InvalidTiltsError, match="NaN"):
         TomoStack(data, tilts=[0, np.nan, 1, 2])
     with pytest.raises(InvalidDataError, match="shape"):
-        TomoStack(np.zeros((2, 2, 2, 2)))
+        TomoStack(np.zeros((2, 2, 2, 2, 2)))
     s = TomoStack(data, tilts=[0, 1, 2, 3])
     with pytest.raises(InvalidDataError, match=r"\(4, 2\)"):
         s.shifts = np.zeros((3, 2))
