@@ -1,8 +1,19 @@
 """Reconstruction: projectors, BP/FBP/SIRT/SART/DART/CGLS/TV, recon_error and scale-out.
 
+Array level (no HyperSpy): :func:`reconstruct_slices` and :func:`get_projector`.
+Layouts: a sinogram block is ``(n_tilts, n_det, n_slices)`` (a column block of the
+stack, as stored); the batched projector operators take volume blocks
+``(n_slices, thickness, n_det)`` and sinogram blocks ``(n_slices, n_tilts, n_det)``
+(slice first); see :mod:`.projectors` and ``docs/reconstruction.md``.
+
 :class:`ReconMixin` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
 :class:`RecStackMixin` those of a RecStack (``forward_project``).
 """
+
+from .algorithms import CGLS, DART, SART, SIRT, TV, Algorithm, ReconstructionCancelled
+from .api import METHODS, reconstruct_slices
+from .filters import FILTERS, filter_sinograms
+from .projectors import clear_cache, cuda_available, get_projector
 
 
 class ReconMixin:
@@ -11,3 +22,10 @@ class ReconMixin:
 
 class RecStackMixin:
     """Verbs of a reconstructed volume."""
+
+
+__all__ = [
+    "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm", "RecStackMixin",
+    "ReconMixin", "ReconstructionCancelled", "clear_cache", "cuda_available", "filter_sinograms",
+    "get_projector", "reconstruct_slices",
+]

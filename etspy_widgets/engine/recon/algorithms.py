@@ -1,0 +1,393 @@
+"""Reconstruction algorithms on the projector interface (column blocks, slices innermost).
+
+Every iterative method is an :class:`Algorithm` with ``set_up`` / ``update`` /
+``objective`` and ``run(iterations, callbacks=..., cancel=...)`` (the CIL pattern):
+progress bars, live convergence plots and cancel buttons are callbacks, called as
+``callback(algorithm)`` after each iteration; a callback ends the run early by raising
+``StopIteration``. ``cancel`` is a :class:`threading.Event` checked between iterations;
+when set, :class:`ReconstructionCancelled` is raised and nothing is written.
+
+Blocks: ``y`` is a sinogram block ``(n_tilts * n_det, k)``, solutions ``(thickness * n_det, k)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import InvalidDataError, TomographyError
+from .filters import filter_sinograms
+
+_EPS = 1e-6
+
+
+class ReconstructionCancelled(TomographyError, KeyboardInterrupt):
+    """The reconstruction was cancelled (its ``cancel`` event was set); nothing was written."""
+
+
+def _safe_inverse(v: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(v, dtype=np.float32)
+    ok = np.abs(v) > _EPS
+    out[ok] = 1.0 / v[ok]
+    return out
+
+
+class Algorithm:
+    """Base class: an iterative reconstruction of a block of slices.
+
+    Parameters
+    ----------
+    projector : Projector
+        The geometry and backend.
+    y : numpy.ndarray
+        Sinogram block ``(n_rays, k)``.
+    constrain, thresh : bool, float
+        Clamp the solution to ``≥ thresh`` after every update (ETSpy's ``MinConstraint``).
+    x0 : numpy.ndarray, optional
+        Starting solution ``(n_pix, k)``; zeros by default.
+    """
+
+    name = "base"
+
+    def __init__(self, projector, y, constrain=False, thresh=0.0, x0=None):
+        self.proj = projector
+        self.y = np.ascontiguousarray(y, dtype=np.float32)
+        if self.y.ndim != 2 or self.y.shape[0] != projector.n_rays:
+            raise InvalidDataError(
+                f"Sinogram block of shape {self.y.shape} does not match the projector "
+                f"({projector.n_rays} rays)."
+            )
+        self.k = self.y.shape[1]
+        self.constrain = bool(constrain)
+        self.thresh = float(thresh)
+        self.x = (np.zeros((projector.n_pix, self.k), np.float32) if x0 is None
+                  else np.array(x0, dtype=np.float32, order="C"))
+        self.iteration = 0
+        self.set_up()
+
+    def set_up(self) -> None:
+        """Precompute what the updates need."""
+
+    def update(self) -> None:
+        """One iteration."""
+        raise NotImplementedError
+
+    def clamp(self, x=None):
+        x = self.x if x is None else x
+        if self.constrain:
+            np.maximum(x, self.thresh, out=x)
+        return x
+
+    def objective(self) -> np.ndarray:
+        """L2 norm of the residual ``‖W x − y‖`` per slice (length ``k``)."""
+        r = self.proj.fp_cols(self.x) - self.y
+        return np.sqrt(np.einsum("ij,ij->j", r, r, dtype=np.float64))
+
+    @property
+    def solution(self) -> np.ndarray:
+        return self.x
+
+    def run(self, iterations: int, callbacks=(), cancel=None):
+        """Run ``iterations`` updates; returns the solution block ``(n_pix, k)``."""
+        for _ in range(int(iterations)):
+            if cancel is not None and cancel.is_set():
+                raise ReconstructionCancelled("Reconstruction cancelled.")
+            self.update()
+            self.iteration += 1
+            try:
+                for cb in callbacks:
+                    cb(self)
+            except StopIteration:
+                break
+        return self.solution
+
+
+class SIRT(Algorithm):
+    """SIRT exactly as ASTRA's CPU ``SIRT``: ``x += λ C Wᵀ R (y − W x)``,
+    ``R = 1/(W 1)``, ``C = 1/(Wᵀ 1)`` (zero where the sums vanish), then the min clamp."""
+
+    name = "SIRT"
+
+    def __init__(self, *args, relaxation=1.0, **kw):
+        self.relaxation = float(relaxation)
+        super().__init__(*args, **kw)
+
+    def set_up(self):
+        rows, cols = self.proj.sums()
+        self.r_inv = _safe_inverse(rows)[:, None]
+        self.c_inv = (self.relaxation * _safe_inverse(cols))[:, None]
+
+    def update(self):
+        d = self.y - self.proj.fp_cols(self.x)
+        d *= self.r_inv
+        upd = self.proj.bp_cols(d)
+        upd *= self.c_inv
+        self.x += upd
+        self.clamp()
+
+
+class SART(Algorithm):
+    """SART as ASTRA's CPU ``SART`` with sequential projection order.
+
+    One :meth:`update` is one *sweep* over all projections (ASTRA's SART counts one
+    projection as one iteration: ASTRA ``n_tilts × sweeps`` iterations = our ``sweeps``).
+    For projection ``a``: ``x += λ C_a W_aᵀ R_a (y_a − W_a x)`` with ``C_a = 1/(W_aᵀ 1)``,
+    clamped after each projection.
+
+    ``mask`` (``(n_pix, k)`` bool, optional) restricts the unknowns to the free pixels:
+    projections see only ``x·mask`` and ray lengths count only free pixels (DART).
+    ``upper`` clamps from above too.
+    """
+
+    name = "SART"
+
+    def __init__(self, *args, relaxation=1.0, order=None, mask=None, upper=None, **kw):
+        self.relaxation = float(relaxation)
+        self.order = order
+        self.mask = mask
+        self.upper = upper
+        super().__init__(*args, **kw)
+
+    def set_up(self):
+        p = self.proj
+        self.order = np.arange(p.n_angles) if self.order is None else np.asarray(self.order)
+        if self.mask is None:
+            rows = p.sums()[0][:, None]
+        else:
+            self.mask = np.ascontiguousarray(self.mask, dtype=np.float32)
+            rows = p.fp_cols(self.mask)
+            self.x *= self.mask
+        self.r_inv = _safe_inverse(rows)
+        cache = p.__dict__.setdefault("_angle_cinv", {})
+        self.c_inv = []
+        for a in range(p.n_angles):
+            if a not in cache:
+                cache[a] = _safe_inverse(p.angle_col_sums(a))[:, None]
+            self.c_inv.append(cache[a])
+
+    def clamp(self, x=None):
+        x = super().clamp(x)
+        if self.upper is not None:
+            np.minimum(x, self.upper, out=x)
+        return x
+
+    def update(self):
+        p, n = self.proj, self.proj.n_det
+        for a in self.order:
+            rows = slice(a * n, (a + 1) * n)
+            d = self.y[rows] - p.fp_angle_cols(a, self.x)
+            d *= self.r_inv[rows]
+            upd = p.bp_angle_cols(a, d)
+            upd *= self.c_inv[a]
+            if self.relaxation != 1.0:
+                upd *= self.relaxation
+            if self.mask is not None:
+                upd *= self.mask
+            self.x += upd
+            self.clamp()
+
+
+class CGLS(Algorithm):
+    """Conjugate gradients on the normal equations ``WᵀW x = Wᵀ y`` (per slice).
+
+    Unconstrained; with ``constrain`` the result is clamped once, at the end of each
+    iteration's output copy (the iterate itself stays unconstrained, as CGLS requires).
+    """
+
+    name = "CGLS"
+
+    def set_up(self):
+        self.r = self.y - self.proj.fp_cols(self.x)
+        self.s = self.proj.bp_cols(self.r)
+        self.p = self.s.copy()
+        self.gamma = np.einsum("ij,ij->j", self.s, self.s, dtype=np.float64)
+
+    def update(self):
+        q = self.proj.fp_cols(self.p)
+        qq = np.einsum("ij,ij->j", q, q, dtype=np.float64)
+        alpha = np.divide(self.gamma, qq, out=np.zeros_like(qq), where=qq > 0)
+        self.x += (alpha.astype(np.float32)) * self.p
+        self.r -= (alpha.astype(np.float32)) * q
+        self.s = self.proj.bp_cols(self.r)
+        gamma = np.einsum("ij,ij->j", self.s, self.s, dtype=np.float64)
+        beta = np.divide(gamma, self.gamma, out=np.zeros_like(gamma), where=self.gamma > 0)
+        self.p = self.s + beta.astype(np.float32) * self.p
+        self.gamma = gamma
+
+    @property
+    def solution(self):
+        return self.clamp(self.x.copy()) if self.constrain else self.x
+
+
+def _grad(x, shape):
+    """Forward differences of images ``(T, D, k)`` (Neumann boundary) → ``(2, T, D, k)``."""
+    img = x.reshape(shape)
+    g = np.zeros((2, *shape), np.float32)
+    g[0, :-1] = img[1:] - img[:-1]
+    g[1, :, :-1] = img[:, 1:] - img[:, :-1]
+    return g
+
+
+def _div(g):
+    """Negative adjoint of :func:`_grad`."""
+    d = np.zeros(g.shape[1:], np.float32)
+    d[:-1] += g[0, :-1]
+    d[1:] -= g[0, :-1]
+    d[:, :-1] += g[1, :, :-1]
+    d[:, 1:] -= g[1, :, :-1]
+    return d
+
+
+class TV(Algorithm):
+    """Total-variation regularised least squares by Chambolle–Pock (PDHG).
+
+    Minimises ``½‖W x − y‖² + λ TV(x)`` (isotropic TV, forward differences), subject to
+    ``x ≥ thresh`` when ``constrain``. The weight is relative:
+    ``λ = tv_weight · ‖W‖² · μ``, where ``μ = Σy / Σ(W 1)`` is the mean pixel value
+    along the rays (so ``tv_weight`` does not depend on the data's scale or size).
+    The gradient block is scaled by ``c = ‖W‖/√8`` so that both blocks of
+    ``K = [W; c∇]`` have the same norm; steps ``τ = σ = 1/‖K‖``.
+    """
+
+    name = "TV"
+
+    def __init__(self, *args, tv_weight=0.02, **kw):
+        self.tv_weight = float(tv_weight)
+        super().__init__(*args, **kw)
+
+    def set_up(self):
+        p = self.proj
+        wn = p.norm()
+        rows = p.sums()[0]
+        ysum = self.y.sum(axis=0, dtype=np.float64)
+        mu = np.maximum(ysum / max(float(rows.sum()), _EPS), 0)
+        self.lam = (self.tv_weight * wn * wn * mu).astype(np.float32)  # per slice
+        self.c = wn / np.sqrt(8.0)
+        self.tau = self.sigma = 1.0 / (wn * np.sqrt(2.0))
+        self.shape = (p.thickness, p.n_det, self.k)
+        self.xbar = self.x.copy()
+        self.pd = np.zeros_like(self.y)
+        self.qd = np.zeros((2, *self.shape), np.float32)
+
+    def update(self):
+        p, s, t, c = self.proj, self.sigma, self.tau, self.c
+        self.pd += s * (p.fp_cols(self.xbar) - self.y)
+        self.pd /= 1.0 + s
+        self.qd += (s * c) * _grad(self.xbar, self.shape)
+        mag = np.sqrt(self.qd[0] ** 2 + self.qd[1] ** 2)
+        bound = self.lam / c
+        np.maximum(mag / np.where(bound > 0, bound, 1), 1.0, out=mag)
+        self.qd /= mag
+        if not np.all(bound > 0):
+            self.qd[..., bound <= 0] = 0
+        x_old = self.x
+        grad_term = p.bp_cols(self.pd) - c * _div(self.qd).reshape(x_old.shape)
+        x_new = x_old - t * grad_term
+        self.clamp(x_new)
+        self.xbar = 2 * x_new - x_old
+        self.x = x_new
+
+
+class DART(Algorithm):
+    """Discrete algebraic reconstruction (Batenburg & Sijbers, IEEE TIP 2011).
+
+    1. ``iterations`` SART sweeps give a continuous start.
+    2. Each of ``dart_iterations`` rounds: segment with thresholds midway between
+       ``gray_levels``; *free* pixels are the segment boundaries (a pixel with a
+       differently labelled 8-neighbour) plus random pixels kept free with probability
+       ``1 − p``; the rest are *fixed* at their gray level. The fixed pixels' projection
+       is subtracted from the data, and ``iterations`` SART sweeps update the free
+       pixels only (the free-pixel mask applied in projection and back projection),
+       clamped to the gray-level range. Between rounds the free pixels are smoothed
+       (Gaussian, σ = 1 pixel).
+    Returns the continuous image of the last round (as ETSpy does); :attr:`segmented`
+    holds its segmentation.
+    """
+
+    name = "DART"
+
+    def __init__(self, *args, gray_levels=None, p=0.99, sart_iterations=5, seed=0,
+                 relaxation=1.0, **kw):
+        if gray_levels is None or len(np.atleast_1d(gray_levels)) < 2:
+            raise InvalidDataError(
+                "DART needs gray_levels: the expected gray values of the materials, "
+                "at least two (e.g. gray_levels=[0, 0.5, 1] for background and two phases)."
+            )
+        self.gray = np.sort(np.asarray(gray_levels, dtype=np.float32).ravel())
+        if not 0 <= float(p) <= 1:
+            raise InvalidDataError(f"DART's p is a probability in [0, 1]; got {p}.")
+        self.p_fixed = float(p)
+        self.sart_iterations = int(sart_iterations)
+        self.rng = np.random.default_rng(seed)
+        self.relaxation = relaxation
+        super().__init__(*args, **kw)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return (self.gray[:-1] + self.gray[1:]) / 2
+
+    def _sart(self, y, x0, mask=None):
+        alg = SART(self.proj, y, x0=x0, constrain=True, thresh=float(self.gray[0]),
+                   upper=float(self.gray[-1]), mask=mask, relaxation=self.relaxation)
+        return alg.run(self.sart_iterations)
+
+    def set_up(self):
+        self.shape = (self.proj.thickness, self.proj.n_det, self.k)
+        self.x = self._sart(self.y, self.x)
+        self.segmented = self.segment(self.x)
+
+    def segment(self, x):
+        return self.gray[np.digitize(x, self.thresholds)]
+
+    def boundary(self, seg):
+        img = seg.reshape(self.shape)
+        size = (3, 3, 1)
+        hi = ndimage.maximum_filter(img, size=size, mode="nearest")
+        lo = ndimage.minimum_filter(img, size=size, mode="nearest")
+        return (hi != lo).reshape(seg.shape)
+
+    def update(self, last=False):
+        seg = self.segment(self.x)
+        free = self.boundary(seg) | (self.rng.random(seg.shape) < 1 - self.p_fixed)
+        fixed_img = np.where(free, 0, seg).astype(np.float32)
+        y_free = self.y - self.proj.fp_cols(fixed_img)
+        x_free = np.where(free, self.x, 0).astype(np.float32)
+        x_free = self._sart(y_free, x_free, mask=free)
+        x = np.where(free, x_free, seg).astype(np.float32)
+        if not last:
+            smooth = ndimage.gaussian_filter(x.reshape(self.shape), sigma=(1, 1, 0),
+                                             mode="nearest").reshape(x.shape)
+            x = np.where(free, smooth, x)
+        self.x = np.ascontiguousarray(x, dtype=np.float32)
+        self.segmented = self.segment(self.x)
+
+    def run(self, iterations, callbacks=(), cancel=None):
+        for i in range(int(iterations)):
+            if cancel is not None and cancel.is_set():
+                raise ReconstructionCancelled("Reconstruction cancelled.")
+            self.update(last=i == int(iterations) - 1)
+            self.iteration += 1
+            try:
+                for cb in callbacks:
+                    cb(self)
+            except StopIteration:
+                break
+        return self.solution
+
+
+def backproject(projector, y) -> np.ndarray:
+    """Plain back projection ``Wᵀ y`` (ASTRA's ``BP``)."""
+    return projector.bp_cols(y)
+
+
+def fbp(projector, y, sino_filter="shepp-logan") -> np.ndarray:
+    """Filtered back projection as ASTRA's CPU ``FBP``: filter each projection along
+    the detector, back project, scale by ``π / (2 n_tilts)``."""
+    n_a, n_d = projector.n_angles, projector.n_det
+    yf = filter_sinograms(y.reshape(n_a, n_d, -1), n_d, sino_filter, axis=1)
+    out = projector.bp_cols(yf.reshape(n_a * n_d, -1))
+    out *= np.float32(np.pi / 2 / n_a)
+    return out
+
+
+ITERATIVE = {"SIRT": SIRT, "SART": SART, "CGLS": CGLS, "TV": TV, "DART": DART}

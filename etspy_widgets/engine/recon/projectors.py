@@ -1,0 +1,348 @@
+"""Projectors: built once per geometry, applied to a block of slices in one call.
+
+Geometry (ETSpy's, see ``docs/reconstruction.md``): parallel beam,
+``astra.create_proj_geom("parallel", 1.0, n_det, np.deg2rad(tilts))`` and
+``astra.create_vol_geom((thickness, n_det))``.
+
+Layouts
+-------
+Public, batched (slice first):
+
+- a volume block is ``(n_slices, thickness, n_det)``; one slice ``(thickness, n_det)``,
+- a sinogram block is ``(n_slices, n_tilts, n_det)``; one sinogram ``(n_tilts, n_det)``.
+
+:meth:`Projector.forward` maps the first to the second, :meth:`Projector.back` the
+second to the first (the exact transpose of the same kernel; no scaling).
+
+Internal, used by the algorithms (slices innermost, "column blocks"):
+a volume block is ``(thickness * n_det, k)``, a sinogram block ``(n_tilts * n_det, k)``,
+C-ordered float32. A column of a tilt series ``stack.data[:, :, x0:x1]`` reshapes to this
+sinogram layout without a copy of the order, which is why the algorithms use it.
+
+Backends
+--------
+``"astra"``   ASTRA 2D CPU, slice by slice (the reference: what ETSpy runs).
+``"cuda"``    ASTRA 2D CUDA, slice by slice (only when ``astra.use_cuda()``).
+``"sparse"``  Batched CPU: ASTRA's own system matrix of the same kernel (a CSR matrix and
+              its transpose, float32) applied to a block of slices by a Numba kernel.
+``"auto"``    ``"cuda"`` when ASTRA sees a GPU, else ``"sparse"``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import astra
+import numpy as np
+
+from ..errors import InvalidDataError, check_method
+from . import _kernels
+
+BACKENDS = ("auto", "sparse", "astra", "cuda")
+KERNELS = ("strip", "linear", "line")
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+_ASTRA_LOCK = threading.RLock()  # ASTRA's object managers are not thread-safe
+
+
+def cuda_available() -> bool:
+    """True when ASTRA was built with CUDA and sees a GPU."""
+    try:
+        return bool(astra.use_cuda())
+    except Exception:  # pragma: no cover - depends on the ASTRA build
+        return False
+
+
+def resolve_backend(backend: str = "auto", cuda: bool | None = None) -> str:
+    """The backend to use: ``cuda=True/False`` (ETSpy's flag) overrides ``"auto"``."""
+    backend = check_method("projector backend", backend, BACKENDS)
+    if backend == "auto":
+        if cuda is None:
+            cuda = cuda_available()
+        backend = "cuda" if cuda else "sparse"
+    if backend == "cuda" and not cuda_available():
+        raise RuntimeError(
+            "The CUDA backend was asked for, but ASTRA sees no CUDA device here. "
+            "Use cuda=False (or backend='sparse') to reconstruct on the CPU."
+        )
+    return backend
+
+
+def _geometries(tilts, n_det: int, thickness: int):
+    proj_geom = astra.create_proj_geom("parallel", 1.0, int(n_det), np.deg2rad(tilts))
+    vol_geom = astra.create_vol_geom((int(thickness), int(n_det)))
+    return proj_geom, vol_geom
+
+
+class Projector:
+    """A parallel-beam projector for one geometry (tilts, detector width, thickness).
+
+    Subclasses implement :meth:`fp_cols` and :meth:`bp_cols` (and, for SART, the
+    per-projection :meth:`fp_angle_cols` / :meth:`bp_angle_cols`) on column blocks.
+    """
+
+    backend = "base"
+
+    def __init__(self, tilts, n_det: int, thickness: int, kernel: str = "strip"):
+        self.tilts = np.asarray(tilts, dtype=np.float64).reshape(-1).copy()
+        self.n_det = int(n_det)
+        self.thickness = int(thickness)
+        self.kernel = kernel
+        self.n_angles = self.tilts.size
+        self.vol_shape = (self.thickness, self.n_det)
+        self.sino_shape = (self.n_angles, self.n_det)
+        self.n_pix = self.thickness * self.n_det
+        self.n_rays = self.n_angles * self.n_det
+        self._norm = None
+        self._sums = None
+
+    # -- column-block operators (implemented by the backends) -------------------
+    def fp_cols(self, x: np.ndarray) -> np.ndarray:
+        """Forward project a ``(n_pix, k)`` block to ``(n_rays, k)``."""
+        raise NotImplementedError
+
+    def bp_cols(self, y: np.ndarray) -> np.ndarray:
+        """Back project a ``(n_rays, k)`` block to ``(n_pix, k)``."""
+        raise NotImplementedError
+
+    def fp_angle_cols(self, a: int, x: np.ndarray) -> np.ndarray:
+        """Forward project onto projection ``a`` only: ``(n_pix, k)`` → ``(n_det, k)``."""
+        raise NotImplementedError
+
+    def bp_angle_cols(self, a: int, y: np.ndarray) -> np.ndarray:
+        """Back project projection ``a`` only: ``(n_det, k)`` → ``(n_pix, k)``."""
+        raise NotImplementedError
+
+    # -- derived quantities -----------------------------------------------------
+    def sums(self):
+        """``(row_sums, col_sums)``: total ray lengths ``W 1`` and pixel weights ``Wᵀ 1``."""
+        if self._sums is None:
+            rows = self.fp_cols(np.ones((self.n_pix, 1), np.float32))[:, 0]
+            cols = self.bp_cols(np.ones((self.n_rays, 1), np.float32))[:, 0]
+            self._sums = (rows, cols)
+        return self._sums
+
+    def angle_col_sums(self, a: int) -> np.ndarray:
+        """Pixel weights of projection ``a`` alone: ``W_aᵀ 1`` (``n_pix``)."""
+        return self.bp_angle_cols(a, np.ones((self.n_det, 1), np.float32))[:, 0]
+
+    def norm(self, iterations: int = 30) -> float:
+        """Largest singular value ``‖W‖`` by power iteration (cached)."""
+        if self._norm is None:
+            rng = np.random.default_rng(0)
+            x = rng.random((self.n_pix, 1)).astype(np.float32)
+            s = 0.0
+            for _ in range(iterations):
+                x = self.bp_cols(self.fp_cols(x))
+                s = float(np.linalg.norm(x))
+                x /= s
+            self._norm = float(np.sqrt(s)) * 1.01
+        return self._norm
+
+    # -- public batched layout ----------------------------------------------------
+    def forward(self, vol: np.ndarray) -> np.ndarray:
+        """Project volume slices ``(n_slices, thickness, n_det)`` (or one slice) to
+        sinograms ``(n_slices, n_tilts, n_det)`` (or one sinogram)."""
+        vol = np.asarray(vol, dtype=np.float32)
+        single = vol.ndim == 2
+        vol3 = vol[None] if single else vol
+        if vol3.shape[1:] != self.vol_shape:
+            raise InvalidDataError(
+                f"The projector expects slices of shape {self.vol_shape} (thickness, n_det); "
+                f"got {vol.shape}."
+            )
+        k = vol3.shape[0]
+        cols = np.ascontiguousarray(vol3.reshape(k, -1).T)
+        out = self.fp_cols(cols).T.reshape(k, *self.sino_shape)
+        return np.ascontiguousarray(out[0] if single else out)
+
+    def back(self, sino: np.ndarray) -> np.ndarray:
+        """Back project sinograms ``(n_slices, n_tilts, n_det)`` (or one) to slices
+        ``(n_slices, thickness, n_det)`` (or one)."""
+        sino = np.asarray(sino, dtype=np.float32)
+        single = sino.ndim == 2
+        sino3 = sino[None] if single else sino
+        if sino3.shape[1:] != self.sino_shape:
+            raise InvalidDataError(
+                f"The projector expects sinograms of shape {self.sino_shape} "
+                f"(n_tilts, n_det); got {sino.shape}."
+            )
+        k = sino3.shape[0]
+        cols = np.ascontiguousarray(sino3.reshape(k, -1).T)
+        out = self.bp_cols(cols).T.reshape(k, *self.vol_shape)
+        return np.ascontiguousarray(out[0] if single else out)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.kernel} {self.n_angles} tilts, "
+                f"{self.n_det} detector pixels, thickness {self.thickness}>")
+
+
+class SparseProjector(Projector):
+    """Batched CPU backend: ASTRA's system matrix of the kernel, applied to many slices.
+
+    The matrix ``W`` (rays × pixels) and its transpose are kept in CSR (float32) so
+    that both projection and back projection are row-parallel gathers.
+    """
+
+    backend = "sparse"
+
+    def __init__(self, tilts, n_det, thickness, kernel="strip"):
+        super().__init__(tilts, n_det, thickness, kernel)
+        with _ASTRA_LOCK:
+            proj_geom, vol_geom = _geometries(self.tilts, self.n_det, self.thickness)
+            pid = astra.create_projector(kernel, proj_geom, vol_geom)
+            try:
+                mid = astra.projector.matrix(pid)
+                try:
+                    w = astra.matrix.get(mid)
+                finally:
+                    astra.matrix.delete(mid)
+            finally:
+                astra.projector.delete(pid)
+        w = w.tocsr().astype(np.float32)
+        w.sort_indices()
+        self.matrix = w
+        self._w = (w.indptr.astype(np.int64), w.indices, w.data, w.shape[0])
+        wt = w.T.tocsr()
+        wt.sort_indices()
+        self._wt = (wt.indptr.astype(np.int64), wt.indices, wt.data, wt.shape[0])
+        self._angle_t = {}
+        self._angle_lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the matrix and its transpose."""
+        return int(sum(a.nbytes for a in self._w[:3]) + sum(a.nbytes for a in self._wt[:3]))
+
+    def fp_cols(self, x):
+        return _kernels.matmat(self._w, x)
+
+    def bp_cols(self, y):
+        return _kernels.matmat(self._wt, y)
+
+    def fp_angle_cols(self, a, x):
+        indptr, indices, data, _ = self._w
+        n = self.n_det
+        return _kernels.matmat((indptr[a * n:(a + 1) * n + 1], indices, data, n), x)
+
+    def _angle_transpose(self, a):
+        with self._angle_lock:
+            if a not in self._angle_t:
+                n = self.n_det
+                sub = self.matrix[a * n:(a + 1) * n].T.tocsr()
+                sub.sort_indices()
+                self._angle_t[a] = (sub.indptr.astype(np.int64), sub.indices, sub.data,
+                                    sub.shape[0])
+            return self._angle_t[a]
+
+    def bp_angle_cols(self, a, y):
+        return _kernels.matmat(self._angle_transpose(a), y)
+
+
+class AstraProjector(Projector):
+    """ASTRA's own 2D projectors, one slice at a time (CPU reference, or CUDA)."""
+
+    backend = "astra"
+
+    def __init__(self, tilts, n_det, thickness, kernel="strip", cuda=False):
+        super().__init__(tilts, n_det, thickness, kernel)
+        self.cuda = bool(cuda)
+        if self.cuda:
+            self.backend = "cuda"
+        self._ops = {}
+
+    def _op(self, a=None):
+        key = a
+        with _ASTRA_LOCK:
+            if key not in self._ops:
+                tilts = self.tilts if a is None else self.tilts[a:a + 1]
+                proj_geom, vol_geom = _geometries(tilts, self.n_det, self.thickness)
+                kind = "cuda" if self.cuda else self.kernel
+                pid = astra.create_projector(kind, proj_geom, vol_geom)
+                self._ops[key] = (pid, astra.OpTomo(pid))
+            return self._ops[key][1]
+
+    def _apply(self, op, x, n_out, transpose):
+        x = np.asarray(x, dtype=np.float32)
+        out = np.empty((n_out, x.shape[1]), dtype=np.float32)
+        with _ASTRA_LOCK:
+            for s in range(x.shape[1]):
+                out[:, s] = (op.BP(x[:, s]) if transpose else op.FP(x[:, s])).ravel()
+        return out
+
+    def fp_cols(self, x):
+        return self._apply(self._op(), x, self.n_rays, False)
+
+    def bp_cols(self, y):
+        return self._apply(self._op(), y, self.n_pix, True)
+
+    def fp_angle_cols(self, a, x):
+        return self._apply(self._op(a), x, self.n_det, False)
+
+    def bp_angle_cols(self, a, y):
+        return self._apply(self._op(a), y, self.n_pix, True)
+
+    def __del__(self):  # free ASTRA's objects with the projector
+        try:
+            with _ASTRA_LOCK:
+                for pid, _ in self._ops.values():
+                    astra.projector.delete(pid)
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
+def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str = "auto",
+                  *, kernel: str = "strip", cuda: bool | None = None) -> Projector:
+    """The projector of a geometry, built once and cached (the last few geometries).
+
+    Parameters
+    ----------
+    tilts : array-like
+        Tilt angles in degrees, one per projection.
+    n_det : int
+        Detector pixels across the tilt axis (the stack's ``ny``).
+    thickness : int, optional
+        Rows of each reconstructed slice; default ``n_det``.
+    backend : {"auto", "sparse", "astra", "cuda"}
+        See the module docstring.
+    kernel : {"strip", "linear", "line"}
+        ASTRA's projection kernel ("strip" is what ETSpy reconstructs with).
+    cuda : bool, optional
+        ETSpy's flag; with ``backend="auto"``, ``True``/``False`` force CUDA/CPU.
+
+    Returns
+    -------
+    Projector
+        With ``.forward(vol)`` ``(n_slices, thickness, n_det)`` → ``(n_slices, n_tilts, n_det)``
+        and ``.back(sino)`` the other way.
+    """
+    tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
+    thickness = int(n_det if thickness is None else thickness)
+    if thickness < 1 or int(n_det) < 1:
+        raise InvalidDataError(f"thickness and n_det must be ≥ 1; got {thickness}, {n_det}.")
+    kernel = check_method("projection kernel", kernel, KERNELS)
+    backend = resolve_backend(backend, cuda)
+    key = (backend, kernel, int(n_det), thickness, tilts.tobytes())
+    with _CACHE_LOCK:
+        proj = _CACHE.get(key)
+        if proj is not None:
+            _CACHE.move_to_end(key)
+            return proj
+    if backend == "sparse":
+        proj = SparseProjector(tilts, n_det, thickness, kernel)
+    else:
+        proj = AstraProjector(tilts, n_det, thickness, kernel, cuda=backend == "cuda")
+    with _CACHE_LOCK:
+        _CACHE[key] = proj
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return proj
+
+
+def clear_cache() -> None:
+    """Forget every cached projector (frees their matrices)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
