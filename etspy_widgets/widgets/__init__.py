@@ -1,0 +1,1 @@
+"""Interactive widgets (anywidget, ipympl, ipyvolume): state in traitlets, numerics in the engine."""
