@@ -429,6 +429,12 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         sig.metadata.General.title = "Sinograms"
         return sig.plot(*args, navigator="slider", **kwargs)
 
+    def plot_missing_wedge(self, size: int = 128, ax=None):
+        """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
+        from .visualize import plot_missing_wedge
+
+        return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+
 
 class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
     """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
@@ -487,6 +493,48 @@ class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
             axis.set_axis_off()
         fig.tight_layout()
         return fig
+
+    # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
+    def _projection(self, axis, kind: str) -> Signal2D:
+        from .visualize import VOLUME_AXES, project_volume, volume_axis
+
+        index = volume_axis(axis)
+        out = Signal2D(project_volume(self.data, index, kind))
+        names = [n for n, i in sorted(VOLUME_AXES.items(), key=lambda kv: kv[1]) if i != index]
+        out.metadata.General.title = f"{kind.capitalize()} projection along {'xzy'[index]}"
+        for sig_ax, name in zip(out.axes_manager.signal_axes, names[::-1], strict=True):
+            sig_ax.name = name
+        return out
+
+    def max_projection(self, axis="z") -> Signal2D:
+        """Maximum-intensity projection along ``'x'``, ``'z'`` (default, the beam) or ``'y'``."""
+        return self._projection(axis, "max")
+
+    def mean_projection(self, axis="z") -> Signal2D:
+        """Mean projection along ``'x'``, ``'z'`` (default, the beam) or ``'y'``."""
+        return self._projection(axis, "mean")
+
+    def rotate_volume(self, rotation_angles=None, cuda: bool | None = False) -> RecStack:
+        """Rotate the volume about its centre by ``rotation_angles`` (degrees about x, z, y).
+
+        ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
+        """
+        from .visualize import rotate_volume
+
+        if rotation_angles is None:
+            raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
+        data, matrix, offset = rotate_volume(self.data, rotation_angles)
+        out = self.deepcopy()
+        out.data = data.astype(np.asarray(self.data).dtype, copy=False)
+        out.rotation_angles = np.asarray(rotation_angles, dtype=np.float64)
+        out.rotation_matrix, out.rotation_offset = matrix, offset
+        return out
+
+    def render(self, **kwargs):
+        """A 3D view (ipyvolume): see :class:`etspy_widgets.widgets.volume.VolumeView`."""
+        from ..widgets.volume import VolumeView
+
+        return VolumeView(self, **kwargs)
 
 
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
