@@ -1,0 +1,234 @@
+"""Shifting, rotating, cropping and binning tilt series held as NumPy arrays.
+
+Every function here follows ``docs/conventions.md``:
+
+* a tilt series is ``(n_tilts, ny, nx)``, the tilt axis along x;
+* a shift is the shift *applied* to the data: shifting by ``(sy, sx)`` moves the
+  content of an image to ``(y + sy, x + sx)``, i.e. ``out(y, x) = in(y - sy, x - sx)``;
+  ``shifts[:, 0]`` is y (across the tilt axis), ``shifts[:, 1]`` is x (along it);
+* a rotation by ``angle`` degrees turns the content about the image centre
+  ``((ny - 1) / 2, (nx - 1) / 2)``: a point at ``(x, y)`` relative to the centre goes to
+  ``(x cos a - y sin a, x sin a + y cos a)`` (ETSpy's ``trans_stack`` angle; with y
+  pointing down the screen a positive angle turns the content clockwise);
+* :func:`rotate_shift_stack` rotates first, then shifts by ``(yshift, xshift)`` (the
+  same sign as ``shifts``).
+
+These functions never modify their input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .errors import InvalidDataError, UnknownMethodError
+
+SHIFT_TYPES = ("fourier", "interp")
+_CHUNK = 8  # projections per FFT batch: bounds the extra memory to a few images
+
+
+def _float(data) -> np.ndarray:
+    data = np.asarray(data)
+    return data if data.dtype.kind == "f" else data.astype(np.float32)
+
+
+def _check_shifts(shifts, n: int) -> np.ndarray:
+    shifts = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64).reshape(-1, 2)
+    if shifts.shape[0] != n:
+        raise InvalidDataError(
+            f"Got {shifts.shape[0]} shifts for {n} projections; give one (y, x) pair per "
+            "projection."
+        )
+    if not np.isfinite(shifts).all():
+        raise InvalidDataError("The shifts hold NaN or infinite values.")
+    return shifts
+
+
+def fourier_shift_stack(data, shifts, pad: str = "edge") -> np.ndarray:
+    """Shift each projection by a sub-pixel amount with a Fourier phase ramp.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        ``(n, ny, nx)`` projections.
+    shifts : array-like
+        ``(n, 2)`` shifts (y, x) in pixels, the shift applied to the content.
+    pad : str
+        :func:`numpy.pad` mode for the border that keeps the FFT from wrapping content
+        around; what moves in from outside the image takes these values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shifted copy, same shape, float dtype.
+    """
+    data = _float(data)
+    n, ny, nx = data.shape
+    shifts = _check_shifts(shifts, n)
+    out = np.empty_like(data)
+    py = int(np.ceil(np.abs(shifts[:, 0]).max())) + 2
+    px = int(np.ceil(np.abs(shifts[:, 1]).max())) + 2
+    from scipy import fft as sfft
+
+    fy, fx = sfft.next_fast_len(ny + 2 * py), sfft.next_fast_len(nx + 2 * px, real=True)
+    ky = np.fft.fftfreq(fy)[:, None]
+    kx = np.fft.rfftfreq(fx)[None, :]
+    ctype = np.complex128 if data.dtype == np.float64 else np.complex64
+    for start in range(0, n, _CHUNK):
+        block = data[start:start + _CHUNK]
+        padded = np.pad(block, ((0, 0), (py, fy - ny - py), (px, fx - nx - px)), mode=pad)
+        spec = sfft.rfft2(padded, workers=-1)
+        s = shifts[start:start + _CHUNK]
+        ramp = np.exp(-2j * np.pi * (ky[None] * s[:, 0, None, None]
+                                     + kx[None] * s[:, 1, None, None])).astype(ctype)
+        spec *= ramp
+        res = sfft.irfft2(spec, s=(fy, fx), workers=-1)
+        out[start:start + _CHUNK] = res[:, py:py + ny, px:px + nx]
+    return out
+
+
+def interp_shift_stack(data, shifts, order: int = 3) -> np.ndarray:
+    """Shift each projection by spline interpolation (:func:`scipy.ndimage.shift`).
+
+    Same arguments and sign as :func:`fourier_shift_stack`; borders take the nearest value.
+    """
+    data = _float(data)
+    shifts = _check_shifts(shifts, data.shape[0])
+    out = np.empty_like(data)
+    for i, img in enumerate(data):
+        out[i] = ndimage.shift(img, shifts[i], order=order, mode="nearest")
+    return out
+
+
+def shift_stack(data, shifts, shift_type: str = "fourier", **kwargs) -> np.ndarray:
+    """Apply ``shifts`` with the chosen method (``"fourier"`` or ``"interp"``)."""
+    kind = str(shift_type).lower()
+    if kind == "fourier":
+        return fourier_shift_stack(data, shifts, **kwargs)
+    if kind == "interp":
+        return interp_shift_stack(data, shifts, **kwargs)
+    raise UnknownMethodError("shift type", shift_type, SHIFT_TYPES)
+
+
+def rotation_source_coords(shape, angle: float = 0.0, yshift: float = 0.0,
+                           xshift: float = 0.0, rows=None, cols=None):
+    """Where, in the input image, each output pixel of :func:`rotate_shift_stack` comes from.
+
+    Parameters
+    ----------
+    shape : tuple
+        ``(ny, nx)`` of the image.
+    angle, yshift, xshift : float
+        The rotation (degrees) and the shift applied after it (pixels).
+    rows, cols : array-like, optional
+        Output pixel coordinates (broadcast together); default the whole image.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Input row and column coordinates, shaped like ``rows``/``cols`` broadcast.
+    """
+    ny, nx = shape
+    if rows is None or cols is None:
+        rows, cols = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    cy, cx = (ny - 1) / 2.0, (nx - 1) / 2.0
+    yo = np.asarray(rows, dtype=np.float64) - yshift - cy
+    xo = np.asarray(cols, dtype=np.float64) - xshift - cx
+    a = np.deg2rad(angle)
+    c, s = np.cos(a), np.sin(a)
+    # inverse of  x' = c x - s y,  y' = s x + c y
+    xi = c * xo + s * yo
+    yi = -s * xo + c * yo
+    return yi + cy, xi + cx
+
+
+def rotate_shift_stack(data, angle: float = 0.0, yshift: float = 0.0, xshift: float = 0.0,
+                       order: int = 1) -> np.ndarray:
+    """Rotate every projection about the image centre, then shift it (see module conventions).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        ``(n, ny, nx)`` projections.
+    angle : float
+        Rotation in degrees (ETSpy's ``trans_stack`` sign).
+    yshift, xshift : float
+        Shift applied after the rotation, same sign as ``shifts``: content moves by
+        ``+yshift`` rows and ``+xshift`` columns.
+    order : int
+        Spline order (1 = linear, as ETSpy's default).
+
+    Returns
+    -------
+    numpy.ndarray
+        Transformed copy; pixels from outside the image are 0.
+    """
+    data = _float(data)
+    if angle == 0.0 and yshift == 0.0 and xshift == 0.0:
+        return data.copy()
+    ri, ci = rotation_source_coords(data.shape[1:], angle, yshift, xshift)
+    out = np.empty_like(data)
+    coords = np.stack([ri, ci])
+    for i, img in enumerate(data):
+        out[i] = ndimage.map_coordinates(img, coords, order=order, mode="grid-constant", cval=0.0)
+    return out
+
+
+def crop_bounds(shifts, shape) -> tuple[slice, slice]:
+    """Rows and columns that hold real data in every projection after ``shifts`` were applied.
+
+    A projection shifted by ``+s`` along an axis has ``ceil(s)`` invented pixels at the
+    start of it; one shifted by ``-s`` has ``ceil(s)`` at the end. Shifts of one sign leave
+    the other side untouched (ETSpy's ``shift_crop`` returned an empty stack then).
+
+    Returns
+    -------
+    (slice, slice)
+        ``(rows, cols)`` to index ``data[:, rows, cols]``.
+
+    Raises
+    ------
+    InvalidDataError
+        If the shifts span the whole image (nothing common remains).
+    """
+    shifts = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64).reshape(-1, 2)
+    ny, nx = shape[-2:]
+    tol = 1e-6
+    out = []
+    for axis, size in ((0, ny), (1, nx)):
+        s = shifts[:, axis]
+        lo = int(np.ceil(max(s.max(), 0.0) - tol))
+        hi = size - int(np.ceil(max(-s.min(), 0.0) - tol))
+        if hi - lo < 1:
+            raise InvalidDataError(
+                f"The shifts ({s.min():.1f} .. {s.max():.1f} px along "
+                f"{'y' if axis == 0 else 'x'}) leave no pixel common to all projections; "
+                "check the alignment before cropping."
+            )
+        out.append(slice(lo, hi))
+    return out[0], out[1]
+
+
+def bin_stack(data, factor: int) -> np.ndarray:
+    """Average ``factor × factor`` blocks of each projection (trailing rows/columns dropped)."""
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"The binning factor must be a positive integer; got {factor}.")
+    data = _float(data)
+    if factor == 1:
+        return data.copy()
+    n, ny, nx = data.shape
+    by, bx = ny // factor, nx // factor
+    if by < 1 or bx < 1:
+        raise InvalidDataError(f"Binning {ny}×{nx} images by {factor} leaves nothing.")
+    view = data[:, :by * factor, :bx * factor].reshape(n, by, factor, bx, factor)
+    return view.mean(axis=(2, 4), dtype=np.float64).astype(data.dtype)
+
+
+def binned_shift(shift: float, factor: float) -> float:
+    """A shift in original pixels expressed in pixels of a stack binned by ``factor``.
+
+    Block ``k`` of the binned stack averages original pixels ``k f .. k f + f - 1``;
+    a shift is a length, so it simply scales: ``s / f``.
+    """
+    return shift / factor
