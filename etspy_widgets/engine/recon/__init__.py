@@ -13,19 +13,12 @@ stack, as stored); the batched projector operators take volume blocks
 from .algorithms import CGLS, DART, SART, SIRT, TV, Algorithm, ReconstructionCancelled
 from .api import METHODS, reconstruct_slices
 from .filters import FILTERS, filter_sinograms
+from .parallel import reconstruct_stack
 from .projectors import clear_cache, cuda_available, get_projector
-
-
-class ReconMixin:
-    """Reconstruction verbs of a TomoStack."""
-
-
-class RecStackMixin:
-    """Verbs of a reconstructed volume."""
-
+from .verbs import ReconMixin, RecStackMixin
 
 __all__ = [
     "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm", "RecStackMixin",
     "ReconMixin", "ReconstructionCancelled", "clear_cache", "cuda_available", "filter_sinograms",
-    "get_projector", "reconstruct_slices",
+    "get_projector", "reconstruct_slices", "reconstruct_stack",
 ]

@@ -65,7 +65,7 @@ def check_options(method: str, iterations, sino_filter, *, gray_levels=None,
 
 
 def make_algorithm(method, projector, y, *, iterations=5, constrain=False, thresh=0.0,
-                   p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.02,
+                   p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
                    relaxation=1.0, seed=0, x0=None):
     """Build the iterative algorithm object of ``method`` on a column block ``y``."""
     cls = ITERATIVE[method]
@@ -107,7 +107,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         sinograms, tilts, method="FBP", iterations=5, thickness=None,
                        constrain=False, thresh=0, sino_filter="shepp-logan", backend="auto",
                        *, cuda=None, kernel="strip", p=0.99, dart_iterations=5,
-                       gray_levels=None, tv_weight=0.02, relaxation=1.0, seed=0,
+                       gray_levels=None, tv_weight=0.03, relaxation=1.0, seed=0,
                        callbacks=(), cancel=None, check=True, ncores=1):
     """Reconstruct a block of slices from their sinograms.
 

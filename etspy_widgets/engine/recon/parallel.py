@@ -1,0 +1,226 @@
+"""Scale-out: a tilt series reconstructed in chunks of slices with Dask.
+
+:func:`reconstruct_stack` splits the columns of a tilt series ``(n_tilts, ny, nx)``
+into chunks, reconstructs each chunk with :func:`~.api.reconstruct_slices` (one
+batched projector call per chunk and iteration) and writes each result into the
+output ``(nx, thickness, ny)`` as soon as it finishes:
+
+- threads (default): Dask's threaded scheduler with ``ncores`` workers; the kernels
+  release the GIL, so chunks run truly in parallel and share one cached projector;
+- a ``dask.distributed`` ``Client`` (passed as ``client=``, or the active one when
+  ``client="auto"``): chunks are submitted to the cluster and gathered as completed.
+
+Peak memory is the input, the output and, per running chunk, a few blocks of that
+chunk (plus the projector matrix once per process) — it follows the chunk size, not the
+volume. A ``cancel`` event (or Ctrl-C) stops every chunk between iterations; the output
+array is then discarded, so no half-written volume ever reaches a RecStack.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidDataError, check_finite
+from .api import check_options, check_tilts, n_iterations, reconstruct_slices
+from .projectors import get_projector, resolve_backend
+
+DEFAULT_CHUNK = 32
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _chunks(nx: int, chunk_size: int | None, ncores: int) -> list[tuple[int, int]]:
+    if chunk_size is None:
+        chunk_size = min(DEFAULT_CHUNK, max(1, -(-nx // max(1, ncores))))
+    chunk_size = max(1, int(chunk_size))
+    return [(x0, min(nx, x0 + chunk_size)) for x0 in range(0, nx, chunk_size)]
+
+
+def _resolve_client(client):
+    if client is None or client is False:
+        return None
+    if client == "auto":
+        try:
+            from distributed import default_client
+
+            return default_client()
+        except (ImportError, ValueError):
+            return None
+    return client
+
+
+class _Progress:
+    """A thread-safe tqdm bar counting slice-iterations (no-op when disabled)."""
+
+    def __init__(self, total: int, enabled: bool, desc: str):
+        self.bar = None
+        self.lock = threading.Lock()
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="slice-it")
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            with self.lock:
+                self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _chunk_task(sino, tilts, options):
+    """Reconstruct one chunk (runs in a worker thread or process)."""
+    sino = np.asarray(sino)
+    check_finite(sino, "tilt-series data")
+    return reconstruct_slices(sino, tilts, check=False, **options)
+
+
+def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None,
+                      constrain=False, thresh=0.0, sino_filter="shepp-logan", cuda=None,
+                      backend="auto", kernel="strip", ncores=None, chunk_size=None,
+                      client=None, show_progressbar=True, cancel=None, callbacks=(),
+                      p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
+                      relaxation=1.0, seed=0):
+    """Reconstruct every column of a tilt series ``(n_tilts, ny, nx)`` → ``(nx, thickness, ny)``.
+
+    Parameters are those of :func:`~.api.reconstruct_slices` plus:
+
+    ncores : int, optional
+        Chunks run at once in threads (default: every available core).
+    chunk_size : int, optional
+        Slices per chunk (default 32, fewer so that every core gets a chunk).
+    client : distributed.Client or "auto", optional
+        Run chunks on a Dask cluster; ``"auto"`` uses the active client if there is one.
+    show_progressbar : bool
+        A tqdm bar (a widget in notebooks) counting slice-iterations.
+    cancel : threading.Event, optional
+        Set it (from another thread: a widget's button) to stop; raises
+        :class:`~.algorithms.ReconstructionCancelled`.
+    callbacks : sequence of callables
+        Called as ``cb(algorithm)`` after every iteration of every chunk (from worker
+        threads; not with a distributed client).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(nx, thickness, ny)``.
+    """
+    if getattr(data, "ndim", 0) != 3:
+        raise InvalidDataError(
+            f"A tilt series of shape (n_tilts, ny, nx) is needed; got {np.shape(data)}."
+        )
+    n_tilts, ny, nx = data.shape
+    method = check_options(method, iterations, sino_filter, gray_levels=gray_levels,
+                           dart_iterations=dart_iterations, p=p)
+    tilts = check_tilts(tilts, n_tilts)
+    if isinstance(data, np.ndarray):
+        check_finite(data, "tilt-series data")
+    thickness = ny if thickness is None else int(thickness)
+    ncores = available_cores() if ncores is None else max(1, int(ncores))
+    backend = resolve_backend(backend, cuda)
+    client = _resolve_client(client)
+    chunks = _chunks(nx, chunk_size, ncores)
+    out = np.empty((nx, thickness, ny), np.float32)
+    n_it = max(1, n_iterations(method, iterations, dart_iterations))
+    progress = _Progress(nx * n_it, show_progressbar, f"{method} reconstruction")
+    cancel = cancel if cancel is not None else threading.Event()
+    options = {"method": method, "iterations": iterations, "thickness": thickness,
+               "constrain": constrain, "thresh": thresh, "sino_filter": sino_filter,
+               "backend": backend, "kernel": kernel, "p": p,
+               "dart_iterations": dart_iterations, "gray_levels": gray_levels,
+               "tv_weight": tv_weight, "relaxation": relaxation}
+    if client is None and kernel != "pixel":
+        # build the projector once, before the worker threads would race to build it
+        get_projector(tilts, ny, thickness, backend, kernel=kernel)
+    job = _Job(data=data, tilts=tilts, options=options, chunks=chunks, out=out,
+               progress=progress, cancel=cancel, callbacks=tuple(callbacks), seed=int(seed))
+    try:
+        if client is None:
+            _run_threads(job, ncores)
+        else:
+            _run_distributed(job, client)
+    except BaseException:
+        cancel.set()  # stop the chunks still running
+        raise
+    finally:
+        progress.close()
+    return out
+
+
+@dataclass
+class _Job:
+    """Everything the chunk runners share."""
+
+    data: object
+    tilts: np.ndarray
+    options: dict
+    chunks: list
+    out: np.ndarray
+    progress: _Progress
+    cancel: threading.Event
+    callbacks: tuple
+    seed: int
+
+
+def _run_threads(job: _Job, ncores: int) -> None:
+    import dask
+
+    data, tilts, options, out = job.data, job.tilts, job.options, job.out
+    progress, cancel, callbacks, seed = job.progress, job.cancel, job.callbacks, job.seed
+
+    def counter(alg):
+        progress.update(alg.k)
+        for cb in callbacks:
+            cb(alg)
+
+    iterative = options["method"] not in ("BP", "FBP")
+
+    def task(x0, x1):
+        if cancel.is_set():
+            return
+        rec = _chunk_task(data[:, :, x0:x1], tilts, {
+            **options, "callbacks": [counter], "cancel": cancel, "seed": seed + x0})
+        out[x0:x1] = rec
+        if not iterative:
+            progress.update(x1 - x0)
+
+    tasks = [dask.delayed(task, pure=False)(x0, x1) for x0, x1 in job.chunks]
+    dask.compute(*tasks, scheduler="threads", num_workers=ncores)
+    if cancel.is_set():
+        from .algorithms import ReconstructionCancelled
+
+        raise ReconstructionCancelled("Reconstruction cancelled.")
+
+
+def _run_distributed(job: _Job, client) -> None:
+    from distributed import as_completed
+
+    data, tilts, options, out, progress = job.data, job.tilts, job.options, job.out, job.progress
+    futures = {}
+    for x0, x1 in job.chunks:
+        sino = np.ascontiguousarray(data[:, :, x0:x1])
+        fut = client.submit(_chunk_task, sino, tilts, {**options, "seed": job.seed + x0},
+                            pure=False)
+        futures[fut] = (x0, x1)
+    try:
+        for fut in as_completed(futures):
+            x0, x1 = futures.pop(fut)
+            out[x0:x1] = fut.result()
+            fut.release()
+            progress.update((x1 - x0) * max(1, n_iterations(
+                options["method"], options["iterations"], options["dart_iterations"])))
+    except BaseException:
+        client.cancel(list(futures))
+        raise

@@ -1,0 +1,281 @@
+"""The reconstruction verbs of the signals (ETSpy's names and arguments).
+
+:class:`ReconMixin` → ``TomoStack.reconstruct``, ``recon_error``, ``iter_recon_error``;
+:class:`RecStackMixin` → ``RecStack.forward_project``. The numerics are in the array
+modules of this package; these methods pass arrays down and put axes, tilts, metadata and
+a history line back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InvalidDataError, check_finite, check_method
+from .api import check_tilts, make_algorithm
+from .parallel import reconstruct_stack
+from .projectors import get_projector
+
+_RECON_DEFAULTS = {
+    "method": "FBP", "iterations": 5, "constrain": False, "thresh": 0, "cuda": None,
+    "thickness": None, "show_progressbar": True, "p": 0.99, "ncores": None,
+    "sino_filter": "shepp-logan", "dart_iterations": 5, "gray_levels": None,
+}
+ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
+
+
+def _call(name: str, kwargs: dict, defaults: dict) -> str:
+    parts = []
+    for key, value in kwargs.items():
+        if key in defaults and _same(value, defaults[key]):
+            continue
+        if key in ("client", "cancel", "callbacks"):
+            continue
+        shown = value.tolist() if isinstance(value, np.ndarray) else value
+        parts.append(f"{key}={shown!r}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) if not isinstance(a, np.ndarray) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _axis_dict(axis, **changes) -> dict:
+    d = axis.get_axis_dictionary()
+    d.pop("_type", None)
+    d.update(changes)
+    return d
+
+
+class ReconMixin:
+    """Reconstruction verbs of a TomoStack."""
+
+    def _checked_tilts(self) -> np.ndarray:
+        n = self.data.shape[0] if self.data.ndim == 3 else 1
+        return check_tilts(self.tilt_values, n)
+
+    def reconstruct(  # noqa: PLR0917 - ETSpy's positional signature
+            self, method="FBP", iterations=5, constrain=False, thresh=0, cuda=None,
+                    thickness=None, show_progressbar=True, p=0.99, ncores=None,
+                    sino_filter="shepp-logan", dart_iterations=5, gray_levels=None, *,
+                    backend="auto", kernel="strip", tv_weight=0.03, chunk_size=None,
+                    client=None, cancel=None, callbacks=(), seed=0):
+        """Reconstruct every column of the tilt series (ETSpy's ``reconstruct``).
+
+        Parameters
+        ----------
+        method : {"FBP", "BP", "SIRT", "SART", "DART", "CGLS", "TV"}
+            ``SART`` iterations are full sweeps over the projections (ETSpy/ASTRA count
+            single projections: ETSpy's ``SART`` with ``iterations=77·n`` on 77 projections
+            is ours with ``iterations=n``). ``TV`` is Chambolle–Pock with the relative
+            weight ``tv_weight`` (see ``docs/reconstruction.md``).
+        iterations : int
+            Iterations (SIRT, CGLS, TV), sweeps (SART), or SART sweeps per DART round.
+        constrain, thresh : bool, float
+            Clamp values below ``thresh`` at every iteration.
+        cuda : bool, optional
+            ``None``: ASTRA's CUDA when a GPU is there, else the batched CPU projector.
+        thickness : int, optional
+            Slice height (default: the stack's ``ny``).
+        show_progressbar : bool
+            tqdm bar (a widget in notebooks).
+        p : float
+            DART: probability that a non-boundary pixel stays fixed in a round.
+        ncores : int, optional
+            Chunks reconstructed at once (threads); default all available cores.
+        sino_filter : str
+            FBP filter: ASTRA's names ("ram-lak", "shepp-logan", "cosine", "hamming",
+            "hann", "tukey", "lanczos", "triangular", "gaussian", "barlett-hann",
+            "blackman", "nuttall", "blackman-harris", "blackman-nuttall", "flat-top",
+            "kaiser", "parzen", "none").
+        dart_iterations : int
+            DART rounds.
+        gray_levels : list of float
+            DART: the gray value of each material (required for DART).
+        backend, kernel, tv_weight, chunk_size, client, cancel, callbacks, seed
+            Beyond ETSpy: see :func:`~.parallel.reconstruct_stack`.
+
+        Returns
+        -------
+        RecStack
+            ``(nx, thickness, ny)`` with the stack's x axis as navigation axis, and
+            ``z``, ``y`` as signal axes (ETSpy's layout).
+        """
+        from ..signals import RecStack
+
+        if self.data.ndim != 3:
+            raise InvalidDataError(
+                f"reconstruct needs a tilt series (n_tilts, ny, nx); this stack has shape "
+                f"{self.data.shape}."
+            )
+        tilts = self._checked_tilts()
+        if method is not None and isinstance(method, str) and method.lower() != "dart":
+            gray_levels_used = None
+        else:
+            gray_levels_used = gray_levels
+        data = self.data
+        rec = reconstruct_stack(
+            data, tilts, method, iterations, thickness=thickness, constrain=constrain,
+            thresh=thresh, sino_filter=sino_filter, cuda=cuda, backend=backend,
+            kernel=kernel, ncores=ncores, chunk_size=chunk_size, client=client,
+            show_progressbar=show_progressbar, cancel=cancel, callbacks=callbacks, p=p,
+            dart_iterations=dart_iterations, gray_levels=gray_levels_used,
+            tv_weight=tv_weight, seed=seed)
+        am = self.axes_manager
+        xax, yax = am.signal_axes[0], am.signal_axes[1]
+        axes = [_axis_dict(xax, navigate=True),
+                _axis_dict(yax, name="z", size=rec.shape[1], navigate=False, offset=0.0),
+                _axis_dict(yax, navigate=False)]
+        out = RecStack(rec, axes=axes)
+        title = self.metadata.get_item("General.title") or ""
+        out.metadata.General.title = f"Reconstruction of {title}" if title else "Reconstruction"
+        for line in self.history:
+            out.add_history(line)
+        kwargs = {"method": method, "iterations": iterations, "constrain": constrain,
+                  "thresh": thresh, "cuda": cuda, "thickness": thickness, "p": p,
+                  "sino_filter": sino_filter, "dart_iterations": dart_iterations,
+                  "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
+                  "tv_weight": tv_weight, "seed": seed}
+        defaults = {**_RECON_DEFAULTS, "backend": "auto", "kernel": "strip",
+                    "tv_weight": 0.03, "seed": 0}
+        if str(method).upper() in ("BP", "FBP"):
+            kwargs.pop("iterations")
+        else:
+            kwargs.pop("sino_filter")
+        if str(method).upper() != "DART":
+            kwargs = {k: v for k, v in kwargs.items()
+                      if k not in ("p", "dart_iterations", "gray_levels")}
+        out.add_history("rec = " + _call("stack.reconstruct", kwargs, defaults))
+        out.metadata.set_item("Tomography.source_tilts", tilts.tolist())
+        return out
+
+    def iter_recon_error(  # noqa: PLR0917 - ETSpy's positional signature
+            self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
+                         cuda=None, thresh=0, *, backend="auto", kernel="strip",
+                         tv_weight=0.03, cancel=None):
+        """Yield ``(iteration, image, residual)`` for one slice, as each iteration ends.
+
+        ``image`` is the ``(ny, ny)`` slice after that iteration (1-based count), and
+        ``residual`` the L2 norm ``‖W x − y‖`` of its sinogram mismatch. For live plots.
+        """
+        algorithm = check_method("algorithm", algorithm, ERROR_ALGORITHMS)
+        if isinstance(iterations, bool) or int(iterations) < 0:
+            raise InvalidDataError(f"iterations must be ≥ 0; got {iterations}.")
+        if self.data.ndim != 3:
+            raise InvalidDataError("recon_error needs a tilt series (n_tilts, ny, nx).")
+        _, ny, nx = self.data.shape
+        tilts = self._checked_tilts()
+        nslice = nx // 2 if nslice is None else int(nslice)
+        if not -nx <= nslice < nx:
+            raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
+        sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
+        check_finite(sino, "sinogram")
+        proj = get_projector(tilts, ny, ny, backend, kernel=kernel, cuda=cuda)
+        alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
+                             constrain=constrain, thresh=thresh, tv_weight=tv_weight)
+        for i in range(int(iterations)):
+            if cancel is not None and cancel.is_set():
+                from .algorithms import ReconstructionCancelled
+
+                raise ReconstructionCancelled("recon_error cancelled.")
+            alg.update()
+            alg.iteration += 1
+            image = alg.solution[:, 0].reshape(ny, ny).copy()
+            residual = float(np.linalg.norm(
+                proj.fp_cols(image.reshape(-1, 1))[:, 0] - sino.ravel()))
+            yield i + 1, image, residual
+
+    def recon_error(  # noqa: PLR0917 - ETSpy's positional signature
+            self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
+                    cuda=None, thresh=0, **kwargs):
+        """Reconstruct one slice, keeping the image and the residual of every iteration.
+
+        Parameters are ETSpy's (``nslice`` default: the middle column; ``algorithm``
+        "SIRT" or "SART" — and here also "CGLS" and "TV"; SART iterations are sweeps).
+
+        Returns
+        -------
+        images : hyperspy Signal2D
+            ``(iterations, ny, ny)``: the slice after each iteration.
+        error : hyperspy Signal1D
+            The L2 norm of the sinogram residual after each iteration.
+        """
+        from hyperspy._signals.signal1d import Signal1D
+        from hyperspy._signals.signal2d import Signal2D
+
+        ny = self.data.shape[1]
+        images, residuals = [], []
+        for _, image, residual in self.iter_recon_error(nslice, algorithm, iterations,
+                                                        constrain, cuda, thresh, **kwargs):
+            images.append(image)
+            residuals.append(residual)
+        stack = np.array(images, dtype=np.float32).reshape(len(images), ny, ny)
+        rec = Signal2D(stack)
+        name = str(algorithm).upper()
+        yax = self.axes_manager.signal_axes[1]
+        rec.axes_manager[0].name = f"{name} iteration"
+        rec.axes_manager[0].scale = 1
+        for idx, axname in ((1, yax.name), (2, "z")):
+            ax = rec.axes_manager[idx]
+            ax.name, ax.scale, ax.units = axname, yax.scale, yax.units
+        rec.metadata.General.title = f"{name} reconstruction of one slice per iteration"
+        error = Signal1D(np.asarray(residuals, dtype=np.float64))
+        error.axes_manager[0].name = f"{name} Iteration"
+        error.metadata.General.title = "Residual (L2 norm of W x − y)"
+        error.metadata.set_item("Signal.quantity", "L2 norm of the sinogram residual")
+        return rec, error
+
+
+class RecStackMixin:
+    """Verbs of a reconstructed volume."""
+
+    def forward_project(self, tilts=None, cuda=None, *, backend="auto", kernel="linear",
+                        chunk_size=64):
+        """Project the volume at ``tilts`` (degrees) → a TomoStack ``(n_tilts, ny, nx)``.
+
+        ``tilts=None`` uses the tilts of the series this volume was reconstructed from.
+        ``kernel`` is ASTRA's "linear" by default, as in ETSpy; the volume geometry is
+        ``(thickness, ny)`` (ETSpy assumes thickness = ny).
+        """
+        from ..signals import TomoStack
+
+        if tilts is None:
+            tilts = self.metadata.get_item("Tomography.source_tilts")
+            if tilts is None:
+                raise InvalidDataError(
+                    "No tilts given and none recorded with this volume: pass the angles, "
+                    "e.g. rec.forward_project(np.arange(-70, 71, 2))."
+                )
+        if hasattr(tilts, "data") and not isinstance(tilts, np.ndarray):
+            tilts = tilts.data
+        tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
+        if tilts.size == 0 or not np.isfinite(tilts).all():
+            raise InvalidDataError("tilts must be a non-empty array of finite angles (degrees).")
+        vol = np.asarray(self.data, dtype=np.float32)
+        single = vol.ndim == 2
+        if single:
+            vol = vol[None]
+        if vol.ndim != 3:
+            raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
+        check_finite(vol, "volume")
+        nx, nz, ny = vol.shape
+        proj = get_projector(tilts, ny, nz, backend, kernel=kernel, cuda=cuda)
+        out = np.empty((tilts.size, ny, nx), np.float32)
+        for x0 in range(0, nx, chunk_size):
+            x1 = min(nx, x0 + chunk_size)
+            cols = np.ascontiguousarray(vol[x0:x1].reshape(x1 - x0, -1).T)
+            out[:, :, x0:x1] = proj.fp_cols(cols).reshape(tilts.size, ny, x1 - x0)
+        stack = TomoStack(out, tilts=tilts)
+        am = stack.axes_manager
+        src = self.axes_manager
+        if src.navigation_dimension == 1 and not single:
+            am.signal_axes[0].update_from(src.navigation_axes[0], ("scale", "offset", "units"))
+        if src.signal_dimension == 2:
+            am.signal_axes[1].update_from(src.signal_axes[0], ("scale", "offset", "units"))
+        stack.metadata.General.title = "Forward projection"
+        for line in self.history:
+            stack.add_history(line)
+        stack.add_history(f"stack = rec.forward_project({tilts.tolist()!r})")
+        return stack
