@@ -18,15 +18,19 @@ from .engine.errors import (
     UnknownMethodError,
 )
 from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
+from .replay import Replay, replay
+from .widgets.workbench import AlignmentWorkbench
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignmentWorkbench",
     "DataNotFoundError",
     "InvalidDataError",
     "InvalidTiltsError",
     "MismatchedTiltError",
     "RecStack",
+    "Replay",
     "TomoFileError",
     "TomoShifts",
     "TomoStack",
@@ -34,4 +38,5 @@ __all__ = [
     "TomographyError",
     "UnknownMethodError",
     "__version__",
+    "replay",
 ]

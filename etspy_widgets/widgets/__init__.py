@@ -1,1 +1,5 @@
 """Interactive widgets (anywidget, ipympl, ipyvolume): state in traitlets, numerics in the engine."""
+
+from .workbench import AlignmentWorkbench
+
+__all__ = ["AlignmentWorkbench"]
