@@ -9,9 +9,18 @@ The workbench performs an action only by executing the line it logs
 """
 
 from . import _verbs as verbs
-from ._action import SCRIPT_NAMES, Action, ActionError, execute, literal, render, render_block
+from ._action import (
+    SCRIPT_NAMES,
+    Action,
+    ActionError,
+    Cancelled,
+    execute,
+    literal,
+    render,
+    render_block,
+)
 from ._log import IMPORT_LINE, MEMORY_NOTE, ActionLog, history_of, record, set_history
 
 __all__ = ["IMPORT_LINE", "MEMORY_NOTE", "SCRIPT_NAMES", "Action", "ActionError", "ActionLog",
-           "execute", "history_of", "literal", "record", "render", "render_block",
+           "Cancelled", "execute", "history_of", "literal", "record", "render", "render_block",
            "set_history", "verbs"]

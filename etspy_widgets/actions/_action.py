@@ -27,6 +27,10 @@ class ActionError(ValueError):
     """An action that cannot be written as a line of public Python (bad name or value)."""
 
 
+class Cancelled(Exception):
+    """The user cancelled a running action; nothing was logged or changed."""
+
+
 def literal(value: Any) -> str:
     """Return Python source for ``value`` that evaluates back to an equal value.
 
@@ -162,6 +166,13 @@ def render(action: Action) -> str:
                 f"'etw.load(\"series.mrc\")', got {expression!r}."
             )
         return f"{action.target} = {expression}"
+    if action.verb == "isig":  # cropping, with HyperSpy's public signal-space indexing
+        kw = action.arguments
+        x0, x1 = kw.get("x", (None, None))
+        y0, y1 = kw.get("y", (None, None))
+        fmt = lambda v: "" if v is None else literal(int(v))  # noqa: E731
+        return (f"{action.target} = {action.receiver}.isig[{fmt(x0)}:{fmt(x1)}, "
+                f"{fmt(y0)}:{fmt(y1)}]")
     args = ", ".join(f"{key}={literal(value)}" for key, value in action.kwargs)
     return f"{action.target} = {action.receiver}.{action.verb}({args})"
 
@@ -206,5 +217,5 @@ def execute(action: Action, namespace: dict, controls: dict | None = None) -> An
     return namespace[action.target]
 
 
-__all__ = ["SCRIPT_NAMES", "Action", "ActionError", "execute", "literal", "render",
+__all__ = ["SCRIPT_NAMES", "Action", "ActionError", "Cancelled", "execute", "literal", "render",
            "render_block"]

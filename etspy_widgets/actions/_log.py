@@ -14,7 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from ._action import Action, ActionError, execute, render, render_block
+from ._action import Action, ActionError, Cancelled, execute, render, render_block
 
 IMPORT_LINE = "import etspy_widgets as etw"
 
@@ -43,18 +43,22 @@ def history_of(obj) -> list[str]:
 
 
 def receiver_name(line: str) -> str | None:
-    """The working variable (``stack``/``rec``) whose method ``line`` calls, if any."""
+    """The working variable (``stack``/``rec``) the assigned expression starts from, if any.
+
+    ``stack = stack.isig[1:5, :]`` and ``rec = stack.reconstruct(...)`` both give
+    ``"stack"``; ``stack = etw.load(...)`` gives None.
+    """
     try:
         tree = ast.parse(line)
     except SyntaxError:
         return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            base = node.func.value
-            while isinstance(base, (ast.Attribute, ast.Subscript, ast.Call)):
-                base = base.func if isinstance(base, ast.Call) else base.value
-            if isinstance(base, ast.Name) and base.id in ("stack", "rec"):
-                return base.id
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assign):
+        return None
+    node = tree.body[0].value
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    if isinstance(node, ast.Name) and node.id in ("stack", "rec"):
+        return node.id
     return None
 
 
@@ -146,16 +150,20 @@ class ActionLog:
         return bool(self._redo)
 
     # -- doing and undoing -----------------------------------------------------
-    def apply(self, action: Action, controls: dict | None = None):
+    def apply(self, action: Action, controls: dict | None = None, cancel=None):
         """Execute ``action``'s line on the current state; log it; return its result.
 
-        On an exception nothing is logged and the state is unchanged.
+        On an exception nothing is logged and the state is unchanged. ``cancel`` (a
+        :class:`threading.Event`) set while the line ran discards the result
+        (:class:`Cancelled`), for verbs that cannot stop early.
         """
         with self._lock:
             before = self.state
         namespace = dict(before)
         line = render(action)
         result = execute(action, namespace, controls)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Cancelled: {line}")
         for key in ("stack", "rec"):
             if key != action.target and namespace.get(key) is not before.get(key):
                 raise ActionError(f"The action {line!r} changed {key!r} as well.")
@@ -204,6 +212,7 @@ class ActionLog:
                 out += render_block(self.source)
             else:
                 out.append(MEMORY_NOTE)
+            out.append("")
             for step in self._steps:
                 out += render_block(step.action)
         return "\n".join(out) + "\n"

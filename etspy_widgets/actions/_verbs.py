@@ -43,13 +43,23 @@ def manual(tilt_shift: float = 0.0, tilt_rotation: float = 0.0) -> Action:
                        xshift=0.0, yshift=float(tilt_shift), angle=float(tilt_rotation))
 
 
-def shift_projections(shifts: dict) -> Action:
-    """Nudge single projections: ``{index: (dy, dx)}`` pixels, applied as extra shifts."""
-    clean = {int(k): (float(v[0]), float(v[1])) for k, v in shifts.items()}
-    if not clean:
+def shift_projections(shifts: dict, n_projections: int) -> Action:
+    """Nudge single projections: ``{index: (dy, dx)}`` pixels, applied as extra shifts.
+
+    Written as ``stack = stack.apply_shifts(shifts=[[dy, dx], ...])`` with one pair per
+    projection (zeros for the others).
+    """
+    table = [[0.0, 0.0] for _ in range(int(n_projections))]
+    for key, value in shifts.items():
+        index = int(key)
+        if not 0 <= index < n_projections:
+            raise ActionError(f"Projection {index} is outside 0..{n_projections - 1}.")
+        table[index] = [float(value[0]), float(value[1])]
+    if not any(v != 0.0 for pair in table for v in pair):
         raise ActionError("No projection shifts to apply.")
-    return Action.call("shift_projections", comment="Nudge single projections (dy, dx) px",
-                       shifts=clean)
+    moved = sorted(int(k) for k in shifts)
+    return Action.call("apply_shifts", comment=f"Nudge projection(s) {moved} by (dy, dx) px",
+                       shifts=table)
 
 
 def remove_projections(projections) -> Action:
@@ -60,7 +70,11 @@ def remove_projections(projections) -> Action:
 
 
 def crop(x=None, y=None) -> Action:
-    """``stack = stack.crop(x=(start, stop), y=(start, stop))`` in pixel indices."""
+    """``stack = stack.isig[x0:x1, y0:y1]``: keep columns ``x0..x1-1`` and rows ``y0..y1-1``.
+
+    HyperSpy's signal-space indexing with integer pixel indices; tilts and shifts
+    follow (they are per projection).
+    """
     kw = {}
     for name, rng in (("x", x), ("y", y)):
         if rng is not None:
@@ -69,7 +83,7 @@ def crop(x=None, y=None) -> Action:
             kw[name] = (int(rng[0]), int(rng[1]))
     if not kw:
         raise ActionError("crop needs x=(start, stop) and/or y=(start, stop).")
-    return Action.call("crop", comment="Crop the projections", **kw)
+    return Action.call("isig", comment="Crop the projections (x, y pixel ranges)", **kw)
 
 
 def reconstruct(method: str = "FBP", **kwargs) -> Action:

@@ -358,7 +358,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         actions = []
         if self.nudges:
             actions.append(verbs.shift_projections(
-                {int(k): tuple(v) for k, v in self.nudges.items()}))
+                {int(k): tuple(v) for k, v in self.nudges.items()}, self._n_tilts()))
         if self.tilt_shift != 0.0 or self.tilt_rotation != 0.0:
             actions.append(verbs.manual(self.tilt_shift, self.tilt_rotation))
         if not actions:
@@ -469,36 +469,27 @@ class AlignmentWorkbench(anywidget.AnyWidget):
             controls["show_progressbar"] = False
         if "cancel" in params:
             controls["cancel"] = cancel
-        for name in ("progress", "progress_callback"):
-            if name in params:
-                controls[name] = self._progress_callback()
-                break
-        else:
-            if "callbacks" in params:
-                controls["callbacks"] = [self._progress_callback()]
+        if "callbacks" in params and action.verb == "reconstruct":
+            nx = int(np.asarray(receiver.data).shape[-1])
+            iterations = int(given.get("iterations", params["iterations"].default)
+                             if "iterations" in params else 1)
+            controls["callbacks"] = [self._progress_callback(max(1, nx * iterations))]
         return controls
 
-    def _progress_callback(self):
-        state = {"last": 0.0}
+    def _progress_callback(self, total: int):
+        """A ``cb(algorithm)`` counting slice-iterations (``algorithm.k`` slices each call)."""
+        lock = threading.Lock()
+        state = {"done": 0, "last": 0.0}
 
-        def report(*args, **kwargs):
-            fraction = None
-            if len(args) == 2 and all(isinstance(a, (int, float)) for a in args):
-                fraction = args[0] / max(args[1], 1)
-            elif len(args) == 1 and isinstance(args[0], (int, float)):
-                fraction = float(args[0])
-            elif args:
-                alg = args[0]
-                done = getattr(alg, "iteration", None)
-                total = getattr(alg, "max_iteration", None) or getattr(alg, "n_iterations", None)
-                if done is not None and total:
-                    fraction = done / total
-            if fraction is None:
-                return
-            now = time.monotonic()
-            if fraction >= 1.0 or now - state["last"] > 0.1:  # at most 10 updates a second
+        def report(algorithm):
+            with lock:
+                state["done"] += int(getattr(algorithm, "k", 1))
+                fraction = min(1.0, state["done"] / total)
+                now = time.monotonic()
+                if fraction < 1.0 and now - state["last"] < 0.1:
+                    return  # at most 10 updates a second
                 state["last"] = now
-                self.progress = float(min(max(fraction, 0.0), 1.0))
+            self.progress = fraction
         return report
 
     def _job_done(self, label, result):
