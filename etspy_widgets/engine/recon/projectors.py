@@ -254,9 +254,11 @@ class AstraProjector(Projector):
             self.backend = "cuda"
         self._ops = {}
 
-    def _op(self, a=None):
+    def _op(self, a=None, rebuild=False):
         key = a
         with _ASTRA_LOCK:
+            if rebuild:
+                self._ops.pop(key, None)
             if key not in self._ops:
                 tilts = self.tilts if a is None else self.tilts[a:a + 1]
                 proj_geom, vol_geom = _geometries(tilts, self.n_det, self.thickness)
@@ -265,25 +267,31 @@ class AstraProjector(Projector):
                 self._ops[key] = (pid, astra.OpTomo(pid))
             return self._ops[key][1]
 
-    def _apply(self, op, x, n_out, transpose):
+    def _apply(self, a, x, n_out, transpose):
         x = np.asarray(x, dtype=np.float32)
         out = np.empty((n_out, x.shape[1]), dtype=np.float32)
         with _ASTRA_LOCK:
+            op = self._op(a)
             for s in range(x.shape[1]):
-                out[:, s] = (op.BP(x[:, s]) if transpose else op.FP(x[:, s])).ravel()
+                try:
+                    res = op.BP(x[:, s]) if transpose else op.FP(x[:, s])
+                except Exception:  # astra.clear() elsewhere freed our projector: rebuild
+                    op = self._op(a, rebuild=True)
+                    res = op.BP(x[:, s]) if transpose else op.FP(x[:, s])
+                out[:, s] = np.asarray(res).ravel()
         return out
 
     def fp_cols(self, x):
-        return self._apply(self._op(), x, self.n_rays, False)
+        return self._apply(None, x, self.n_rays, False)
 
     def bp_cols(self, y):
-        return self._apply(self._op(), y, self.n_pix, True)
+        return self._apply(None, y, self.n_pix, True)
 
     def fp_angle_cols(self, a, x):
-        return self._apply(self._op(a), x, self.n_det, False)
+        return self._apply(a, x, self.n_det, False)
 
     def bp_angle_cols(self, a, y):
-        return self._apply(self._op(a), y, self.n_pix, True)
+        return self._apply(a, y, self.n_pix, True)
 
     def __del__(self):  # free ASTRA's objects with the projector
         try:
