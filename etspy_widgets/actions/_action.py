@@ -127,11 +127,13 @@ class Action:
                 raise ActionError(f"Unknown receiver {self.receiver!r}.")
             if not self.verb.isidentifier() or self.verb.startswith("_"):
                 raise ActionError(
-                    f"{self.verb!r} is not a public method name; the log calls the public API."
+                    f"{self.verb!r} is not a public method name (private or invalid); the log "
+                    "calls the public API only."
                 )
         for key, _ in self.kwargs:
             if not str(key).isidentifier() or str(key).startswith("_"):
-                raise ActionError(f"{key!r} is not a valid public keyword argument name.")
+                raise ActionError(f"{key!r} is not a public keyword argument name (private or "
+                                  "invalid).")
         render(self)  # fail now, not when the log is written
 
     @property
