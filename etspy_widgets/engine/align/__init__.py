@@ -41,6 +41,7 @@ def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, *
     data = _register.check_stack(data)
     start = _register.check_start(start, data.shape[0])
     drift = kwargs.pop("drift", "com")
+    drift_degree = kwargs.pop("drift_degree", 6)
     if method == "PC":
         shifts = _register.pc_shifts(data, start, progress=progress, **kwargs)
     elif method == "StackReg":
@@ -54,7 +55,7 @@ def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, *
 
         return projection_matching(data, tilts, start=start, **kwargs)["shifts"]
     if drift == "com":
-        shifts = _register.drift_correct(shifts, data, tilts, start)
+        shifts = _register.drift_correct(shifts, data, tilts, start, drift_degree)
     elif drift is not None:
         raise ValueError(f"drift must be 'com' or None; got {drift!r}.")
     return shifts
@@ -178,7 +179,9 @@ class AlignMixin:
             ``lowpass``, ``highpass``, ``normalization``); ``"StackReg"``: pairwise
             pystackreg translation. Both compose pairwise shifts outward from ``start``
             and then remove their accumulated slow drift with the mass invariants
-            (``drift="com"``; ``drift=None`` for the raw pairwise result).
+            (``drift="com"``: the part of the difference to :func:`com_shifts` that is a
+            polynomial of degree ``drift_degree`` (6) in the projection index;
+            ``drift=None`` for the raw pairwise result, as ETSpy).
             ``"COM"``: centre-of-mass tracking with the conservation of mass along the
             axis (kwargs ``slices``, ``nslices``, ``fit``); ``"COM-CL"``: centre of mass
             across, common line along the axis (kwargs ``com_ref_index``,
@@ -246,8 +249,9 @@ class AlignMixin:
                                        "(stack.set_tilts(start, increment)).")
             res = _tiltaxis.com_axis(data, tilts, kwargs.get("slices"),
                                      kwargs.get("nslices") or 20)
-            angle, yshift = res["rotation"], res["yshift"]
+            angle, yshift, xshift = res["rotation"], res["yshift"], res["xshift"]
         else:
+            xshift = 0.0
             res = _tiltaxis.maximage_rotation(data, kwargs.get("limit", 10),
                                               kwargs.get("delta", 0.1))
             angle, yshift = res["rotation"], 0.0
@@ -261,7 +265,7 @@ class AlignMixin:
                 rotated = rotate_shift_stack(data, angle, 0.0, 0.0, order=1)
                 yshift = _tiltaxis.offset_search(
                     rotated, tilts, shift_limit=kwargs.get("shift_limit", 20))["yshift"]
-        out = self.trans_stack(yshift=yshift, angle=angle)
+        out = self.trans_stack(xshift=xshift, yshift=yshift, angle=angle)
         out.add_history(f"stack = stack.tilt_align({_args(method, **kwargs)})")
         out.metadata.set_item("Tomography.tilt_align_result",
                               {"method": method, "rotation": angle, "yshift": yshift})

@@ -127,6 +127,14 @@ def pc_shifts(data, start=None, upsample_factor: int = 50, lowpass: float = 0.15
     return compose_outward(rel, start)
 
 
+def _integer_shift(ref, mov):
+    a = np.fft.rfft2(ref - ref.mean())
+    b = np.fft.rfft2(mov - mov.mean())
+    cc = np.fft.irfft2(a * np.conj(b), ref.shape)
+    peak = np.unravel_index(int(np.argmax(cc)), cc.shape)
+    return tuple(float(p if p <= n // 2 else p - n) for p, n in zip(peak, ref.shape))
+
+
 def stackreg_shifts(data, start=None, progress=None) -> np.ndarray:
     """Pairwise translation registration with pystackreg, composed outward from ``start``."""
     from pystackreg import StackReg
@@ -136,9 +144,13 @@ def stackreg_shifts(data, start=None, progress=None) -> np.ndarray:
     sr = StackReg(StackReg.TRANSLATION)
 
     def pair(ref, mov):
-        tmat = sr.register(ref.astype(np.float64), mov.astype(np.float64))
+        # StackReg's local optimiser can lock onto a wrong optimum for shifts of several
+        # pixels: start it from the integer cross-correlation peak.
+        coarse = _integer_shift(ref, mov)
+        moved = ndimage.shift(mov.astype(np.float64), coarse, order=0, mode="nearest")
+        tmat = sr.register(ref.astype(np.float64), moved)
         # tmat maps reference coordinates to moving ones: apply the opposite shift
-        return -tmat[1, 2], -tmat[0, 2]
+        return coarse[0] - tmat[1, 2], coarse[1] - tmat[0, 2]
 
     return _pairwise(data, start, pair, progress)
 
@@ -275,7 +287,7 @@ def _y_from_coms(coms, tilts, ref, fit):
     raise ValueError(f"fit must be 'constant' or 'sinusoid'; got {fit!r}.")
 
 
-def drift_correct(shifts, data, tilts, start, degree: int = 3) -> np.ndarray:
+def drift_correct(shifts, data, tilts, start, degree: int = 6) -> np.ndarray:
     """Remove the slow drift that pairwise registration accumulates.
 
     Pairwise shifts are precise from one projection to the next but their errors add up.
