@@ -1,0 +1,24 @@
+"""File input: :func:`load` and the readers of what HyperSpy/RosettaSciIO do not cover.
+
+>>> import etspy_widgets as etw
+>>> stack = etw.load("HAADF.mrc")                 # doctest: +SKIP
+>>> stack = etw.load("HAADF.mrc", tilts=angles)   # doctest: +SKIP
+"""
+
+from ._load import SUPPORTED, MissingFileError, load
+from ._mdoc import Mdoc, find_mdoc, find_tilt_file, parse_mdoc, read_tilt_file
+from ._mrc import MrcHeader, read_mrc_header, serialem_tilts
+
+__all__ = [
+    "SUPPORTED",
+    "Mdoc",
+    "MissingFileError",
+    "MrcHeader",
+    "find_mdoc",
+    "find_tilt_file",
+    "load",
+    "parse_mdoc",
+    "read_mrc_header",
+    "read_tilt_file",
+    "serialem_tilts",
+]

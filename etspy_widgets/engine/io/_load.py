@@ -1,0 +1,437 @@
+"""``load()``: any tilt series ETSpy reads (and a few it does not) as a :class:`TomoStack`.
+
+HyperSpy/RosettaSciIO read the pixels and their calibration; this module adds what they lack:
+tilts from ``.rawtlt``/``.tlt`` sidecars and SerialEM ``.mdoc`` files, SerialEM extended-header
+tilts, series of single-image files sorted by tilt, and clear errors. Values are never cast or
+offset: a file of int16 loads as int16.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from hyperspy._signals.signal2d import Signal2D
+from hyperspy.io import load as hs_load
+
+from ..errors import InvalidDataError, MismatchedTiltError, TomoFileError, check_finite
+from ..signals import RecStack, TomoShifts, TomoStack, TomoTilts
+from . import _mdoc, _mrc
+
+logger = logging.getLogger(__name__)
+
+HSPY_TYPES = (".hspy", ".hdf5", ".h5", ".zspy")
+MRC_TYPES = (".mrc", ".ali", ".rec", ".st", ".mrcs", ".preali")
+DM_TYPES = (".dm3", ".dm4")
+TIFF_TYPES = (".tif", ".tiff")
+SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES
+
+
+class MissingFileError(TomoFileError, FileNotFoundError):
+    """A file given to :func:`load` does not exist."""
+
+
+def _supported_message() -> str:
+    return ("Supported: MRC (" + ", ".join(MRC_TYPES) + "), DigitalMicrograph ("
+            + ", ".join(DM_TYPES) + "), HyperSpy (" + ", ".join(HSPY_TYPES) + "), TIFF ("
+            + ", ".join(TIFF_TYPES) + "), a list of such files, a NumPy array or a Signal2D.")
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        hint = ""
+        if path.parent.is_dir():
+            near = sorted(p.name for p in path.parent.glob(f"{path.stem}*"))[:5]
+            if near:
+                hint = f" Files with that stem there: {near}."
+        raise MissingFileError(f"No such file: {path}.{hint}")
+
+
+class _DropEtspyNotice(logging.Filter):
+    """HyperSpy suggests installing ETSpy for ETSpy-written files; we read them ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "etspy Python package" not in record.getMessage()
+
+
+def _hs_read(path: Path, **kwargs):
+    hs_logger = logging.getLogger("hyperspy.io")
+    notice = _DropEtspyNotice()
+    hs_logger.addFilter(notice)
+    try:
+        signal = hs_load(os.fspath(path), **kwargs)
+    except Exception as err:
+        raise TomoFileError(f"HyperSpy/RosettaSciIO could not read {path}: {err}") from err
+    finally:
+        hs_logger.removeFilter(notice)
+    if isinstance(signal, list):
+        images = [s for s in signal if isinstance(s, Signal2D)]
+        if len(images) != 1:
+            raise TomoFileError(
+                f"{path} holds {len(signal)} signals ({[type(s).__name__ for s in signal]}); "
+                "load it with hyperspy.api.load and pass the tilt series to TomoStack(...)."
+            )
+        signal = images[0]
+    if not isinstance(signal, Signal2D):
+        raise TomoFileError(
+            f"{path} holds a {type(signal).__name__} of shape {signal.data.shape}, not a "
+            "series of images."
+        )
+    return signal
+
+
+def _calibrate(stack: TomoStack, tilts: np.ndarray) -> None:
+    """Name and calibrate the projection axis in degrees (ETSpy does the same)."""
+    axes = stack.axes_manager.navigation_axes
+    if not axes or tilts.size == 0:
+        return
+    nav = axes[-1]
+    nav.name, nav.units = "Projections", "degrees"
+    nav.offset = float(tilts[0])
+    step = float(np.mean(np.diff(tilts))) if tilts.size > 1 else 0.0
+    nav.scale = step if step != 0 else 1.0  # exact for evenly spaced tilts
+
+
+def _warn_no_tilts(source: str, n: int) -> np.ndarray:
+    logger.warning(
+        "No tilt angles found for %s (no tilts=, no .rawtlt/.tlt/.mdoc beside it, none in the "
+        "header): all %d tilts are set to 0. Give them with load(..., tilts=angles) or "
+        "stack.set_tilts(start, step) before aligning or reconstructing.", source, n)
+    return np.zeros(n)
+
+
+def _checked_tilts(tilts, n: int, source: str) -> np.ndarray:
+    arr = np.asarray(tilts, dtype=np.float64).reshape(-1)
+    if arr.size != n:
+        err = MismatchedTiltError(arr.size, n)
+        err.args = (f"{source}: {err.args[0]}",)
+        raise err
+    return arr
+
+
+def _finish(signal, tilts: np.ndarray, source: str, shifts=None) -> TomoStack:
+    """Build the TomoStack, check values, calibrate the projection axis."""
+    if isinstance(signal.data, np.ndarray):
+        check_finite(signal.data, f"data of {source}")
+    stack = TomoStack(signal, tilts=tilts, shifts=shifts)
+    _calibrate(stack, np.asarray(tilts))
+    return stack
+
+
+# -- single files -------------------------------------------------------------------------
+def _load_mrc(path: Path, tilts, mdoc=None, **kwargs) -> TomoStack:
+    header = _mrc.read_mrc_header(path)
+    if path.suffix.lower() not in (".mrc", ".ali"):
+        kwargs.setdefault("reader", "MRC")  # RosettaSciIO knows only .mrc/.ali by name
+    signal = _hs_read(path, **kwargs)
+    n = 1 if signal.data.ndim == 2 else int(signal.data.shape[0])
+    mdoc_path = Path(mdoc) if mdoc is not None else _mdoc.find_mdoc(path)
+    parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
+    if tilts is not None:
+        values = _checked_tilts(tilts, n, "tilts=")
+    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
+        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
+        logger.info("Tilts of %s read from %s", path.name, tilt_file.name)
+    elif parsed is not None and parsed.tilts.size:
+        values = _checked_tilts(parsed.tilts, n, str(mdoc_path))
+        logger.info("Tilts of %s read from %s", path.name, mdoc_path.name)
+    elif (found := _header_tilts(path, header, signal, n)) is not None:
+        values = found
+    else:
+        values = _warn_no_tilts(str(path), n)
+    if parsed is not None:
+        _mdoc_metadata(signal, parsed, frames=1)
+    if signal.data.ndim == 2:
+        signal = _as_series([signal])
+    return _finish(signal, values, str(path))
+
+
+def _header_tilts(path, header, signal, n) -> np.ndarray | None:
+    """Tilts from the FEI extended header (as RosettaSciIO reads it) or SerialEM's."""
+    found = _mrc.fei_tilts(signal, n)
+    if found is None:
+        found = _mrc.serialem_tilts(path, header)
+    if found is not None and found.size == n:
+        logger.info("Tilts of %s read from its extended header", Path(path).name)
+        return found
+    return None
+
+
+def _mdoc_metadata(signal, parsed, frames: int) -> None:
+    """Microscope metadata from an .mdoc, where ETSpy puts it."""
+    md = signal.metadata
+    ny, nx = signal.data.shape[-2:]
+    pairs = {
+        "Acquisition_instrument.TEM.magnification": parsed.first("Magnification"),
+        "Acquisition_instrument.TEM.beam_energy": parsed.first("Voltage"),
+        "Acquisition_instrument.TEM.spot_size": parsed.first("SpotSize"),
+        "Acquisition_instrument.TEM.defocus": parsed.first("Defocus"),
+    }
+    exposure = parsed.first("ExposureTime")
+    if isinstance(exposure, float):
+        pairs["Acquisition_instrument.TEM.dwell_time"] = exposure * frames / (nx * ny)
+    for key, value in pairs.items():
+        if isinstance(value, float):
+            md.set_item(key, value)
+    signal.original_metadata.set_item(
+        "SerialEM_mdoc", {k: v for k, v in parsed.header.items() if not isinstance(v, list)})
+
+
+def _dm_tilts(signal, n: int) -> np.ndarray | None:
+    """Tilts of a DM tilt series: its Tomography tags, else a degree-calibrated axis."""
+    om = signal.original_metadata
+    base = "ImageList.TagGroup0.ImageTags.Tomography.Tomography_setup.Tilt_angles."
+    lo = om.get_item(base + "Minimum_tilt_angle_deg")
+    step = om.get_item(base + "Tilt_angle_step_deg")
+    if lo is not None and step is not None:
+        tilts = float(lo) + float(step) * np.arange(n)  # n values, never one short
+        hi = om.get_item(base + "Maximum_tilt_angle_deg")
+        if hi is not None and abs(tilts[-1] - float(hi)) > abs(float(step)) / 2:
+            logger.warning("DM tags give tilts %s..%s step %s but the file has %d images; "
+                           "using %s + %s·k.", lo, hi, step, n, lo, step)
+        return tilts
+    nav = signal.axes_manager.navigation_axes
+    if nav and str(nav[0].units).lower() in ("deg", "degree", "degrees", "°"):
+        return np.asarray(nav[0].axis, dtype=np.float64)
+    return None
+
+
+def _load_dm(path: Path, tilts, **kwargs) -> TomoStack:
+    signal = _hs_read(path, **kwargs)
+    if signal.data.ndim == 2:
+        return _load_image_series([path], tilts, **kwargs)
+    n = int(signal.data.shape[0])
+    if tilts is not None:
+        values = _checked_tilts(tilts, n, "tilts=")
+    elif (found := _dm_tilts(signal, n)) is not None:
+        values = found
+    else:
+        values = _warn_no_tilts(str(path), n)
+    return _finish(signal, values, str(path))
+
+
+def _load_hspy(path: Path, tilts, **kwargs):
+    signal = _hs_read(path, **kwargs)
+    if isinstance(signal, RecStack):
+        return signal
+    stack = signal if isinstance(signal, TomoStack) else TomoStack(signal)
+    if tilts is not None:
+        stack.tilts = _checked_tilts(tilts, stack._n_projections, "tilts=")
+    if isinstance(stack.data, np.ndarray):
+        check_finite(stack.data, f"data of {path}")
+    return stack
+
+
+def _load_other(path: Path, tilts, **kwargs) -> TomoStack:
+    signal = _hs_read(path, **kwargs)
+    if signal.data.ndim == 2:
+        signal = _as_series([signal])
+    n = int(signal.data.shape[0])
+    if tilts is not None:
+        values = _checked_tilts(tilts, n, "tilts=")
+    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
+        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
+    else:
+        values = _warn_no_tilts(str(path), n)
+    return _finish(signal, values, str(path))
+
+
+# -- lists of files ------------------------------------------------------------------------
+def _as_series(signals) -> Signal2D:
+    """Stack single images (same shape) along a new ``Projections`` axis, keeping metadata."""
+    from hyperspy.misc.utils import stack as hs_stack
+
+    shapes = {s.data.shape for s in signals}
+    if len(shapes) != 1:
+        raise TomoFileError(f"The images do not all have the same shape: {sorted(shapes)}.")
+    if len(signals) == 1:
+        single = signals[0]
+        out = single._deepcopy_with_new_data(np.asarray(single.data)[None])
+        out.axes_manager._append_axis(size=1, navigate=True, name="Projections")
+        out.axes_manager._update_attributes()
+        return out
+    return hs_stack(signals, new_axis_name="Projections", show_progressbar=False)
+
+
+def _stage_tilt(signal) -> float | None:
+    value = signal.metadata.get_item("Acquisition_instrument.TEM.Stage.tilt_alpha")
+    if value is None or np.ndim(value) != 0:
+        return None
+    return float(value)
+
+
+def _load_image_series(paths, tilts, **kwargs) -> TomoStack:
+    """Single-image files (DM, TIFF...) → one series sorted by each file's stage tilt."""
+    signals = [_hs_read(p, **kwargs) for p in paths]
+    for p, s in zip(paths, signals, strict=True):
+        if s.data.ndim != 2:
+            raise TomoFileError(
+                f"{p} holds {s.data.shape[0]} images; a list of files must hold one image each "
+                "(load a stack file on its own)."
+            )
+    if tilts is not None:
+        values = _checked_tilts(tilts, len(paths), "tilts=")
+    else:
+        found = [_stage_tilt(s) for s in signals]
+        if any(t is None for t in found):
+            missing = [str(p) for p, t in zip(paths, found, strict=True) if t is None][:3]
+            raise TomoFileError(
+                f"No stage tilt (metadata Acquisition_instrument.TEM.Stage.tilt_alpha) in "
+                f"{missing}. Give the tilts with load(files, tilts=angles) in file order."
+            )
+        values = np.array(found)
+    order = np.argsort(values, kind="stable")
+    series = _as_series([signals[k] for k in order])
+    series.metadata.General.original_filename = str(Path(paths[order[0]]).name)
+    return _finish(series, values[order], f"{len(paths)} files")
+
+
+def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
+    """SerialEM multi-frame series: one MRC per tilt (its frames), tilts from the .mdoc files.
+
+    One image per file gives an ordinary ``(n_tilts, ny, nx)`` series; several give ETSpy's
+    ``(n_tilts, n_frames, ny, nx)`` with navigation axes ``(Frames, Projections)``.
+    """
+    if mdocs is not None and len(mdocs) != len(paths):
+        raise ValueError(f"Got {len(mdocs)} mdoc files for {len(paths)} MRC files; give one each.")
+    signals, file_tilts, parsed_all = [], [], []
+    for k, path in enumerate(paths):
+        header = _mrc.read_mrc_header(path)
+        signal = _hs_read(path, **kwargs)
+        mdoc_path = Path(mdocs[k]) if mdocs is not None else _mdoc.find_mdoc(path)
+        parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
+        parsed_all.append(parsed)
+        if parsed is not None and parsed.tilts.size:
+            file_tilts.append(float(np.mean(parsed.tilts)))
+        elif (found := _mrc.serialem_tilts(path, header)) is not None:
+            file_tilts.append(float(np.mean(found)))
+        else:
+            file_tilts.append(None)
+        signals.append(signal)
+    if tilts is not None:
+        values = _checked_tilts(tilts, len(paths), "tilts=")
+    elif any(t is None for t in file_tilts):
+        values = _warn_no_tilts(f"{len(paths)} MRC files", len(paths))
+    else:
+        values = np.array(file_tilts)
+    order = np.argsort(values, kind="stable")
+    values = values[order]
+    signals = [signals[k] for k in order]
+    shapes = {s.data.shape for s in signals}
+    if len(shapes) != 1:
+        raise TomoFileError(f"The MRC files do not all have the same shape: {sorted(shapes)}.")
+    first = signals[0]
+    parsed = parsed_all[order[0]]
+    if first.data.ndim == 2:
+        series = _as_series(signals)
+        if parsed is not None:
+            _mdoc_metadata(series, parsed, frames=1)
+        return _finish(series, values, f"{len(paths)} MRC files")
+    from hyperspy.misc.utils import stack as hs_stack
+
+    for s in signals:
+        nav = s.axes_manager.navigation_axes[0]
+        nav.name, nav.units, nav.scale, nav.offset = "Frames", "images", 1.0, 0.0
+    series = hs_stack(signals, new_axis_name="Projections", show_progressbar=False)
+    n_frames = int(series.data.shape[1])
+    if parsed is not None:
+        _mdoc_metadata(series, parsed, frames=n_frames)
+    check_finite(np.asarray(series.data), "data of the MRC files")
+    grid = np.repeat(values[:, None], n_frames, axis=1)
+    series.metadata.set_item("Tomography.tilts", TomoTilts(grid[:, :, None]))
+    series.metadata.set_item("Tomography.shifts",
+                             TomoShifts(np.zeros((len(values), n_frames, 2))))
+    stack = TomoStack(series)
+    proj = stack.axes_manager["Projections"]
+    proj.units = "degrees"
+    proj.offset = float(values[0])
+    proj.scale = float(np.mean(np.diff(values))) if values.size > 1 else 1.0
+    logger.info("SerialEM multi-frame series: %d tilts × %d frames.", len(values), n_frames)
+    return stack
+
+
+# -- entry point -----------------------------------------------------------------------------
+def load(filename, tilts=None, mdocs=None, **kwargs):
+    """Load a tilt series as a :class:`TomoStack` (ETSpy's ``etspy.load``, improved).
+
+    Parameters
+    ----------
+    filename : str, Path, list of those, numpy.ndarray or hyperspy Signal2D
+        * MRC (``.mrc``, IMOD ``.ali``/``.rec``/``.st``): tilts from ``tilts=``, else a
+          ``.rawtlt``/``.tlt`` beside the file, else a SerialEM ``X.mrc.mdoc``/``X.mdoc``
+          (``TiltAngle`` of every ``[ZValue]`` section), else the FEI or SerialEM extended
+          header; none of these → tilts of 0 and a logged warning.
+        * DM3/DM4 stack: the DM tomography tags (``start + step·k``), else a degree axis.
+        * a list of single-image DM/TIFF files: each file's stage tilt, sorted by tilt.
+        * a list of MRC files (SerialEM multi-frame): one tilt per file from its ``.mdoc``,
+          sorted; several frames per file give navigation axes ``(Frames, Projections)``.
+        * HSPY/ZSPY written by etspy-widgets or by ETSpy: tilts and shifts as saved. A saved
+          :class:`RecStack` loads as a RecStack.
+        * a NumPy array ``(n, ny, nx)`` or a Signal2D: wrapped, with ``tilts``.
+    tilts : array-like, optional
+        One angle in degrees per projection (per file for a list); overrides the file's.
+    mdocs : list of paths, optional
+        SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
+    **kwargs
+        Passed to :func:`hyperspy.api.load` (for example ``lazy=True``).
+
+    Raises
+    ------
+    MismatchedTiltError
+        If ``tilts`` (or a sidecar) does not hold one angle per projection.
+    TomoFileError
+        For a missing, truncated or unreadable file, an unknown format, or mixed formats.
+    InvalidDataError
+        If the data hold NaN or infinite values.
+    ValueError
+        For an empty list.
+    """
+    if isinstance(filename, np.ndarray):
+        check_finite(filename, "array")
+        return TomoStack(filename, tilts=tilts)
+    if isinstance(filename, Signal2D):
+        if isinstance(filename.data, np.ndarray):
+            check_finite(filename.data, "signal")
+        return TomoStack(filename, tilts=tilts)
+    if isinstance(filename, (list, tuple)):
+        return _load_list(list(filename), tilts, mdocs, **kwargs)
+    if not isinstance(filename, (str, os.PathLike)):
+        raise TypeError(
+            f"Cannot load a {type(filename).__name__}. " + _supported_message())
+    path = Path(filename).expanduser()
+    _check_exists(path)
+    ext = path.suffix.lower()
+    if ext in HSPY_TYPES:
+        return _load_hspy(path, tilts, **kwargs)
+    if ext in MRC_TYPES:
+        return _load_mrc(path, tilts, mdoc=mdocs[0] if mdocs else None, **kwargs)
+    if ext in DM_TYPES:
+        return _load_dm(path, tilts, **kwargs)
+    if ext in TIFF_TYPES:
+        return _load_other(path, tilts, **kwargs)
+    raise TomoFileError(f"Unknown file type {path.suffix!r} ({path}). " + _supported_message())
+
+
+def _load_list(items, tilts, mdocs, **kwargs):
+    if not items:
+        raise ValueError("load() got an empty list: give at least one file.")
+    if all(isinstance(i, np.ndarray) for i in items):
+        raise InvalidDataError("Stack the arrays first: load(np.stack(arrays), tilts=...).")
+    if not all(isinstance(i, (str, os.PathLike)) for i in items):
+        raise TypeError("A list given to load() must hold file paths only.")
+    paths = [Path(i).expanduser() for i in items]
+    for p in paths:
+        _check_exists(p)
+    exts = {p.suffix.lower() for p in paths}
+    if len(exts) != 1:
+        raise TomoFileError(f"The files mix formats {sorted(exts)}; give files of one format.")
+    ext = exts.pop()
+    if ext in MRC_TYPES:
+        return _mrc_series(paths, tilts, mdocs, **kwargs)
+    if ext in DM_TYPES + TIFF_TYPES:
+        return _load_image_series(paths, tilts, **kwargs)
+    if ext in HSPY_TYPES:
+        raise TomoFileError("Load HSPY/ZSPY files one at a time: each holds a whole series.")
+    raise TomoFileError(f"Unknown file type {ext!r}. " + _supported_message())

@@ -1,0 +1,141 @@
+"""SerialEM ``.mdoc`` files and IMOD tilt sidecars (``.rawtlt``, ``.tlt``).
+
+An ``.mdoc`` is a header of ``key = value`` lines followed by one ``[ZValue = n]`` section per
+image, each with its own ``TiltAngle = ...``. ETSpy reads only the first 35 lines and so drops
+the tilts of every image but the first; here every section is read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TomoFileError
+
+_SECTION = re.compile(r"^\[\s*(\w+)\s*=\s*(.*?)\s*\]\s*$")
+
+
+def _value(text: str):
+    """A number, a list of numbers, or the string itself."""
+    parts = text.split()
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return text
+    if len(numbers) == 1:
+        return numbers[0]
+    return numbers
+
+
+@dataclass
+class Mdoc:
+    """A parsed SerialEM ``.mdoc``: global ``header`` values and one dict per image section."""
+
+    path: Path
+    header: dict = field(default_factory=dict)
+    sections: list = field(default_factory=list)
+
+    @property
+    def tilts(self) -> np.ndarray:
+        """``TiltAngle`` of each ``[ZValue = n]`` section, ordered by ``n`` (degrees)."""
+        found = [(s.get("ZValue", k), s["TiltAngle"]) for k, s in enumerate(self.sections)
+                 if "TiltAngle" in s]
+        if not found:
+            return np.zeros(0)
+        found.sort(key=lambda item: item[0])
+        return np.array([float(np.atleast_1d(t)[0]) for _, t in found])
+
+    def first(self, key: str, default=None):
+        """A value from the header, else from the first section that has it."""
+        if key in self.header:
+            return self.header[key]
+        for section in self.sections:
+            if key in section:
+                return section[key]
+        return default
+
+
+def parse_mdoc(path) -> Mdoc:
+    """Read a SerialEM ``.mdoc`` file.
+
+    Raises
+    ------
+    TomoFileError
+        If the file cannot be read or holds no ``key = value`` lines.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as err:
+        raise TomoFileError(f"Cannot read the SerialEM metadata file {path}: {err}") from err
+    mdoc = Mdoc(path)
+    current = mdoc.header
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        match = _SECTION.match(line)
+        if match:
+            key, value = match.groups()
+            if key == "ZValue":
+                current = {"ZValue": int(float(value))}
+                mdoc.sections.append(current)
+            elif key != "T":  # [T = ...] lines are free-text titles
+                current = {key: _value(value)}
+                mdoc.sections.append(current)
+            continue
+        if "=" in line:
+            key, value = line.split("=", 1)
+            current[key.strip()] = _value(value.strip())
+    if not mdoc.header and not mdoc.sections:
+        raise TomoFileError(f"{path} is not a SerialEM .mdoc file (no 'key = value' lines).")
+    return mdoc
+
+
+def find_mdoc(data_path) -> Path | None:
+    """``X.mrc.mdoc`` or ``X.mdoc`` beside ``X.mrc``, whichever exists first."""
+    data_path = Path(data_path)
+    for candidate in (data_path.with_name(data_path.name + ".mdoc"),
+                      data_path.with_suffix(".mdoc")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_tilt_file(path) -> np.ndarray:
+    """Tilt angles (degrees) from an IMOD ``.rawtlt`` / ``.tlt`` file: one number per line.
+
+    Raises
+    ------
+    TomoFileError
+        If a line is not a number.
+    """
+    path = Path(path)
+    values = []
+    for k, raw in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            values.append(float(line.split()[0]))
+        except ValueError as err:
+            raise TomoFileError(
+                f"{path}, line {k}: {line!r} is not a tilt angle. A .rawtlt/.tlt file holds one "
+                "angle in degrees per line."
+            ) from err
+    return np.array(values, dtype=np.float64)
+
+
+def find_tilt_file(data_path) -> Path | None:
+    """The tilt sidecar beside ``data_path``: IMOD's refined ``.tlt`` first for an ``.ali``,
+    the raw ``.rawtlt`` first otherwise."""
+    data_path = Path(data_path)
+    order = (".tlt", ".rawtlt") if data_path.suffix.lower() == ".ali" else (".rawtlt", ".tlt")
+    for suffix in order:
+        for candidate in (data_path.with_suffix(suffix), data_path.with_suffix(suffix.upper())):
+            if candidate.is_file():
+                return candidate
+    return None
