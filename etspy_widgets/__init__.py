@@ -8,6 +8,8 @@ plus interactive widgets whose every action is also a line of Python.
 >>> rec = stack.reconstruct("FBP")                     # doctest: +SKIP
 """
 
+from . import datasets
+from .engine import simulation
 from .engine.errors import (
     DataNotFoundError,
     InvalidDataError,
@@ -17,6 +19,7 @@ from .engine.errors import (
     TomographyError,
     UnknownMethodError,
 )
+from .engine.io import load
 from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
 from .replay import Replay, replay
 from .widgets.workbench import AlignmentWorkbench
@@ -38,5 +41,8 @@ __all__ = [
     "TomographyError",
     "UnknownMethodError",
     "__version__",
+    "datasets",
+    "load",
     "replay",
+    "simulation",
 ]
