@@ -1,0 +1,298 @@
+"""AlignmentWorkbench driven from Python: traits, buttons, cancel, bad values.
+
+Images and stacks are checked against the engine's own functions (the widget has
+no numerics of its own): the live slices against ``test_align_slices``, each button
+against the verb it logs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import traitlets
+
+import etspy_widgets as etw
+from etspy_widgets.engine.align._slices import test_align_slices as engine_slices
+from etspy_widgets.engine.simulation import simulate_catalyst
+from etspy_widgets.engine.transform import bin_stack
+from etspy_widgets.widgets import _display
+from etspy_widgets.widgets._worker import LatestWorker
+
+
+@pytest.fixture(scope="module")
+def series():
+    return simulate_catalyst(size=64, n_particles=6, tilts=np.arange(-66.0, 67.0, 6.0),
+                             misalign=True, seed=1, tiltshift=1.5, tiltrotate=0.8)
+
+
+@pytest.fixture
+def wb(series):
+    widget = etw.AlignmentWorkbench(series.stack)
+    widget.wait()
+    yield widget
+    widget.shutdown()
+
+
+def frame_pixels(frame):
+    return _display.decode(frame["data"], frame["shape"])
+
+
+def test_initial_frames_are_binary_uint8_of_the_data(wb, series):
+    stack = series.stack
+    assert wb.slices == [16, 32, 48]
+    assert wb.stack_shape == [23, 64, 64]
+    frame = wb.tilt_frame
+    assert isinstance(frame["data"], bytes) and frame["shape"] == [64, 64]
+    img = np.asarray(stack.data[0], np.float32)
+    lo, hi = _display.limits(img, *wb.contrast)
+    np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(img, lo, hi))
+    assert frame["angle"] == -66.0
+    assert wb.slices_frame["shape"] == [3, 64, 64]
+    assert wb.sino_frame["shape"] == [23, 64]
+    assert wb.error == "" and wb.status == "Ready."
+
+
+def test_tilt_index_moves_the_projection(wb, series):
+    wb.tilt_index = 11
+    assert wb.tilt_frame["index"] == 11 and wb.tilt_frame["angle"] == 0.0
+    img = np.asarray(series.stack.data[11], np.float32)
+    lo, hi = _display.limits(img, *wb.contrast)
+    np.testing.assert_array_equal(frame_pixels(wb.tilt_frame), _display.to_uint8(img, lo, hi))
+
+
+@pytest.mark.parametrize(("trait", "value", "message"), [
+    ("tilt_index", 23, "tilt_index must be in 0..22"),
+    ("tilt_index", -1, "tilt_index must be in"),
+    ("slices", [1, 2, 64], "slices must be 3 columns in 0..63"),
+    ("slices", [1, 2], "at least 3|slices"),
+    ("tilt_shift", float("nan"), "finite"),
+    ("tilt_rotation", float("inf"), "finite"),
+    ("contrast", [50.0, 10.0], "low < high"),
+    ("slice_method", "DART", "Unknown slice method"),
+    ("selected_slice", 3, "0, 1 or 2"),
+    ("nudges", {"99": [1.0, 0.0]}, "projection index"),
+])
+def test_bad_values_are_refused_with_a_message(wb, trait, value, message):
+    before = getattr(wb, trait)
+    with pytest.raises(traitlets.TraitError, match=message):
+        setattr(wb, trait, value)
+    assert getattr(wb, trait) == before
+
+
+def test_unknown_constructor_argument_is_a_type_error(series):
+    with pytest.raises(TypeError, match="unknown argument"):
+        etw.AlignmentWorkbench(series.stack, colour="red")
+
+
+def test_live_slices_equal_the_engine_test_align(wb, series):
+    stack = series.stack
+    wb.tilt_shift = -1.5
+    wb.tilt_rotation = 0.8
+    wb.slices = [10, 30, 50]
+    images = wb.slice_images()
+    ref = engine_slices(np.asarray(stack.data), stack.tilt_values, -1.5, 0.8, [10, 30, 50],
+                        iterations=wb.slice_iterations)
+    np.testing.assert_array_equal(images, ref)
+    frame = wb.slices_frame
+    assert frame["tilt_shift"] == -1.5 and frame["slices"] == [10, 30, 50]
+    assert frame["level"] == "full"
+    lo, hi = _display.limits(ref, *wb.contrast)
+    np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
+    # the sinogram pane shows the selected slice's sinogram under the same trial alignment
+    assert wb.sino_frame["slice"] == 30
+    wb.slice_method = "SIRT"
+    ref_sirt = engine_slices(np.asarray(stack.data), stack.tilt_values, -1.5, 0.8, [10, 30, 50],
+                             method="SIRT", iterations=wb.slice_iterations)
+    np.testing.assert_array_equal(wb.slice_images(), ref_sirt)
+
+
+def test_nudges_preview_equals_the_engine_with_per_projection_shifts(wb, series):
+    stack = series.stack
+    wb.nudges = {"4": [1.25, -0.5]}
+    shifts = np.zeros((23, 2))
+    shifts[4] = (1.25, -0.5)
+    ref = engine_slices(np.asarray(stack.data), stack.tilt_values, 0.0, 0.0, wb.slices,
+                        iterations=wb.slice_iterations, shifts=shifts)
+    np.testing.assert_array_equal(wb.slice_images(), ref)
+
+
+def test_overlay_marks_the_trial_axis_and_slice_columns(wb):
+    wb.tilt_shift = 2.0
+    axis = np.array(wb.overlay["axis"])
+    # the row that the shift brings onto the centre lies 2 px above it
+    np.testing.assert_allclose(axis[:, 1], 31.5 - 2.0)
+    wb.tilt_shift, wb.slices = 0.0, [5, 20, 40]
+    assert [seg[0][0] for seg in wb.overlay["slices"]] == [5.0, 20.0, 40.0]
+
+
+def test_newest_request_wins_and_stale_ones_are_dropped():
+    errors = []
+    worker = LatestWorker(errors.append)
+    gate, ran = threading.Event(), []
+    worker.submit(lambda: gate.wait(5))
+    time.sleep(0.05)
+    for k in range(10):
+        worker.submit(lambda k=k: ran.append(k))
+    gate.set()
+    assert worker.wait(5)
+    assert ran == [9]
+    assert worker.dropped == 9 and errors == []
+    worker.submit(lambda: 1 / 0)
+    worker.wait(5)
+    assert isinstance(errors[0], ZeroDivisionError)
+    worker.close()
+
+
+def test_rapid_slider_values_settle_on_the_last_one(wb):
+    for value in np.linspace(-3, 3, 40):
+        wb.set_state({"tilt_shift": float(value)})  # what a comm message from the browser does
+    wb.wait()
+    assert wb.slices_frame["tilt_shift"] == 3.0
+    assert wb._preview.completed <= wb._preview.submitted
+
+
+def test_dragging_previews_binned_then_refines():
+    rng = np.random.default_rng(3)
+    stack = etw.TomoStack(rng.random((12, 300, 300)).astype(np.float32),
+                          tilts=np.linspace(-60, 60, 12))
+    wb = etw.AlignmentWorkbench(stack)
+    wb.wait()
+    wb.dragging = True
+    wb.tilt_shift = 4.0
+    wb.wait()
+    frame = wb.slices_frame
+    assert frame["level"] == "preview"
+    binned = bin_stack(stack.data, 2)
+    ref = engine_slices(binned, stack.tilt_values, 2.0, 0.0, [s // 2 for s in wb.slices],
+                        iterations=wb.slice_iterations)
+    lo, hi = _display.limits(ref, *wb.contrast)
+    np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
+    wb.dragging = False
+    wb.wait()
+    assert wb.slices_frame["level"] == "full"
+    assert wb.slice_images().shape == (3, 300, 300)
+    wb.shutdown()
+
+
+def test_buttons_apply_the_engine_verbs(series):
+    stack = series.stack
+    wb = etw.AlignmentWorkbench(stack)
+    wb.reg_method = "PC"
+    wb.press("register")
+    wb.wait()
+    ref = stack.stack_register(method="PC")
+    np.testing.assert_array_equal(wb.stack.data, ref.data)
+    np.testing.assert_array_equal(wb.stack.shift_values, ref.shift_values)
+    wb.tilt_method = "CoM"
+    wb.press("tilt_align")
+    wb.wait()
+    ref = ref.tilt_align(method="CoM")
+    np.testing.assert_array_equal(wb.stack.data, ref.data)
+    wb.tilt_shift, wb.tilt_rotation = 0.75, -0.3
+    wb.press("apply_manual")
+    wb.wait()
+    ref = ref.trans_stack(xshift=0.0, yshift=0.75, angle=-0.3)
+    np.testing.assert_array_equal(wb.stack.data, ref.data)
+    assert (wb.tilt_shift, wb.tilt_rotation) == (0.0, 0.0)
+    wb.tilt_index = 5
+    wb.press("remove_projection")
+    wb.wait()
+    ref = ref.remove_projections([5])
+    np.testing.assert_array_equal(wb.stack.tilt_values, ref.tilt_values)
+    wb.view = [4, 6, 60, 58]
+    wb.press("crop")
+    wb.wait()
+    np.testing.assert_array_equal(wb.stack.data, ref.isig[4:60, 6:58].data)
+    assert wb.stack_shape == [22, 52, 56] and wb.view == []
+    wb.rec_method = "FBP"
+    wb.press("reconstruct")
+    wb.wait()
+    rec = ref.isig[4:60, 6:58].reconstruct(method="FBP")
+    np.testing.assert_array_equal(wb.rec.data, rec.data)
+    assert wb.error == "" and "done" in wb.status
+    assert len(wb.log.actions) == 6
+    wb.shutdown()
+
+
+def test_front_end_messages_and_undo_redo(series):
+    wb = etw.AlignmentWorkbench(series.stack)
+    wb._on_front_message(wb, {"action": "remove_projection", "index": 0}, [])
+    wb.wait()
+    assert wb.stack_shape[0] == 22 and wb.can_undo
+    wb._on_front_message(wb, {"action": "undo"}, [])
+    assert wb.stack_shape[0] == 23 and wb.can_redo and not wb.can_undo
+    assert "remove_projections" not in wb.code
+    wb._on_front_message(wb, {"action": "redo"}, [])
+    assert wb.stack_shape[0] == 22 and "remove_projections" in wb.code
+    wb._on_front_message(wb, {"action": "no-such-button"}, [])
+    assert "Unknown button" in wb.error
+    wb.shutdown()
+
+
+def test_errors_show_in_words_and_change_nothing(series):
+    wb = etw.AlignmentWorkbench(series.stack)
+    wb.reg_method = "Nonsense"
+    wb.press("register")
+    wb.wait()
+    assert "UnknownMethodError" in wb.error and "Nonsense" in wb.error
+    assert "failed" in wb.status and not wb.busy
+    assert wb.log.actions == [] and wb.stack is series.stack
+    with pytest.raises(ValueError, match="Nonsense"):
+        wb.register("Nonsense")
+    with pytest.raises(ValueError, match="Zoom into"):
+        wb.press("crop")
+    wb.shutdown()
+
+
+def test_cancel_a_running_reconstruction(series):
+    wb = etw.AlignmentWorkbench(series.stack)
+    wb.wait()
+    wb.reconstruct("SIRT", iterations=100000, block=False)
+    deadline = time.monotonic() + 20
+    while wb.progress <= 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert wb.busy and 0 < wb.progress < 1  # it reports progress while it runs
+    with pytest.raises(RuntimeError, match="still running"):
+        wb.register("PC", block=False)
+    wb.press("cancel")
+    assert wb.wait(30)
+    assert "Cancelled" in wb.status and wb.error == ""
+    assert wb.rec is None and wb.log.actions == [] and not wb.busy
+    wb.shutdown()
+
+
+def test_contrast_colour_map_and_zoom(wb, series):
+    wb.contrast = [10.0, 90.0]
+    img = np.asarray(series.stack.data[0], np.float32)
+    lo, hi = _display.limits(img, 10.0, 90.0)
+    np.testing.assert_array_equal(frame_pixels(wb.tilt_frame), _display.to_uint8(img, lo, hi))
+    assert wb.slices_frame["limits"] == list(_display.limits(wb.slice_images(), 10.0, 90.0))
+    wb.cmap = "viridis"
+    wb.view = [8, 16, 40, 48]
+    frame = wb.tilt_frame
+    assert frame["window"] == [8, 16, 40, 48] and frame["shape"] == [32, 32]
+    assert frame["factor"] == 1  # zoomed in: full resolution
+
+
+def test_large_images_travel_display_sized():
+    stack = etw.TomoStack(np.zeros((3, 1100, 900), np.float32) + np.arange(900),
+                          tilts=[-10, 0, 10])
+    wb = etw.AlignmentWorkbench(stack)
+    wb.wait()
+    assert wb.tilt_frame["shape"] == [367, 300] and wb.tilt_frame["factor"] == 3
+    assert max(wb.slices_frame["shape"][1:]) <= _display.DISPLAY_SIZE
+    assert len(wb.tilt_frame["data"]) == 367 * 300
+    wb.shutdown()
+
+
+def test_code_export_and_history(wb, tmp_path):
+    wb.remove_projection(3)
+    path = tmp_path / "analysis.py"
+    wb.export(path)
+    assert path.read_text() == wb.code
+    assert wb.stack.history == ["stack = stack.remove_projections(projections=[3])"]
+    with pytest.raises(RuntimeError, match="IPython"):
+        wb.insert_code()
