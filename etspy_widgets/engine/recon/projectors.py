@@ -23,8 +23,8 @@ Backends
 --------
 ``"astra"``   ASTRA 2D CPU, slice by slice (the reference: what ETSpy runs).
 ``"cuda"``    ASTRA 2D CUDA, slice by slice (only when ``astra.use_cuda()``).
-``"sparse"``  Batched CPU: ASTRA's own system matrix of the same kernel (a CSR matrix and
-              its transpose, float32) applied to a block of slices by a Numba kernel.
+``"sparse"``  Batched CPU: ASTRA's own system matrix of the same kernel (CSR, float32)
+              applied to a block of slices by Numba kernels (gather / scatter).
 ``"auto"``    ``"cuda"`` when ASTRA sees a GPU, else ``"sparse"``.
 """
 
@@ -183,8 +183,9 @@ class Projector:
 class SparseProjector(Projector):
     """Batched CPU backend: ASTRA's system matrix of the kernel, applied to many slices.
 
-    The matrix ``W`` (rays × pixels) and its transpose are kept in CSR (float32) so
-    that both projection and back projection are row-parallel gathers.
+    The matrix ``W`` (rays × pixels) is kept in CSR (float32 values, int32 column
+    indices): projection gathers along each row, back projection scatters each ray's
+    values along the same row — no transpose is stored.
     """
 
     backend = "sparse"
@@ -202,44 +203,41 @@ class SparseProjector(Projector):
                     astra.matrix.delete(mid)
             finally:
                 astra.projector.delete(pid)
-        w = w.tocsr().astype(np.float32)
+        w = w.tocsr()
         w.sort_indices()
-        self.matrix = w
-        self._w = (w.indptr.astype(np.int64), w.indices, w.data, w.shape[0])
-        wt = w.T.tocsr()
-        wt.sort_indices()
-        self._wt = (wt.indptr.astype(np.int64), wt.indices, wt.data, wt.shape[0])
-        self._angle_t = {}
-        self._angle_lock = threading.Lock()
+        self._w = (w.indptr.astype(np.int64), w.indices.astype(np.int32),
+                   w.data.astype(np.float32), w.shape[0])
+        del w
+
+    @property
+    def matrix(self):
+        """The system matrix ``W`` (rays × pixels) as a scipy CSR matrix (no copy)."""
+        from scipy.sparse import csr_matrix
+
+        indptr, indices, data, n_rows = self._w
+        return csr_matrix((data, indices, indptr), shape=(n_rows, self.n_pix), copy=False)
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the matrix and its transpose."""
-        return int(sum(a.nbytes for a in self._w[:3]) + sum(a.nbytes for a in self._wt[:3]))
+        """Memory held by the matrix."""
+        return int(sum(a.nbytes for a in self._w[:3]))
 
     def fp_cols(self, x):
         return _kernels.matmat(self._w, x)
 
     def bp_cols(self, y):
-        return _kernels.matmat(self._wt, y)
+        return _kernels.rmatmat(self._w, self.n_pix, y)
 
-    def fp_angle_cols(self, a, x):
+    def _angle_rows(self, a):
         indptr, indices, data, _ = self._w
         n = self.n_det
-        return _kernels.matmat((indptr[a * n:(a + 1) * n + 1], indices, data, n), x)
+        return (indptr[a * n:(a + 1) * n + 1], indices, data, n)
 
-    def _angle_transpose(self, a):
-        with self._angle_lock:
-            if a not in self._angle_t:
-                n = self.n_det
-                sub = self.matrix[a * n:(a + 1) * n].T.tocsr()
-                sub.sort_indices()
-                self._angle_t[a] = (sub.indptr.astype(np.int64), sub.indices, sub.data,
-                                    sub.shape[0])
-            return self._angle_t[a]
+    def fp_angle_cols(self, a, x):
+        return _kernels.matmat(self._angle_rows(a), x)
 
     def bp_angle_cols(self, a, y):
-        return _kernels.matmat(self._angle_transpose(a), y)
+        return _kernels.rmatmat(self._angle_rows(a), self.n_pix, y)
 
 
 class AstraProjector(Projector):
