@@ -15,7 +15,7 @@ from .engine.io import load
 __all__ = ["get_catalyst_data", "get_needle_data"]
 
 
-def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: float = 5,
+def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: float = 5,  # noqa: PLR0917 -- ETSpy's positional signature
                       tiltshift: float = 0, tiltrotate: float = 0, y_only: bool = False,
                       noise: bool = False, noise_factor: float = 0.2, seed=0, *,
                       return_truth: bool = False, size: int = 600, n_particles: int = 30,
