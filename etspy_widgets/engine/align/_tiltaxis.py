@@ -27,33 +27,58 @@ def _correction_for_axis(slope: float, offset: float, shape) -> tuple[float, flo
     return float(angle), float(yshift)
 
 
-def com_axis(data, tilts, slices=None, nslices: int = 20, iterations: int = 3) -> dict:
-    """Tilt axis from centre-of-mass traces, refined: measure, correct, measure again.
+def com_axis(data, tilts, slices=None, nslices: int = 20, iterations: int = 6,
+             tol: float = 0.002) -> dict:
+    """Tilt axis from centre-of-mass traces, solved self-consistently.
 
-    A rotated axis moves mass between columns over tilt, which biases one measurement
-    (:func:`com_axis_once`); re-measuring on the corrected stack and composing the
-    corrections removes that bias. Returns the composed ``rotation`` and ``yshift``.
+    One measurement (:func:`com_axis_once`) under-reads a rotated axis: the rotation moves
+    mass between columns over tilt, which pulls each column's fitted axis row towards the
+    centre. The measured residual rotation is zero exactly when the trial rotation is right,
+    so the trial rotation is found as the root of the residual by the secant method; the
+    chosen columns are sampled from the rotated stack (:class:`SliceSampler`), never the
+    whole stack. Returns the ``rotation``, ``yshift`` and ``xshift`` to apply.
     """
-    from ..transform import rotate_shift_stack
     from ._apply import compose_rigid
+    from ._slices import SliceSampler
 
     data = check_stack(data)
-    total = (0.0, 0.0, 0.0)
-    current = data
-    for _ in range(max(1, int(iterations))):
-        res = com_axis_once(current, tilts, slices, nslices)
-        total = compose_rigid(total, (res["rotation"], res["yshift"], 0.0))
-        current = rotate_shift_stack(data, total[0], total[1], total[2], order=1)
-    res["rotation"], res["yshift"], res["xshift"] = total
-    return res
+    n, ny, nx = data.shape
+    if slices is None:
+        slices = best_slices(_background_free(data), max(3, min(int(nslices), nx // 3)))
+    slices = np.sort(np.asarray(slices, dtype=np.int64))
+    sampler = SliceSampler(data, slices)
+
+    def measure(angle):
+        cols = sampler.sinograms(0.0, angle).transpose(1, 2, 0)  # (n, ny, k)
+        return com_axis_once(cols, tilts, np.arange(len(slices)), columns=slices,
+                             centre_x=(nx - 1) / 2.0)
+
+    a0, r0 = 0.0, measure(0.0)
+    a1 = r0["rotation"]
+    r1 = measure(a1)
+    for _ in range(max(0, int(iterations))):
+        f0, f1 = r0["rotation"], r1["rotation"]
+        if abs(f1) < tol or f1 == f0:
+            break
+        a2 = a1 - f1 * (a1 - a0) / (f1 - f0)
+        a0, r0, a1, r1 = a1, r1, a2, measure(a2)
+    total = compose_rigid((a1, 0.0, 0.0), (r1["rotation"], r1["yshift"], 0.0))
+    out = dict(r1)
+    out["rotation"], out["yshift"], out["xshift"] = total
+    out["slices"] = slices
+    return out
 
 
-def com_axis_once(data, tilts, slices=None, nslices: int = 20) -> dict:
+def com_axis_once(data, tilts, slices=None, nslices: int = 20, columns=None,
+                  centre_x=None) -> dict:
     """Tilt axis from centre-of-mass traces (Wolf et al. 2012).
 
     In each chosen column the centre of mass across the axis follows
     ``r + a cos θ + b sin θ`` over tilt, ``r`` being where the tilt axis crosses that column.
     A straight line through the ``r`` of all columns is the axis.
+
+    ``columns`` gives the x position of each of ``slices`` when ``data`` holds only
+    those columns, and ``centre_x`` the centre column of the full image then.
 
     Returns
     -------
@@ -61,7 +86,8 @@ def com_axis_once(data, tilts, slices=None, nslices: int = 20) -> dict:
         ``rotation`` (degrees) and ``yshift`` (pixels) to apply, the measured ``slope`` and
         ``offset`` of the axis, the ``slices`` used and the per-slice ``axis_rows``.
     """
-    data = _background_free(check_stack(data))
+    data = np.asarray(data)
+    data = _background_free(data.astype(np.float64))
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
     n, ny, nx = data.shape
     if np.ptp(tilts) < 20:
@@ -79,8 +105,10 @@ def com_axis_once(data, tilts, slices=None, nslices: int = 20) -> dict:
     basis = np.stack([np.ones_like(th), np.cos(th), np.sin(th)], axis=1)
     coef, *_ = np.linalg.lstsq(basis, coms, rcond=None)
     rows = coef[0]
-    cy, cx = (ny - 1) / 2.0, (nx - 1) / 2.0
-    slope, intercept = np.polyfit(slices - cx, rows - cy, 1)
+    xs = slices if columns is None else np.asarray(columns, dtype=np.float64)
+    cy = (ny - 1) / 2.0
+    cx = (nx - 1) / 2.0 if centre_x is None else float(centre_x)
+    slope, intercept = np.polyfit(xs - cx, rows - cy, 1)
     angle, yshift = _correction_for_axis(slope, intercept, (ny, nx))
     return {"rotation": angle, "yshift": yshift, "slope": float(slope),
             "offset": float(intercept), "slices": slices, "axis_rows": rows}
@@ -91,13 +119,22 @@ def _profile_spread(small: np.ndarray, angle: float) -> float:
 
     With the axis horizontal every slice keeps its mass at every tilt, so the column
     profiles ``sum_y`` of all projections coincide; a rotated axis makes them differ.
+    The profile of the rotated image is formed directly: every pixel's mass is split
+    linearly between the two columns its rotated position falls between.
     """
     n, ny, nx = small.shape
-    ri, ci = rotation_source_coords((ny, nx), angle)
-    prof = np.empty((n, nx))
-    for i in range(n):
-        prof[i] = ndimage.map_coordinates(small[i], [ri, ci], order=1,
-                                          mode="grid-constant").sum(axis=0)
+    yy, xx = np.mgrid[0:ny, 0:nx]
+    a = np.deg2rad(angle)
+    xr = np.cos(a) * (xx - (nx - 1) / 2) - np.sin(a) * (yy - (ny - 1) / 2) + (nx - 1) / 2
+    i0 = np.floor(xr).astype(np.int64).ravel() + 1  # one guard bin each side
+    w = (xr.ravel() - (i0 - 1)).astype(np.float64)
+    width = nx + 3
+    i0 = np.clip(i0, 0, width - 2)
+    flat = small.reshape(n, -1)
+    base = (np.arange(n)[:, None] * width + i0[None, :]).ravel()
+    prof = np.bincount(base, (flat * (1 - w)).ravel(), n * width)
+    prof += np.bincount(base + 1, (flat * w).ravel(), n * width)
+    prof = prof.reshape(n, width)
     return float(np.var(prof, axis=0).sum())
 
 
@@ -108,8 +145,9 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     Over tilt every feature moves across the axis only, so the maximum image is streaked
     perpendicular to the axis. Sobel + Canny edges and a Hough transform over ``±limit``
     degrees (step ``delta``) find the streaks; with ``refine`` the angle is then polished
-    (a 0.5° scan over ±3° around it, then a bounded search) by making the mass profiles along the axis of all projections agree
-    (:func:`_profile_spread`, on a copy binned to ≤ 160 px).
+    (the Hough angle is only a first look; the answer comes from a 0.5° scan over
+    ``±limit`` then a bounded search) by making the mass profiles along the axis of all projections agree
+    (:func:`_profile_spread`, on a copy binned to ≤ 128 px).
 
     Returns
     -------
@@ -133,9 +171,9 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     if refine:
         from ..transform import bin_stack
 
-        factor = max(1, int(np.ceil(max(data.shape[1:]) / 160)))
+        factor = max(1, int(np.ceil(max(data.shape[1:]) / 128)))
         small = bin_stack(data, factor).astype(np.float64)
-        coarse = np.arange(angle - 3.0, angle + 3.01, 0.5)
+        coarse = np.arange(-limit, limit + 0.01, 0.5)
         spread = [_profile_spread(small, a) for a in coarse]
         angle = float(coarse[int(np.argmin(spread))])
         res = optimize.minimize_scalar(
@@ -145,9 +183,24 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     return {"rotation": angle, "hough_rotation": rough, "maximage": image}
 
 
-def _offset_criterion(filtered, tilts, thickness, shift):
-    shifted = ndimage.shift(filtered, (0, 0, shift), order=3, mode="nearest")
-    rec = _fbp.backproject(shifted, tilts, thickness)
+class _ShiftedSinograms:
+    """Ramp-filtered sinograms shifted along the detector by a Fourier phase ramp."""
+
+    def __init__(self, filtered):
+        self.n_det = filtered.shape[-1]
+        size = int(2 ** np.ceil(np.log2(self.n_det + 64)))
+        self.size = size
+        self.spec = np.fft.rfft(filtered, n=size, axis=-1)
+        self.k = np.fft.rfftfreq(size)
+
+    def __call__(self, shift):
+        ramp = np.exp(-2j * np.pi * self.k * shift)
+        out = np.fft.irfft(self.spec * ramp, n=self.size, axis=-1)[..., :self.n_det]
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _offset_criterion(shifter, tilts, thickness, shift):
+    rec = _fbp.backproject(shifter(shift), tilts, thickness)
     gy, gx = np.gradient(rec, axis=(1, 2))
     return float(np.hypot(gy, gx).sum(dtype=np.float64))
 
@@ -159,7 +212,7 @@ def offset_search(data, tilts, slices=None, nslices: int = 5, shift_limit: float
     For a few columns (the ``nslices`` with most mass unless ``slices`` is given) the
     ramp-filtered sinograms are shifted by trial amounts and back-projected with the fast
     FBP; an axis in the wrong place smears every feature into arcs, so the total variation
-    of the reconstruction ``Σ |∇ rec|`` is least at the right shift. An integer scan over ``±shift_limit``
+    of the reconstruction ``Σ |∇ rec|`` is least at the right shift. A 2-px scan over ``±shift_limit``
     px is refined to sub-pixel by fitting a V to a quarter-pixel scan around its minimum. Takes well under a second for
     a few 256-wide slices (ETSpy's ``also_shift`` runs 40 SIRT-100 reconstructions).
 
@@ -176,12 +229,12 @@ def offset_search(data, tilts, slices=None, nslices: int = 5, shift_limit: float
     slices = np.atleast_1d(np.asarray(slices, dtype=np.int64))
     thickness = ny if thickness is None else int(thickness)
     sino = np.ascontiguousarray(data[:, :, slices].transpose(2, 0, 1), dtype=np.float32)
-    filtered = _fbp.ramp_filter(sino)
-    grid = np.arange(-np.floor(shift_limit), np.floor(shift_limit) + 1)
-    scores = np.array([_offset_criterion(filtered, tilts, thickness, s) for s in grid])
+    shifter = _ShiftedSinograms(_fbp.ramp_filter(sino))
+    grid = np.arange(-np.floor(shift_limit), np.floor(shift_limit) + 1, 2.0)
+    scores = np.array([_offset_criterion(shifter, tilts, thickness, s) for s in grid])
     best = float(grid[int(np.argmin(scores))])
     fine = np.arange(best - 3, best + 3.01, 0.25)
-    fscores = np.array([_offset_criterion(filtered, tilts, thickness, s) for s in fine])
+    fscores = np.array([_offset_criterion(shifter, tilts, thickness, s) for s in fine])
     # the criterion is V-shaped about the answer: fit a + b |s - s0| by scanning s0
     cands = np.arange(best - 2, best + 2.001, 0.01)
     errs = []

@@ -1,0 +1,80 @@
+"""tilt_align: rotation and offset of the tilt axis against a phantom's known values."""
+
+import time
+
+import numpy as np
+import pytest
+from align_phantoms import make_phantom
+
+from etspy_widgets import TomoStack
+from etspy_widgets.engine.align import _tiltaxis
+from etspy_widgets.engine.errors import InvalidDataError, UnknownMethodError
+from etspy_widgets.engine.transform import rotate_shift_stack
+
+TILTS = np.arange(-70.0, 71.0, 2.0)
+
+
+@pytest.fixture(scope="module", params=["catalyst", "rod"])
+def tilted(request):
+    return make_phantom(request.param, size=(96, 112), tilts=TILTS, jitter=0.0,
+                        rotation=2.0, yshift=3.0, seed=4)
+
+
+def test_com_rotation_and_offset(tilted):
+    stack = TomoStack(tilted.data, tilts=tilted.tilts)
+    out = stack.tilt_align("CoM")
+    md = out.metadata.Tomography
+    assert md.tiltaxis == pytest.approx(tilted.rotation, abs=0.1)
+    assert md.yshift == pytest.approx(tilted.yshift, abs=0.25)
+    err = np.abs(out.data - tilted.truth).max() / tilted.truth.max()
+    assert err < 0.05  # the corrected stack is the truth, to interpolation accuracy
+    np.testing.assert_array_equal(stack.data, tilted.data)
+
+
+def test_com_after_registration():
+    ph = make_phantom("catalyst", size=(96, 112), tilts=TILTS, jitter=3.0, rotation=-1.5,
+                      yshift=-2.0, seed=5)
+    reg = TomoStack(ph.data, tilts=ph.tilts).stack_register("COM-CL")
+    out = reg.tilt_align("CoM")
+    assert out.metadata.Tomography.tiltaxis == pytest.approx(-1.5, abs=0.1)
+
+
+def test_maximage_rotation_and_fast_offset(tilted):
+    stack = TomoStack(tilted.data, tilts=tilted.tilts)
+    t0 = time.perf_counter()
+    out = stack.tilt_align("MaxImage", also_shift=True)
+    elapsed = time.perf_counter() - t0
+    md = out.metadata.Tomography
+    assert md.tiltaxis == pytest.approx(tilted.rotation, abs=0.1)
+    assert md.yshift == pytest.approx(tilted.yshift, abs=0.25)
+    print(f"MaxImage + offset search: {elapsed:.2f} s")
+
+
+def test_offset_search_alone():
+    ph = make_phantom("catalyst", size=(96, 112), tilts=TILTS, jitter=0.0, yshift=-4.5,
+                      seed=6)
+    res = _tiltaxis.offset_search(ph.data, ph.tilts, shift_limit=10)
+    assert res["yshift"] == pytest.approx(-4.5, abs=0.25)
+
+
+def test_tilt_align_composes_metadata():
+    ph = make_phantom("catalyst", size=(64, 72), tilts=TILTS[::2], jitter=0.0, seed=7)
+    stack = TomoStack(ph.data, tilts=ph.tilts)
+    twice = stack.trans_stack(yshift=2.0, angle=1.0).trans_stack(yshift=1.0, angle=-1.0)
+    md = twice.metadata.Tomography
+    assert md.tiltaxis == pytest.approx(0.0)
+    # the first shift, turned back by -1°, plus the second
+    assert md.yshift == pytest.approx(2.0 * np.cos(np.deg2rad(1.0)) + 1.0, abs=1e-9)
+    direct = rotate_shift_stack(ph.data, md.tiltaxis, md.yshift, md.xshift, order=3)
+    np.testing.assert_allclose(twice.data[:, 10:-10, 10:-10], direct[:, 10:-10, 10:-10],
+                               atol=0.05 * ph.data.max())
+
+
+def test_bad_tilt_align_input():
+    data = np.random.default_rng(0).random((5, 32, 32)).astype(np.float32)
+    with pytest.raises(UnknownMethodError, match="MaxImage"):
+        TomoStack(data, tilts=np.arange(5.0)).tilt_align("Hough")
+    with pytest.raises(InvalidDataError, match="tilts are all zero"):
+        TomoStack(data).tilt_align("CoM")
+    with pytest.raises(InvalidDataError, match="tilt range"):
+        TomoStack(data, tilts=np.arange(5.0)).tilt_align("CoM")
