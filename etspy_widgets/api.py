@@ -1,0 +1,61 @@
+"""ETSpy's namespace on etspy-widgets: ``import etspy_widgets.api as etspy``.
+
+Code written against ``import etspy.api as etspy`` keeps working::
+
+    import etspy_widgets.api as etspy
+
+    stack = etspy.load("HAADF.mrc")
+    stack = etspy.datasets.get_catalyst_data(misalign=True)
+    reg = stack.stack_register("PC")
+    rec = reg.reconstruct("SIRT", iterations=50)
+
+``etspy_path`` is this package's folder (ETSpy's is its own); ETSpy's test data are found
+with :func:`etspy_widgets.engine.datapath.data_folder` instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path as _Path
+
+from . import datasets
+from .engine import io, simulation
+from .engine.io import load
+from .engine.signals import RecStack, TomoStack
+
+logger = logging.getLogger(__name__)
+
+
+def _optional(name: str):
+    """An engine module when it exists in this build (alignment and reconstruction do)."""
+    try:
+        return importlib.import_module(f"etspy_widgets.engine.{name}")
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("etspy_widgets"):
+            return None
+        raise
+
+
+align = _optional("align")
+recon = _optional("recon")
+utils = _optional("utils")
+transform = _optional("transform")
+visualize = _optional("visualize")
+
+etspy_path = _Path(__file__).parent
+
+__all__ = [
+    "RecStack",
+    "TomoStack",
+    "align",
+    "datasets",
+    "etspy_path",
+    "io",
+    "load",
+    "recon",
+    "simulation",
+    "transform",
+    "utils",
+    "visualize",
+]
