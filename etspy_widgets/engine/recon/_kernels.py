@@ -142,3 +142,40 @@ def pixel_backproject(sino, tilts_deg, thickness, n_threads=1):
     for i, part in enumerate(parts):
         out[:, edges[i]:edges[i + 1]] = part
     return out
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def csr_residual_bp(csr, x, y, rinv, outs):  # pragma: no cover - compiled
+    """One pass over the rows of ``A``: ``upd = Aᵀ (rinv · (y − A x))``, ``res += (y − A x)²``.
+
+    The SIRT/SART step fused: each row's nonzeros are read once, to gather ``A x`` and
+    to scatter the weighted residual back. ``rinv`` is ``(n_rows, 1)`` or ``(n_rows, k)``;
+    ``csr`` is ``(indptr, indices, data)``; ``outs`` is ``(upd, res)``: ``upd`` is
+    overwritten, ``res`` (length ``k``, float64) is accumulated into.
+    """
+    indptr, indices, data = csr
+    upd, res = outs
+    k = x.shape[1]
+    per_column = rinv.shape[1] > 1
+    upd[:] = 0.0
+    r = np.empty(k, np.float32)
+    for i in range(indptr.shape[0] - 1):
+        j0 = indptr[i]
+        j1 = indptr[i + 1]
+        for s in range(k):
+            r[s] = 0.0
+        for jj in range(j0, j1):
+            v = data[jj]
+            xr = x[indices[jj]]
+            for s in range(k):
+                r[s] += v * xr[s]
+        yi = y[i]
+        for s in range(k):
+            d = yi[s] - r[s]
+            res[s] += d * d
+            r[s] = d * (rinv[i, s] if per_column else rinv[i, 0])
+        for jj in range(j0, j1):
+            v = data[jj]
+            o = upd[indices[jj]]
+            for s in range(k):
+                o[s] += v * r[s]

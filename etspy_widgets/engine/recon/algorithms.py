@@ -118,9 +118,8 @@ class SIRT(Algorithm):
         self.c_inv = (self.relaxation * _safe_inverse(cols))[:, None]
 
     def update(self):
-        d = self.y - self.proj.fp_cols(self.x)
-        d *= self.r_inv
-        upd = self.proj.bp_cols(d)
+        upd, res = self.proj.residual_bp(self.x, self.y, self.r_inv)
+        self.residual = np.sqrt(res)  # of the iterate before this update
         upd *= self.c_inv
         self.x += upd
         self.clamp()
@@ -175,9 +174,7 @@ class SART(Algorithm):
         p, n = self.proj, self.proj.n_det
         for a in self.order:
             rows = slice(a * n, (a + 1) * n)
-            d = self.y[rows] - p.fp_angle_cols(a, self.x)
-            d *= self.r_inv[rows]
-            upd = p.bp_angle_cols(a, d)
+            upd, _ = p.residual_bp(self.x, self.y[rows], self.r_inv[rows], angle=a)
             upd *= self.c_inv[a]
             if self.relaxation != 1.0:
                 upd *= self.relaxation

@@ -116,6 +116,19 @@ class Projector:
         """Back project projection ``a`` only: ``(n_det, k)`` → ``(n_pix, k)``."""
         raise NotImplementedError
 
+    def residual_bp(self, x, y, rinv, angle=None):
+        """The SIRT/SART step ``Wᵀ (rinv · (y − W x))`` and the squared residual per slice.
+
+        With ``angle``, only that projection's rows (``y`` and ``rinv`` then hold
+        ``n_det`` rows). Returns ``(update (n_pix, k), residual² (k,))``.
+        """
+        fx = self.fp_cols(x) if angle is None else self.fp_angle_cols(angle, x)
+        d = y - fx
+        res = np.einsum("ij,ij->j", d, d, dtype=np.float64)
+        d *= rinv
+        upd = self.bp_cols(d) if angle is None else self.bp_angle_cols(angle, d)
+        return upd, res
+
     # -- derived quantities -----------------------------------------------------
     def sums(self):
         """``(row_sums, col_sums)``: total ray lengths ``W 1`` and pixel weights ``Wᵀ 1``."""
@@ -227,6 +240,16 @@ class SparseProjector(Projector):
 
     def bp_cols(self, y):
         return _kernels.rmatmat(self._w, self.n_pix, y)
+
+    def residual_bp(self, x, y, rinv, angle=None):
+        csr = self._w if angle is None else self._angle_rows(angle)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        rinv = np.ascontiguousarray(rinv, dtype=np.float32)
+        upd = np.empty((self.n_pix, x.shape[1]), np.float32)
+        res = np.zeros(x.shape[1], np.float64)
+        _kernels.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))
+        return upd, res
 
     def _angle_rows(self, a):
         indptr, indices, data, _ = self._w
