@@ -20,6 +20,7 @@ try:
     import numba
 
     _njit = numba.njit(parallel=True, fastmath=True, cache=True)
+    _njit_serial = numba.njit(fastmath=True, cache=True)
     _prange = numba.prange
 except ImportError:  # pragma: no cover - numba is a dependency, but stay importable
     numba = None
@@ -27,7 +28,25 @@ except ImportError:  # pragma: no cover - numba is a dependency, but stay import
     def _njit(f):
         return f
 
+    _njit_serial = _njit
+
     _prange = range
+
+
+@_njit_serial
+def _y_range(t0, c, lo_t, hi_t, n):
+    """Columns ``y`` in ``[0, n)`` with ``lo_t <= t0 + y c < hi_t``."""
+    if c > 1e-12:
+        lo = int(np.ceil((lo_t - t0) / c))
+        hi = int(np.ceil((hi_t - t0) / c))
+    elif c < -1e-12:
+        lo = int(np.floor((hi_t - t0) / c)) + 1
+        hi = int(np.floor((lo_t - t0) / c)) + 1
+    elif lo_t <= t0 < hi_t:
+        lo, hi = 0, n
+    else:
+        lo, hi = 0, 0
+    return max(lo, 0), min(hi, n)
 
 
 @_njit
@@ -39,20 +58,34 @@ def _backproject(sino, cos, sin, thickness, out):
         s = job // thickness
         z = job % thickness
         zc = z - cz
+        row = out[s, z]
         for y in range(n_det):
-            yc = y - cd
-            acc = 0.0
-            for a in range(n_ang):
-                t = yc * cos[a] - zc * sin[a] + cd
+            row[y] = 0.0
+        for a in range(n_ang):
+            c = cos[a]
+            t0 = -cd * c - zc * sin[a] + cd  # t(y) = t0 + y c
+            p = sino[s, a]
+            lo_o, hi_o = _y_range(t0, c, -1.0, float(n_det), n_det)
+            lo_i, hi_i = _y_range(t0, c, 0.0, n_det - 1.0, n_det)
+            lo_i = max(lo_i, lo_o)
+            hi_i = min(max(hi_i, lo_i), hi_o)
+            for y in range(lo_i, hi_i):  # interior: both bins exist
+                t = t0 + y * c
+                i0 = int(t)
+                w = t - i0
+                row[y] += p[i0] + w * (p[i0 + 1] - p[i0])
+            for y in range(lo_o, hi_o):  # the partial bins at the detector ends
+                if lo_i <= y < hi_i:
+                    continue
+                t = t0 + y * c
                 i0 = int(np.floor(t))
                 w = t - i0
-                if 0 <= i0 < n_det - 1:
-                    acc += (1.0 - w) * sino[s, a, i0] + w * sino[s, a, i0 + 1]
+                if i0 == -1:
+                    row[y] += w * p[0]
                 elif i0 == n_det - 1:
-                    acc += (1.0 - w) * sino[s, a, i0]
-                elif i0 == -1:
-                    acc += w * sino[s, a, 0]
-            out[s, z, y] = acc
+                    row[y] += (1.0 - w) * p[i0]
+                elif 0 <= i0 < n_det - 1:
+                    row[y] += p[i0] + w * (p[i0 + 1] - p[i0])
     return out
 
 
