@@ -60,15 +60,18 @@ def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
 
 
 def run_script(source: str) -> dict:
-    """Execute a generated script in a fresh namespace and return the namespace."""
-    from .engine.errors import TomographyError
+    """Execute a script with :func:`etspy_widgets.replay` (as the workbench's log replays).
 
-    namespace: dict = {"__name__": "__etspy_widgets_script__"}
+    Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
+    their ``metadata.Tomography.history``.
+    """
+    from .engine.errors import TomographyError
+    from .replay import replay
+
     try:
-        exec(compile(source, "<etspy-widgets script>", "exec"), namespace)
+        return replay(source).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
-    return namespace
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -122,9 +125,6 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         print(source, end="")
     ns = run_script(source)
     rec = ns["rec"]
-    for line in lines:
-        if line not in rec.history:
-            rec.add_history(line)
     write_signal(rec, out, args.overwrite)
     stack = ns["stack"]
     print(

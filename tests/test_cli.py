@@ -1,0 +1,113 @@
+"""The etspy-widgets command: real files, equality with the Python API, exit codes, atomicity."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import hyperspy.api as hs
+import mrcfile
+import numpy as np
+import pytest
+
+import etspy_widgets as etw
+from etspy_widgets.cli import main
+
+
+def run_cli(*args):
+    return main([str(a) for a in args])
+
+
+def test_info_on_the_needle(data_dir, capsys):
+    assert run_cli("info", data_dir / "HAADF.mrc") == 0
+    out = capsys.readouterr().out
+    assert "(77, 256, 256) int16" in out
+    assert "77 from -76 to 76 deg, step 2" in out
+    assert "3.36 nm" in out
+
+
+def test_reconstruct_needle_equals_python_api(data_dir, tmp_path, capsys):
+    out = tmp_path / "needle.hspy"
+    code = run_cli("reconstruct", data_dir / "HAADF.mrc", "--bin", 2, "--method", "FBP",
+                   "--thickness", 64, "-o", out)
+    assert code == 0, capsys.readouterr().err
+    rec = hs.load(out)
+    assert isinstance(rec, etw.RecStack)
+    stack = etw.load(data_dir / "HAADF.mrc").rebin(scale=(1, 2, 2))
+    expected = stack.reconstruct(method="FBP", thickness=64, show_progressbar=False)
+    assert rec.data.shape == (128, 64, 128)
+    np.testing.assert_array_equal(rec.data, expected.data)
+    # the result says how it was made, and replaying that gives the same volume
+    assert rec.history[0].startswith("stack = etw.load(")
+    again = tmp_path / "again.zspy"
+    assert run_cli("replay", out, "-o", again) == 0
+    np.testing.assert_array_equal(hs.load(again).data, rec.data)
+
+
+def test_reconstruct_catalyst_to_mrc(tmp_path):
+    stack = etw.datasets.get_catalyst_data()
+    small = stack.isig[250:350, :].rebin(scale=(1, 4, 4))  # 25 x 150: quick
+    src = small.save(tmp_path / "cat.hspy")
+    out = tmp_path / "cat.mrc"
+    assert run_cli("reconstruct", src, "--method", "SIRT", "--iterations", 5, "-o", out) == 0
+    expected = small.reconstruct(method="SIRT", iterations=5, show_progressbar=False)
+    with mrcfile.open(out) as mrc:
+        np.testing.assert_array_equal(mrc.data, expected.data.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("none", ["reconstruct", "{tmp}/missing.mrc", "-o", "{tmp}/o.hspy"], "no such file"),
+        ("corrupt", ["reconstruct", "{tmp}/bad.mrc", "-o", "{tmp}/o.hspy"], "bad.mrc"),
+        ("good", ["reconstruct", "{tmp}/s.hspy", "--method", "MAGIC", "-o", "{tmp}/o.hspy"],
+         "MAGIC"),
+        ("good", ["reconstruct", "{tmp}/s.hspy", "-o", "/proc/nope/o.hspy"], "does not exist"),
+        ("good", ["reconstruct", "{tmp}/s.hspy", "-o", "{tmp}/o.tif"], "unsupported format"),
+        ("exists", ["reconstruct", "{tmp}/s.hspy", "-o", "{tmp}/o.hspy"], "--overwrite"),
+        ("none", ["info", "{tmp}/missing.mrc"], "no such file"),
+        ("corrupt", ["info", "{tmp}/bad.mrc"], "bad.mrc"),
+    ],
+)
+def test_bad_input_exit_codes(tmp_path, capsys, setup, args, message):
+    if setup == "corrupt":
+        (tmp_path / "bad.mrc").write_bytes(b"this is not an MRC file" * 10)
+    if setup in ("good", "exists"):
+        etw.TomoStack(np.ones((3, 8, 8), np.float32), tilts=[-10, 0, 10]).save(
+            tmp_path / "s.hspy")
+    if setup == "exists":
+        (tmp_path / "o.hspy").write_bytes(b"keep me")
+    code = run_cli(*[a.format(tmp=tmp_path) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1
+    if setup == "exists":
+        assert (tmp_path / "o.hspy").read_bytes() == b"keep me"
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_interrupted_run_leaves_no_output(tmp_path):
+    stack = etw.datasets.get_catalyst_data()
+    src = stack.save(tmp_path / "cat.hspy")
+    out = tmp_path / "vol.hspy"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(src), "--method", "SIRT",
+         "--iterations", "200", "-o", str(out)],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait until reconstruction is under way
+        line = proc.stderr.readline()
+        if "reconstruction" in line.lower() or not line:
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.hspy"]
