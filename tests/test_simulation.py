@@ -184,7 +184,7 @@ def test_catalyst_model_has_many_particles_of_varied_size():
 @pytest.mark.parametrize("kind", ["gaussian", "poisson"])
 def test_noise_level_and_mean(catalyst, kind):
     clean = catalyst.stack.data.astype(np.float64)
-    noisy = sim.add_noise(catalyst.stack.data, 0.2, kind, seed=0)
+    noisy = sim.add_noise_array(catalyst.stack.data, 0.2, kind, seed=0)
     assert noisy.dtype == np.float32
     diff = noisy - clean
     assert abs(diff.mean()) < 0.01 * clean.mean()
@@ -199,7 +199,7 @@ def test_noise_level_and_mean(catalyst, kind):
 
 def test_bad_input_raises_specific_errors(catalyst):
     with pytest.raises(UnknownMethodError, match="gaussian"):
-        sim.add_noise(catalyst.stack.data, 0.1, "speckle")
+        sim.add_noise_array(catalyst.stack.data, 0.1, "speckle")
     with pytest.raises(InvalidTiltsError):
         sim.project(catalyst.phantom, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="minshift"):
@@ -230,3 +230,39 @@ def test_noise_does_not_change_the_shifts():
     noisy = sim.simulate_catalyst(size=48, misalign=True, noise=True, seed=3)
     np.testing.assert_array_equal(clean.shifts, noisy.shifts)
     np.testing.assert_array_equal(noisy.aligned, sim.simulate_catalyst(size=48).stack.data)
+
+
+# -- ETSpy's etspy.simulation functions ------------------------------------------------------
+def test_etspy_catalyst_model_and_astra_tilt_series():
+    model = sim.create_catalyst_model(nparticles=4, volsize=(40, 48, 44), support_radius=14,
+                                      size_interval=(2, 3))
+    assert model.data.shape == (40, 44, 48)  # (X, Z, Y): what create_model_tilt_series takes
+    assert set(np.unique(model.data.round(3))) >= {0.0, 100.0, 255.0}
+    stack = sim.create_model_tilt_series(model, angles=np.arange(0, 180, 10))
+    assert isinstance(stack, TomoStack) and stack.data.shape == (18, 48, 40)
+    np.testing.assert_array_equal(stack.tilt_values, np.arange(0, 180, 10))
+    # the ASTRA projection of slice k is stack[:, :, k]
+    k = 20
+    np.testing.assert_allclose(stack.data[:, :, k],
+                               astra_sino(model.data[k], np.arange(0, 180, 10)), rtol=1e-5)
+    cylinder = sim.create_cylinder_model(radius=10, blur=False)
+    assert cylinder.data.shape == (200, 200, 200)
+    assert cylinder.data[100, 99, 99] == pytest.approx(50.0)
+
+
+def test_etspy_misalign_stack_and_add_noise(catalyst):
+    small = catalyst.stack.inav[:10]
+    moved = sim.misalign_stack(small, -2, 2, seed=1)
+    again = sim.misalign_stack(small, -2, 2, seed=1)
+    np.testing.assert_array_equal(moved.data, again.data)
+    assert np.abs(moved.shift_values).max() > 0.5  # ETSpy records the jitter in shifts
+    i = 3
+    ref = ndimage.shift(small.data[i], moved.shift_values[i], order=3)
+    np.testing.assert_allclose(moved.data[i], ref, rtol=1e-4, atol=1e-2)
+    across = sim.misalign_stack(small, 0, 0, tilt_shift=3)
+    np.testing.assert_allclose(across.data[0, 40:90, 60],
+                               ndimage.shift(small.data[0], (3, 0), order=3)[40:90, 60],
+                               rtol=1e-4, atol=1e-2)
+    noisy = sim.add_noise(small, "poissonian", 0.1, seed=2)
+    assert isinstance(noisy, TomoStack) and not np.allclose(noisy.data, small.data)
+    np.testing.assert_array_equal(small.data, catalyst.stack.data[:10])  # input untouched

@@ -6,13 +6,23 @@ ASTRA's parallel-beam geometry as ETSpy uses it, and misaligned exactly (no inte
 per-projection shifts, a tilt-axis shift across the axis, a tilt-axis rotation, and noise.
 Every call takes a seed. See ``docs/conventions-simulation.md`` for the sign conventions.
 
+ETSpy's own functions (``create_catalyst_model``, ``create_cylinder_model``,
+``create_model_tilt_series``, ``misalign_stack``, ``add_noise``) are here too, seeded.
+
 >>> from etspy_widgets.engine import simulation as sim
 >>> res = sim.simulate_catalyst(size=64, misalign=True, seed=1)
 >>> res.stack.data.shape, res.shifts.shape
 ((90, 64, 64), (90, 2))
 """
 
-from ._geometry import Geometry, Misalignment, add_noise
+from ._etspy import (
+    add_noise,
+    create_catalyst_model,
+    create_cylinder_model,
+    create_model_tilt_series,
+    misalign_stack,
+)
+from ._geometry import Geometry, Misalignment, add_noise_array
 from ._models import (
     CATALYST_TILTS,
     NEEDLE_TILTS,
@@ -39,8 +49,13 @@ __all__ = [
     "Sphere",
     "TaperedRod",
     "add_noise",
+    "add_noise_array",
     "catalyst_model",
+    "create_catalyst_model",
+    "create_cylinder_model",
+    "create_model_tilt_series",
     "misalign",
+    "misalign_stack",
     "needle_model",
     "project",
     "rod_model",

@@ -153,7 +153,7 @@ class Misalignment:
                 geom.cy + rot[1, 0] * px + rot[1, 1] * pu - self.tilt_shift)
 
 
-def add_noise(data: np.ndarray, noise_factor: float, kind: str = "gaussian",
+def add_noise_array(data: np.ndarray, noise_factor: float, kind: str = "gaussian",
               seed=0) -> np.ndarray:
     """Return ``data`` with seeded noise whose size is set by ``noise_factor``.
 

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._geometry import Geometry, Misalignment, add_noise
+from ._geometry import Geometry, Misalignment, add_noise_array
 from ._project import _check_tilts, project
 from ._shapes import Phantom, Sphere, TaperedRod
 
@@ -206,7 +206,7 @@ def simulate(phantom: Phantom, tilts=None, *, misalign: bool = False, minshift: 
     tiltrotate : float
         In-plane rotation of every projection, degrees (clockwise as displayed).
     noise, noise_factor, noise_type
-        Add seeded noise (see :func:`add_noise`).
+        Add seeded noise (see :func:`add_noise_array`).
     seed : int
         Seeds the shifts and the noise (independent streams).
     """
@@ -222,7 +222,7 @@ def simulate(phantom: Phantom, tilts=None, *, misalign: bool = False, minshift: 
         mis = Misalignment.none(n)
     data = project(phantom, tilts, mis)
     if noise:
-        data = add_noise(data, noise_factor, noise_type, seed=noise_seed)
+        data = add_noise_array(data, noise_factor, noise_type, seed=noise_seed)
     stack = TomoStack(data, tilts=tilts)
     steps = np.diff(tilts)
     if n > 1 and np.allclose(steps, steps[0]):
