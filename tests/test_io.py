@@ -94,6 +94,13 @@ def test_mrc_without_any_tilts_loads_with_zeros_and_warns(tmp_path, caplog):
     np.testing.assert_array_equal(stack.tilt_values, [-5, 0, 5])
 
 
+def test_single_image_mrc_is_a_one_projection_series(tmp_path):
+    path = write_mrc(tmp_path / "one.mrc", np.ones((8, 10), dtype=np.float32))
+    stack = etw.load(path, tilts=[12.5])
+    assert stack.data.shape == (1, 8, 10)
+    np.testing.assert_array_equal(stack.tilt_values, [12.5])
+
+
 def test_mdoc_gives_every_sections_tilt(tmp_path):
     data = np.random.default_rng(0).integers(0, 1000, size=(3, 16, 16)).astype(np.int16)
     path = write_mrc(tmp_path / "series.mrc", data)
@@ -280,3 +287,5 @@ def test_bad_arguments(tmp_path, data_dir):
         etw.load([data_dir / "HAADF.mrc", data_dir / "HAADF.dm3"])
     with pytest.raises(TypeError):
         etw.load(42)
+    with pytest.raises(ValueError, match="lazy"):
+        etw.load(data_dir / "HAADF.mrc", lazy=True)

@@ -375,7 +375,8 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
-        Passed to :func:`hyperspy.api.load` (for example ``lazy=True``).
+        Passed to :func:`hyperspy.api.load` (``lazy=True`` is refused: a TomoStack holds
+        NumPy data).
 
     Raises
     ------
@@ -388,6 +389,12 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     ValueError
         For an empty list.
     """
+    if kwargs.get("lazy"):
+        raise ValueError(
+            "load(..., lazy=True) is not supported: a TomoStack holds its data in memory. "
+            "Load without lazy=True, or read a part lazily with hyperspy.api.load(path, "
+            "lazy=True), compute it, and wrap it with TomoStack(signal, tilts=...)."
+        )
     if isinstance(filename, np.ndarray):
         check_finite(filename, "array")
         return TomoStack(filename, tilts=tilts)
