@@ -23,6 +23,20 @@ PREVIEW_SIZE = 256
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The arrays of one stack state, read once (a verb running on the stack in another
+    thread may swap ``stack.data`` out for a moment while it copies the signal)."""
+
+    stack: object
+    data: np.ndarray
+    tilts: np.ndarray
+
+    @classmethod
+    def of(cls, stack) -> Snapshot:
+        return cls(stack, np.asarray(stack.data), np.asarray(stack.tilt_values))
+
+
+@dataclass(frozen=True)
 class SliceRequest:
     """The trial alignment the three slice panes should show."""
 
@@ -55,18 +69,19 @@ class SliceEngine:
             self._binned.clear()
             self._samplers.clear()
 
-    def factor(self, stack, preview: bool) -> int:
-        ny, nx = stack.data.shape[-2:]
+    def factor(self, snap: Snapshot, preview: bool) -> int:
+        ny, nx = snap.data.shape[-2:]
         return _display.reduction_factor((ny, nx), PREVIEW_SIZE) if preview else 1
 
-    def _data(self, stack, factor: int) -> np.ndarray:
+    def _data(self, snap: Snapshot, factor: int) -> np.ndarray:
+        stack = snap.stack
         key = (id(stack), factor)
         with self._lock:
             hit = self._binned.get(key)
         if hit is None or hit[0] is not stack:
             from ..engine.transform import bin_stack
 
-            data = np.asarray(stack.data)
+            data = snap.data
             if factor == 1:  # one float32 copy per stack (none when it already is)
                 data = np.ascontiguousarray(data, dtype=np.float32)
             else:
@@ -77,10 +92,11 @@ class SliceEngine:
                 self._binned[key] = hit
         return hit[1]
 
-    def sampler(self, stack, request: SliceRequest):
+    def sampler(self, snap: Snapshot, request: SliceRequest):
         """The engine's sampler for this stack, binning, slice columns and nudges."""
-        factor = self.factor(stack, request.preview)
-        data = self._data(stack, factor)
+        stack = snap.stack
+        factor = self.factor(snap, request.preview)
+        data = self._data(snap, factor)
         cols = tuple(min(int(s) // factor, data.shape[2] - 1) for s in request.slices)
         key = (id(stack), factor, cols, request.nudges)
         with self._lock:
@@ -99,26 +115,26 @@ class SliceEngine:
             self._samplers[key] = (stack, sampler)
         return sampler, factor
 
-    def run(self, stack, request: SliceRequest):
+    def run(self, snap: Snapshot, request: SliceRequest):
         """``(slices (3, thickness, ny'), sinograms (3, n_tilts, ny'), factor)``.
 
         The same two engine calls ``test_align_slices`` makes: sample the sinograms,
         reconstruct them.
         """
         eng = _engine_slices()
-        sampler, factor = self.sampler(stack, request)
+        sampler, factor = self.sampler(snap, request)
         sino = sampler.sinograms(request.tilt_shift / factor, request.tilt_rotation)
-        rec = eng.reconstruct_sinograms(sino, stack.tilt_values, None, request.method,
+        rec = eng.reconstruct_sinograms(sino, snap.tilts, None, request.method,
                                         request.iterations)
         return rec, sino, factor
 
 
-def overlay(stack, tilt_shift: float, tilt_rotation: float, slices) -> dict:
+def overlay(snap: Snapshot, tilt_shift: float, tilt_rotation: float, slices) -> dict:
     """Where the trial tilt axis and the three slice columns lie on the *untransformed*
     projection: line end points ``[[x0, y0], [x1, y1]]`` in data pixels."""
     from ..engine.transform import rotation_source_coords
 
-    ny, nx = stack.data.shape[-2:]
+    ny, nx = snap.data.shape[-2:]
     cy = (ny - 1) / 2.0
     rows, cols = np.array([cy, cy]), np.array([0.0, nx - 1.0])
     ri, ci = rotation_source_coords((ny, nx), tilt_rotation, tilt_shift, 0.0, rows, cols)

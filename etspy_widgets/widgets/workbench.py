@@ -115,6 +115,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
 
             stack = as_tomostack(stack)
         self._log = ActionLog(stack, source)
+        self._snap = _panes.Snapshot.of(self._log.stack)
         self._slice_engine = _panes.SliceEngine()
         self._slice_lock = threading.Lock()
         self._slices_float: np.ndarray | None = None
@@ -131,7 +132,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         self.choices = {"registration": REGISTRATION_METHODS, "tilt": TILT_METHODS,
                         "reconstruction": RECON_METHODS, "slices": SLICE_METHODS,
                         "cmap": COLORMAPS}
-        nx = self._log.stack.data.shape[-1]
+        nx = self._snap.data.shape[-1]
         if slices is None:
             from ..engine.align._slices import default_slices
 
@@ -216,7 +217,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
 
     @t.validate("slices")
     def _check_slices(self, proposal):
-        nx = self._log.stack.data.shape[-1]
+        nx = self._snap.data.shape[-1]
         values = [int(v) for v in proposal["value"]]
         bad = [v for v in values if not 0 <= v < nx]
         if bad:
@@ -267,7 +268,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         return out
 
     def _n_tilts(self) -> int:
-        return int(self._log.stack.data.shape[0])
+        return int(self._snap.data.shape[0])
 
     # -- reacting to the front end ---------------------------------------------
     @t.observe("tilt_index", "view", "contrast")
@@ -332,7 +333,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
             return {k: options[k] for k in ("x", "y") if k in options}
         if len(self.view) != 4:
             raise ValueError("Zoom into the region to keep first (mouse wheel), then Crop.")
-        ny, nx = self.stack.data.shape[-2:]
+        ny, nx = self._snap.data.shape[-2:]
         _, _, (x0, y0, x1, y1) = _panes.view_window((ny, nx), self.view)
         return {"x": (x0, x1), "y": (y0, y1)}
 
@@ -514,12 +515,12 @@ class AlignmentWorkbench(anywidget.AnyWidget):
 
     # -- refreshing the panes ------------------------------------------------------
     def _stack_changed(self, reset_view: bool = False):
-        stack = self._log.stack
-        n, ny, nx = stack.data.shape
+        self._snap = snap = _panes.Snapshot.of(self._log.stack)
+        n, ny, nx = snap.data.shape
         self._ready = False
         try:
             self.stack_shape = [int(n), int(ny), int(nx)]
-            self.tilt_angles = [float(a) for a in stack.tilt_values]
+            self.tilt_angles = [float(a) for a in snap.tilts]
             self.tilt_index = min(self.tilt_index, n - 1)
             if any(s >= nx for s in self.slices):
                 from ..engine.align._slices import default_slices
@@ -536,15 +537,15 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         self.request_slices()
 
     def _refresh_tilt(self):
-        stack = self._log.stack
-        rows, cols, window = _panes.view_window(stack.data.shape[-2:], self.view)
-        image = np.asarray(stack.data[self.tilt_index, rows, cols], dtype=np.float32)
-        angle = float(stack.tilt_values[self.tilt_index])
+        snap = self._snap
+        rows, cols, window = _panes.view_window(snap.data.shape[-2:], self.view)
+        image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
+        angle = float(snap.tilts[self.tilt_index])
         self.tilt_frame = _panes.image_frame(image, self.contrast, {
             "window": window, "index": int(self.tilt_index), "angle": angle})
 
     def _refresh_overlay(self):
-        self.overlay = _panes.overlay(self._log.stack, self.tilt_shift, self.tilt_rotation,
+        self.overlay = _panes.overlay(self._snap, self.tilt_shift, self.tilt_rotation,
                                       self.slices)
 
     def _request(self, preview: bool) -> _panes.SliceRequest:
@@ -563,8 +564,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
 
     def _compute_slices(self, request, seq: int = 0):
         started = time.perf_counter()
-        stack = self._log.stack
-        rec, sino, factor = self._slice_engine.run(stack, request)
+        rec, sino, factor = self._slice_engine.run(self._snap, request)
         computed = time.perf_counter()
         with self._slice_lock:
             if factor == 1:
