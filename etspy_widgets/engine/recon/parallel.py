@@ -7,8 +7,8 @@ output ``(nx, thickness, ny)`` as soon as it finishes:
 
 - threads (default): Dask's threaded scheduler with ``ncores`` workers; the kernels
   release the GIL, so chunks run truly in parallel and share one cached projector;
-- a ``dask.distributed`` ``Client`` (passed as ``client=``, or the active one when
-  ``client="auto"``): chunks are submitted to the cluster and gathered as completed.
+- a ``dask.distributed`` ``Client`` (passed as ``client=``, or the active one: the
+  default ``client="auto"``): chunks are submitted to the cluster and gathered as completed.
 
 Peak memory is the input, the output and, per running chunk, a few blocks of that
 chunk (plus the projector matrix once per process) — it follows the chunk size, not the
@@ -90,7 +90,7 @@ def _chunk_task(sino, tilts, options):
 def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None,
                       constrain=False, thresh=0.0, sino_filter="shepp-logan", cuda=None,
                       backend="auto", kernel="strip", ncores=None, chunk_size=None,
-                      client=None, show_progressbar=True, cancel=None, callbacks=(),
+                      client="auto", show_progressbar=True, cancel=None, callbacks=(),
                       p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
                       relaxation=1.0, seed=0):
     """Reconstruct every column of a tilt series ``(n_tilts, ny, nx)`` → ``(nx, thickness, ny)``.
@@ -101,8 +101,9 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
         Chunks run at once in threads (default: every available core).
     chunk_size : int, optional
         Slices per chunk (default 32, fewer so that every core gets a chunk).
-    client : distributed.Client or "auto", optional
-        Run chunks on a Dask cluster; ``"auto"`` uses the active client if there is one.
+    client : distributed.Client, "auto" or None
+        Run chunks on a Dask cluster. ``"auto"`` (default) uses the active client when
+        there is one (``distributed.default_client()``), else threads; ``None``: threads.
     show_progressbar : bool
         A tqdm bar (a widget in notebooks) counting slice-iterations.
     cancel : threading.Event, optional

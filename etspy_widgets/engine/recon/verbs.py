@@ -61,7 +61,7 @@ class ReconMixin:
                     thickness=None, show_progressbar=True, p=0.99, ncores=None,
                     sino_filter="shepp-logan", dart_iterations=5, gray_levels=None, *,
                     backend="auto", kernel="strip", tv_weight=0.03, chunk_size=None,
-                    client=None, cancel=None, callbacks=(), seed=0):
+                    client="auto", cancel=None, callbacks=(), seed=0):
         """Reconstruct every column of the tilt series (ETSpy's ``reconstruct``).
 
         Parameters
