@@ -374,7 +374,10 @@ function render({ model, el }) {
   };
   const drawTilt = () => {
     const frame = model.get("tilt_frame");
-    if (paint(tiltCanvas, frame, cmap())) stats.tiltDrawn++;
+    if (paint(tiltCanvas, frame, cmap())) {
+      stats.tiltDrawn++;
+      /** @type {any} */ (window).__etwTiltIndex = frame.index;
+    }
     const n = (model.get("stack_shape") || [1])[0];
     tiltSlider.max = n - 1;
     tiltSlider.value = model.get("tilt_index");
