@@ -62,11 +62,10 @@ class Lab:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited: {(self.tmp / 'lab.log').read_text()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(
-                        f"{self.url}/api/status?token={self.token}", timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
+            with contextlib.suppress(OSError), urllib.request.urlopen(
+                    f"{self.url}/api/status?token={self.token}", timeout=2) as resp:
+                if resp.status == 200:
+                    return self
             time.sleep(0.3)
         raise TimeoutError("JupyterLab did not answer within a minute")
 

@@ -13,7 +13,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-
 from harness import canvas_pixels, open_and_run, run_cell_source, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
@@ -73,7 +72,8 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
         page.keyboard.press("ArrowRight")
     page.wait_for_function("""() => { const r = document.querySelector('.etw-root').parentElement;
         return Math.abs(Number(r.dataset.slicesShift) - 1.2) < 1e-9; }""", timeout=30000)
-    value = run_cell_source(page, "wb.wait()\nRESULT = [wb.tilt_shift, wb.slices_frame['tilt_shift']]")
+    value = run_cell_source(page, "wb.wait()\n"
+                                  "RESULT = [wb.tilt_shift, wb.slices_frame['tilt_shift']]")
     assert value[0] == pytest.approx(1.2) and value[1] == value[0]
     after = canvas_pixels(page, "[data-pane='slice-1']")
     assert after != before
