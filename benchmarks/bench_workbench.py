@@ -1,0 +1,152 @@
+"""Workbench responsiveness: a slider value arriving in Python → three slice images sent.
+
+For each size, the value is set exactly as a comm message from the browser sets it
+(``widget.set_state``) and the clock stops when the new ``slices_frame`` (three
+display-sized uint8 images + metadata) has been assigned to the trait, i.e. handed
+to the kernel's comm for sending. Measured while dragging (``dragging=True``: large
+stacks are previewed on a binned copy) and settled (full resolution), and compared
+with the ETSpy way of doing the same in this process (transform the whole stack,
+then reconstruct the three slices), run in the same invocation.
+
+Usage::
+
+    python benchmarks/bench_workbench.py            # 77 × 256² and 151 × 1024²
+    python benchmarks/bench_workbench.py --quick    # 77 × 256² only
+    python benchmarks/bench_workbench.py --browser  # also the browser figure (Chromium)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+import etspy_widgets as etw
+from etspy_widgets.engine.align._slices import default_slices, reconstruct_sinograms
+from etspy_widgets.engine.simulation import simulate_needle
+from etspy_widgets.engine.transform import rotate_shift_stack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_stack(n_tilts: int, size: int):
+    tilts = np.linspace(-76, 76, n_tilts)
+    return simulate_needle(size=size, tilts=tilts, misalign=True, seed=0, tiltshift=2.0,
+                           tiltrotate=1.0).stack
+
+
+def time_slider(wb, values, dragging: bool) -> list[float]:
+    """Seconds from set_state(tilt_shift=v) to the frame for v being assigned."""
+    got = threading.Event()
+    target = {"v": None}
+
+    def on_frame(change):
+        if change["new"].get("tilt_shift") == target["v"]:
+            got.set()
+
+    wb.observe(on_frame, "slices_frame")
+    wb.set_state({"dragging": dragging})
+    wb.wait()
+    out = []
+    for v in values:
+        target["v"] = float(v)
+        got.clear()
+        start = time.perf_counter()
+        wb.set_state({"tilt_shift": float(v)})
+        if not got.wait(60):
+            raise TimeoutError("no frame within 60 s")
+        out.append(time.perf_counter() - start)
+        wb.wait()
+    wb.unobserve(on_frame, "slices_frame")
+    return out
+
+
+def baseline(stack, shift, rot, slices, repeats: int) -> list[float]:
+    """ETSpy's test_align structure: transform the whole stack, reconstruct 3 columns."""
+    data, tilts = np.asarray(stack.data), stack.tilt_values
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        moved = rotate_shift_stack(data, rot, shift, 0.0, order=1)
+        sino = np.ascontiguousarray(moved[:, :, slices].transpose(2, 0, 1))
+        reconstruct_sinograms(sino, tilts, None, "FBP")
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def fmt(samples) -> str:
+    ms = [1000 * s for s in samples]
+    return (f"median {statistics.median(ms):7.1f} ms  p90 {np.percentile(ms, 90):7.1f} ms  "
+            f"(n={len(ms)})")
+
+
+def run_size(n_tilts: int, size: int, target_ms: float, repeats: int) -> dict:
+    t0 = time.perf_counter()
+    stack = make_stack(n_tilts, size)
+    print(f"\n== {n_tilts} × {size}² (simulated needle, {time.perf_counter() - t0:.1f} s to "
+          f"build) — target ≤ {target_ms:.0f} ms median while dragging")
+    wb = etw.AlignmentWorkbench(stack)
+    wb.wait()
+    values = np.round(np.linspace(-3.0, 3.0, repeats), 3)
+    drag = time_slider(wb, values, dragging=True)
+    level = wb.slices_frame.get("level")
+    settled = time_slider(wb, values[: max(3, repeats // 3)] + 0.05, dragging=False)
+    slices = default_slices(size)
+    base = baseline(stack, 1.5, 0.5, slices, 3 if size <= 512 else 2)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"  (1-minute load average {load:.1f} on {os.cpu_count()} cores)")
+    print(f"  workbench, dragging ({level} level):  {fmt(drag)}")
+    print(f"  workbench, settled (full resolution): {fmt(settled)}")
+    print(f"  baseline (ETSpy way, whole-stack transform + 3-slice FBP): {fmt(base)}")
+    ratio = statistics.median(base) / statistics.median(drag)
+    verdict = "meets" if 1000 * statistics.median(drag) <= target_ms else "MISSES"
+    print(f"  → dragging is {ratio:.1f}× faster than the baseline; {verdict} the target")
+    wb.shutdown()
+    return {"drag": drag, "settled": settled, "baseline": base}
+
+
+def browser_latency(size: int) -> float | None:
+    """Median browser slider event → redrawn canvas (the browser test's measurement)."""
+    out = Path(tempfile.mkdtemp()) / "latency.txt"
+    env = dict(os.environ, ETW_BROWSER_LATENCY_OUT=str(out),
+               ETW_BROWSER_SIZE=str(size))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           str(ROOT / "tests/browser/test_workbench_browser.py"), "-k", "latency", "-s"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False,
+                          cwd=ROOT)
+    lines = [ln for ln in proc.stdout.splitlines() if "browser slider" in ln]
+    for ln in lines:
+        print("  " + ln.strip())
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        return None
+    return float(out.read_text()) if out.exists() else None
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="77 × 256² only")
+    parser.add_argument("--browser", action="store_true", help="also measure in Chromium")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args(argv)
+    print(f"etspy-widgets workbench benchmark, {os.cpu_count()} CPU cores")
+    run_size(77, 256, 60.0, args.repeats)
+    if not args.quick:
+        run_size(151, 1024, 250.0, max(10, args.repeats // 2))
+    if args.browser:
+        print("\n== browser (JupyterLab + Chromium), slider key press → redrawn slice canvas")
+        for size in (256,) if args.quick else (256, 1024):
+            median = browser_latency(size)
+            print(f"  {size}²: median {median} ms" if median else f"  {size}²: failed")
+
+
+if __name__ == "__main__":
+    main()
