@@ -135,3 +135,27 @@ def test_missing_wedge_size_and_plot():
 def test_fourier_coverage_rejects_bad_tilts():
     with pytest.raises(InvalidTiltsError, match="finite"):
         fourier_coverage([0.0, np.nan])
+
+
+def test_recstack_and_tomostack_verbs(volume):
+    from etspy_widgets import RecStack, TomoStack
+    from etspy_widgets.widgets.volume import VolumeView
+
+    rec = RecStack(volume)
+    mip = rec.max_projection("z")
+    np.testing.assert_allclose(mip.data, volume.max(axis=1))
+    assert [ax.name for ax in mip.axes_manager.signal_axes] == ["y", "x"]
+    np.testing.assert_allclose(rec.mean_projection("x").data, volume.mean(axis=0), rtol=1e-6)
+    rotated = rec.rotate_volume([0, 0, 30])
+    assert isinstance(rotated, RecStack)
+    np.testing.assert_allclose(rotated.data, rotate_volume(volume, [0, 0, 30])[0], atol=1e-6)
+    np.testing.assert_allclose(rotated.rotation_angles, [0, 0, 30])
+    np.testing.assert_array_equal(rec.data, volume)  # the input is unchanged
+    with pytest.raises(ValueError, match="rotation_angles"):
+        rec.rotate_volume()
+    view = rec.render(show_slices=True)
+    assert isinstance(view, VolumeView)
+    assert view.sent_shape == volume.shape and view.show_slices
+    stack = TomoStack(np.zeros((31, 8, 8)), tilts=np.linspace(-60, 60, 31))
+    fig = stack.plot_missing_wedge(size=32)
+    assert "missing wedge 60°" in fig.axes[0].get_title()

@@ -227,8 +227,9 @@ def plot_missing_wedge(tilts, size: int = 128, ax=None, title: str | None = None
     else:
         fig = ax.figure
     half = size // 2
-    extent = (-half - 0.5, size - half - 0.5, size - half - 0.5, -half - 0.5)
-    ax.imshow(coverage, cmap="Blues", vmin=0, vmax=1.4, extent=extent, interpolation="nearest")
+    extent = (-half - 0.5, size - half - 0.5, -half - 0.5, size - half - 0.5)
+    ax.imshow(coverage, cmap="Blues", vmin=0, vmax=1.4, extent=extent, origin="lower",
+              interpolation="nearest")
     radius = half
     for edge in (lo, hi):
         rad = np.deg2rad(edge)
