@@ -47,7 +47,7 @@ def blobs_catalyst(rng, n=60, radius=0.3, size=(96, 96)):
 
 def blobs_rod(rng, size=(128, 128), off_axis=20.0):
     """A needle along x plus a few particles far off the tilt axis."""
-    ny, nx = size
+    _ny, nx = size
     xs = np.linspace(-0.35 * nx, 0.35 * nx, 40)
     rod = [(x, 0.0, 0.0, 3.0, 1.0) for x in xs]
     parts = [(rng.uniform(-0.3, 0.3) * nx, off_axis * np.cos(a), off_axis * np.sin(a), 2.0, 3.0)
@@ -55,7 +55,7 @@ def blobs_rod(rng, size=(128, 128), off_axis=20.0):
     return np.array(rod + parts)
 
 
-def project(blobs, tilts, size, centre_shift=None, rotation=0.0, yshift=0.0):
+def project(blobs, tilts, size, centre_shift=None, *, rotation=0.0, yshift=0.0):
     """Render projections; ``centre_shift[i]`` moves every blob of projection i by (dy, dx);
     ``rotation``/``yshift`` rotate about the centre / shift the result (as applied to data)."""
     ny, nx = size
@@ -81,7 +81,7 @@ def project(blobs, tilts, size, centre_shift=None, rotation=0.0, yshift=0.0):
     return out.astype(np.float32)
 
 
-def make_phantom(kind="catalyst", size=(96, 96), tilts=None, jitter=5.0, rotation=0.0,
+def make_phantom(kind="catalyst", size=(96, 96), tilts=None, *, jitter=5.0, rotation=0.0,
                  yshift=0.0, noise=0.0, seed=0) -> Phantom:
     """A misaligned tilt series with its exact truth (see module docstring for signs)."""
     rng = np.random.default_rng(seed)
@@ -95,7 +95,7 @@ def make_phantom(kind="catalyst", size=(96, 96), tilts=None, jitter=5.0, rotatio
     if yshift or rotation:
         # axis displaced: correction (rotate by `rotation`, then shift by `yshift`) must
         # undo it; render blobs at the inverse-transformed positions
-        data = _render_inverse(blobs, tilts, size, mis, rotation, yshift)
+        data = _render_inverse(blobs, tilts, size, mis, rotation=rotation, yshift=yshift)
     if noise:
         scale = noise
         data = rng.poisson(np.clip(data, 0, None) * scale).astype(np.float32) / scale
@@ -103,7 +103,7 @@ def make_phantom(kind="catalyst", size=(96, 96), tilts=None, jitter=5.0, rotatio
                    yshift=yshift)
 
 
-def _render_inverse(blobs, tilts, size, mis, rotation, yshift):
+def _render_inverse(blobs, tilts, size, mis, *, rotation, yshift):
     ny, nx = size
     cy, cx = (ny - 1) / 2, (nx - 1) / 2
     th = np.deg2rad(tilts)

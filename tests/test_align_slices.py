@@ -6,8 +6,7 @@ import pytest
 from align_phantoms import make_phantom
 
 from etspy_widgets import TomoStack
-from etspy_widgets.engine.align import SliceSampler, test_align_slices
-from etspy_widgets.engine.align import _fbp
+from etspy_widgets.engine.align import SliceSampler, _fbp, test_align_slices
 from etspy_widgets.engine.align._slices import reconstruct_sinograms
 from etspy_widgets.engine.errors import UnknownMethodError
 from etspy_widgets.engine.transform import fourier_shift_stack, rotate_shift_stack
@@ -69,7 +68,7 @@ def test_fbp_matches_astra():
     vol = np.zeros((64, 64), np.float32)
     zz, yy = np.mgrid[:64, :64]
     for _ in range(6):
-        z, y, r = rng.uniform(20, 44, 2).tolist() + [rng.uniform(3, 8)]
+        z, y, r = [*rng.uniform(20, 44, 2).tolist(), rng.uniform(3, 8)]
         vol[(zz - z) ** 2 + (yy - y) ** 2 < r * r] += 1
     vg = astra.create_vol_geom((64, 64))
     pg = astra.create_proj_geom("parallel", 1.0, 64, np.deg2rad(TILTS))

@@ -30,7 +30,7 @@ def centroid(img):
 def test_shift_moves_content_by_plus_shift(func):
     data = gauss((40, 50), 20, 25)[None].repeat(2, 0)
     out = func(data, [[2.3, -1.7], [-4.0, 3.5]])
-    for img, (sy, sx) in zip(out, [(2.3, -1.7), (-4.0, 3.5)]):
+    for img, (sy, sx) in zip(out, [(2.3, -1.7), (-4.0, 3.5)], strict=False):
         cy, cx = centroid(img)
         assert cy == pytest.approx(20 + sy, abs=0.02)
         assert cx == pytest.approx(25 + sx, abs=0.02)
@@ -83,7 +83,7 @@ def test_crop_bounds_any_sign(ys):
     """ETSpy's shift_crop swapped axes and returned an empty stack for one-signed shifts."""
     shifts = np.column_stack([ys, [0.0, -1.5, 2.0]])
     rows, cols = crop_bounds(shifts, (50, 60))
-    assert rows.start == int(np.ceil(max(max(ys), 0)))
+    assert rows.start == int(np.ceil(max(*ys, 0)))
     assert rows.stop == 50 - int(np.ceil(max(-min(ys), 0)))
     assert (cols.start, cols.stop) == (2, 58)
     stack = TomoStack(np.random.default_rng(0).random((3, 50, 60)).astype(np.float32),

@@ -110,7 +110,7 @@ def shift_stack(data, shifts, shift_type: str = "fourier", **kwargs) -> np.ndarr
     raise UnknownMethodError("shift type", shift_type, SHIFT_TYPES)
 
 
-def rotation_source_coords(shape, angle: float = 0.0, yshift: float = 0.0,
+def rotation_source_coords(shape, angle: float = 0.0, yshift: float = 0.0,  # noqa: PLR0917
                            xshift: float = 0.0, rows=None, cols=None):
     """Where, in the input image, each output pixel of :func:`rotate_shift_stack` comes from.
 

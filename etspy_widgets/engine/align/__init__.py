@@ -55,7 +55,7 @@ def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, *
 
         return projection_matching(data, tilts, start=start, **kwargs)["shifts"]
     if drift == "com":
-        shifts = _register.drift_correct(shifts, data, tilts, start, drift_degree)
+        shifts = _register.drift_correct(shifts, data, tilts, start, degree=drift_degree)
     elif drift is not None:
         raise ValueError(f"drift must be 'com' or None; got {drift!r}.")
     return shifts
@@ -89,7 +89,8 @@ class AlignMixin:
         the axes' offsets follow so positions stay calibrated. Returns a filtered copy.
         """
         data = filter_stack(np.asarray(self.data), method, size, taper)
-        out = self._with_data(data, f"stack = stack.filter({_args(method=method, size=size, taper=taper)})")
+        line = f"stack = stack.filter({_args(method=method, size=size, taper=taper)})"
+        out = self._with_data(data, line)
         if taper:
             py, px = ((data.shape[1] - self.data.shape[1]) // 2,
                       (data.shape[2] - self.data.shape[2]) // 2)
@@ -168,7 +169,8 @@ class AlignMixin:
         return out
 
     # -- registration ----------------------------------------------------------
-    def stack_register(self, method: str = "PC", start=None, show_progressbar: bool = False,
+    def stack_register(  # noqa: PLR0917 - ETSpy's positional signature
+            self, method: str = "PC", start=None, show_progressbar: bool = False,
                        cuda=None, crop: bool = False, shift_type: str = "fourier", **kwargs):
         """Register the projections; return an aligned copy (the input is unchanged).
 
@@ -220,8 +222,8 @@ class AlignMixin:
             if bar is not None:
                 bar.close()
         out = self.apply_shifts(shifts, shift_type)
-        out.add_history("stack = stack.stack_register("
-                        f"{_args(method, start=start, crop=crop, shift_type=shift_type, **kwargs)})")
+        args = _args(method, start=start, crop=crop, shift_type=shift_type, **kwargs)
+        out.add_history(f"stack = stack.stack_register({args})")
         if crop:
             out = out.shift_crop()
         return out
@@ -258,7 +260,7 @@ class AlignMixin:
             if kwargs.get("plot_results"):
                 import matplotlib.pyplot as plt
 
-                fig, ax = plt.subplots(1)
+                _, ax = plt.subplots(1)
                 ax.imshow(res["maximage"], cmap="gray")
                 ax.set_title(f"Maximum image, rotation {angle:.2f}°")
             if kwargs.get("also_shift"):
@@ -320,7 +322,8 @@ class AlignMixin:
         return out
 
     # -- trial reconstructions -------------------------------------------------
-    def test_align(self, tilt_shift: float = 0.0, tilt_rotation: float = 0.0, slices=None,
+    def test_align(  # noqa: PLR0917 - ETSpy's positional signature
+            self, tilt_shift: float = 0.0, tilt_rotation: float = 0.0, slices=None,
                    thickness=None, method: str = "FBP", iterations: int = 50,
                    constrain: bool = True, cuda=None, thresh: float = 0, vmin_std: float = 0.1,
                    vmax_std: float = 10):
@@ -338,7 +341,7 @@ class AlignMixin:
                                 tilt_rotation, slices, thickness, method, iterations,
                                 constrain, thresh)
         fig, axes = plt.subplots(1, len(slices), figsize=(4 * len(slices), 4), squeeze=False)
-        for ax, img, sl in zip(axes[0], rec, slices):
+        for ax, img, sl in zip(axes[0], rec, slices, strict=True):
             mean, std = float(img.mean()), float(img.std())
             ax.imshow(img, cmap="afmhot", vmin=max(mean - vmin_std * std, 0),
                       vmax=mean + vmax_std * std)
@@ -381,7 +384,7 @@ class AlignMixin:
         if display:
             import matplotlib.pyplot as plt
 
-            fig, ax = plt.subplots(1, 2)
+            _, ax = plt.subplots(1, 2)
             ax[0].imshow(data[nslice - 1] - data[nslice])
             ax[1].imshow(new[nslice - 1] - new[nslice])
         return out

@@ -122,7 +122,7 @@ def _trig(tilts):
 
 
 def backproject(sino: np.ndarray, tilts, thickness: int) -> np.ndarray:
-    """Back-project ``(n_slices, n_tilts, n_det)`` sinograms into ``(n_slices, thickness, n_det)``."""
+    """Back-project ``(n_slices, n_tilts, n_det)`` sinograms to ``(n_slices, thickness, n_det)``."""
     sino = np.ascontiguousarray(sino, dtype=np.float32)
     cos, sin = _trig(tilts)
     out = np.empty((sino.shape[0], int(thickness), sino.shape[2]), dtype=np.float32)
@@ -168,7 +168,7 @@ def fbp(sino: np.ndarray, tilts, thickness: int) -> np.ndarray:
     return vol
 
 
-def sirt(sino: np.ndarray, tilts, thickness: int, iterations: int = 50,
+def sirt(sino: np.ndarray, tilts, thickness: int, iterations: int = 50, *,
          constrain: bool = True, thresh: float = 0.0, x0=None) -> np.ndarray:
     """SIRT with this projector pair (ASTRA's update and weights)."""
     sino = np.ascontiguousarray(sino, dtype=np.float32)

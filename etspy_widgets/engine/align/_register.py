@@ -88,7 +88,7 @@ def _spectral_weight(shape, lowpass: float, highpass: float) -> np.ndarray:
     return w
 
 
-def pc_shifts(data, start=None, upsample_factor: int = 50, lowpass: float = 0.15,
+def pc_shifts(data, start=None, *, upsample_factor: int = 50, lowpass: float = 0.15,
               highpass: float = 0.0, normalization=None, progress=None) -> np.ndarray:
     """Pairwise sub-pixel phase/cross-correlation, composed outward from ``start``.
 
@@ -132,7 +132,7 @@ def _integer_shift(ref, mov):
     b = np.fft.rfft2(mov - mov.mean())
     cc = np.fft.irfft2(a * np.conj(b), ref.shape)
     peak = np.unravel_index(int(np.argmax(cc)), cc.shape)
-    return tuple(float(p if p <= n // 2 else p - n) for p, n in zip(peak, ref.shape))
+    return tuple(float(p if p <= n // 2 else p - n) for p, n in zip(peak, ref.shape, strict=True))
 
 
 def stackreg_shifts(data, start=None, progress=None) -> np.ndarray:
@@ -241,7 +241,7 @@ def best_slices(data: np.ndarray, nslices: int) -> np.ndarray:
     return np.sort(order[:max(1, min(int(nslices), nx - 2 * margin))])
 
 
-def com_shifts(data, tilts, start=None, nslices: int = 20, slices="all",
+def com_shifts(data, tilts, start=None, *, nslices: int = 20, slices="all",
                fit: str = "constant") -> np.ndarray:
     """Centre-of-mass tracking (after Sanders et al. 2015).
 
@@ -287,7 +287,7 @@ def _y_from_coms(coms, tilts, ref, fit):
     raise ValueError(f"fit must be 'constant' or 'sinusoid'; got {fit!r}.")
 
 
-def drift_correct(shifts, data, tilts, start, degree: int = 6) -> np.ndarray:
+def drift_correct(shifts, data, tilts, start, *, degree: int = 6) -> np.ndarray:
     """Remove the slow drift that pairwise registration accumulates.
 
     Pairwise shifts are precise from one projection to the next but their errors add up.
@@ -305,7 +305,7 @@ def drift_correct(shifts, data, tilts, start, degree: int = 6) -> np.ndarray:
     return out - out[start]
 
 
-def comcl_shifts(data, tilts, start=None, com_ref_index=None, cl_ref_index=None,
+def comcl_shifts(data, tilts, start=None, *, com_ref_index=None, cl_ref_index=None,
                  fit: str = "constant") -> np.ndarray:
     """Centre of mass across the axis, common line along it (Scott et al. 2012).
 

@@ -99,7 +99,7 @@ class SliceSampler:
         return np.ascontiguousarray(out.reshape(n, k, ny).transpose(1, 0, 2))
 
 
-def reconstruct_sinograms(sino, tilts, thickness=None, method: str = "FBP",
+def reconstruct_sinograms(sino, tilts, thickness=None, method: str = "FBP", *,
                           iterations: int = 50, constrain: bool = True,
                           thresh: float = 0.0) -> np.ndarray:
     """Reconstruct ``(n_slices, n_tilts, n_det)`` sinograms to ``(n_slices, thickness, n_det)``."""
@@ -112,11 +112,13 @@ def reconstruct_sinograms(sino, tilts, thickness=None, method: str = "FBP",
             np.maximum(rec, thresh, out=rec)
         return rec
     if method == "SIRT":
-        return _fbp.sirt(sino, tilts, thickness, iterations, constrain, thresh)
-    return _astra_sart(sino, tilts, thickness, iterations, constrain, thresh)
+        return _fbp.sirt(sino, tilts, thickness, iterations, constrain=constrain,
+                         thresh=thresh)
+    return _astra_sart(sino, tilts, thickness, iterations=iterations, constrain=constrain,
+                       thresh=thresh)
 
 
-def _astra_sart(sino, tilts, thickness, iterations, constrain, thresh):
+def _astra_sart(sino, tilts, thickness, *, iterations, constrain, thresh):
     import astra
 
     n_sl, _, n_det = sino.shape
@@ -142,7 +144,8 @@ def _astra_sart(sino, tilts, thickness, iterations, constrain, thresh):
     return out
 
 
-def test_align_slices(data, tilts, tilt_shift: float = 0.0, tilt_rotation: float = 0.0,
+def test_align_slices(  # noqa: PLR0917 - mirrors TomoStack.test_align's positional order
+        data, tilts, tilt_shift: float = 0.0, tilt_rotation: float = 0.0,
                       slices=None, thickness=None, method: str = "FBP", iterations: int = 50,
                       constrain: bool = True, thresh: float = 0.0, shifts=None,
                       sampler: SliceSampler | None = None) -> np.ndarray:
@@ -192,7 +195,8 @@ def test_align_slices(data, tilts, tilt_shift: float = 0.0, tilt_rotation: float
             )
         sampler = SliceSampler(data, slices, shifts)
     sino = sampler.sinograms(float(tilt_shift), float(tilt_rotation))
-    return reconstruct_sinograms(sino, tilts, thickness, method, iterations, constrain, thresh)
+    return reconstruct_sinograms(sino, tilts, thickness, method, iterations=iterations,
+                                 constrain=constrain, thresh=thresh)
 
 
 test_align_slices.__test__ = False  # not a pytest test

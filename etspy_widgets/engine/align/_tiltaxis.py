@@ -9,10 +9,9 @@ turns the measured axis into row ``(ny - 1) / 2``.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, optimize
+from scipy import optimize
 
 from ..errors import InvalidDataError
-from ..transform import rotation_source_coords
 from . import _fbp
 from ._register import _background_free, _row_com, best_slices, check_stack
 
@@ -27,7 +26,7 @@ def _correction_for_axis(slope: float, offset: float, shape) -> tuple[float, flo
     return float(angle), float(yshift)
 
 
-def com_axis(data, tilts, slices=None, nslices: int = 20, iterations: int = 6,
+def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6,
              tol: float = 0.002) -> dict:
     """Tilt axis from centre-of-mass traces, solved self-consistently.
 
@@ -42,7 +41,7 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, iterations: int = 6,
     from ._slices import SliceSampler
 
     data = check_stack(data)
-    n, ny, nx = data.shape
+    _n, _ny, nx = data.shape
     if slices is None:
         slices = best_slices(_background_free(data), max(3, min(int(nslices), nx // 3)))
     slices = np.sort(np.asarray(slices, dtype=np.int64))
@@ -69,7 +68,7 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, iterations: int = 6,
     return out
 
 
-def com_axis_once(data, tilts, slices=None, nslices: int = 20, columns=None,
+def com_axis_once(data, tilts, slices=None, nslices: int = 20, *, columns=None,
                   centre_x=None) -> dict:
     """Tilt axis from centre-of-mass traces (Wolf et al. 2012).
 
@@ -89,7 +88,7 @@ def com_axis_once(data, tilts, slices=None, nslices: int = 20, columns=None,
     data = np.asarray(data)
     data = _background_free(data.astype(np.float64))
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
-    n, ny, nx = data.shape
+    _n, ny, nx = data.shape
     if np.ptp(tilts) < 20:
         raise InvalidDataError(
             "CoM tilt alignment needs a tilt range of at least 20° (got "
@@ -144,10 +143,9 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
 
     Over tilt every feature moves across the axis only, so the maximum image is streaked
     perpendicular to the axis. Sobel + Canny edges and a Hough transform over ``±limit``
-    degrees (step ``delta``) find the streaks; with ``refine`` the angle is then polished
-    (the Hough angle is only a first look; the answer comes from a 0.5° scan over
-    ``±limit`` then a bounded search) by making the mass profiles along the axis of all projections agree
-    (:func:`_profile_spread`, on a copy binned to ≤ 128 px).
+    degrees (step ``delta``) give a first look; with ``refine`` the answer comes from making
+    the mass profiles along the axis of all projections agree (:func:`_profile_spread`, on
+    a copy binned to ≤ 128 px): a 0.5° scan over ``±limit``, then a bounded search.
 
     Returns
     -------
@@ -205,16 +203,17 @@ def _offset_criterion(shifter, tilts, thickness, shift):
     return float(np.hypot(gy, gx).sum(dtype=np.float64))
 
 
-def offset_search(data, tilts, slices=None, nslices: int = 5, shift_limit: float = 20,
+def offset_search(data, tilts, slices=None, *, nslices: int = 5, shift_limit: float = 20,
                   thickness=None) -> dict:
     """The y shift that puts the tilt axis on the centre row, by reconstruction sharpness.
 
     For a few columns (the ``nslices`` with most mass unless ``slices`` is given) the
     ramp-filtered sinograms are shifted by trial amounts and back-projected with the fast
     FBP; an axis in the wrong place smears every feature into arcs, so the total variation
-    of the reconstruction ``Σ |∇ rec|`` is least at the right shift. A 2-px scan over ``±shift_limit``
-    px is refined to sub-pixel by fitting a V to a quarter-pixel scan around its minimum. Takes well under a second for
-    a few 256-wide slices (ETSpy's ``also_shift`` runs 40 SIRT-100 reconstructions).
+    of the reconstruction ``Σ |∇ rec|`` is least at the right shift. A 2-px scan over
+    ``±shift_limit`` px is refined to sub-pixel by fitting a V to a quarter-pixel scan around
+    its minimum. Takes about a second for a few 256-wide slices (ETSpy's ``also_shift``
+    runs 40 SIRT-100 reconstructions).
 
     Returns
     -------
@@ -223,7 +222,7 @@ def offset_search(data, tilts, slices=None, nslices: int = 5, shift_limit: float
     """
     data = check_stack(data)
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
-    _, ny, nx = data.shape
+    _, ny, _nx = data.shape
     if slices is None:
         slices = best_slices(_background_free(data), nslices)
     slices = np.atleast_1d(np.asarray(slices, dtype=np.int64))
