@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from hyperspy._signals.signal1d import Signal1D
 from hyperspy._signals.signal2d import Signal2D
+from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
 from .align import AlignMixin
@@ -378,7 +379,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
-        first, second = (0, 1) if not images else images
+        first, second = images if images else (0, 1)
         im1 = np.asarray(self.data[first], dtype=np.float64)
         im2 = np.asarray(self.data[second], dtype=np.float64)
         cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real
@@ -537,6 +538,26 @@ class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
         return VolumeView(self, **kwargs)
 
 
+class LazyTomoStack(TomoStack, LazySignal2D):
+    """A :class:`TomoStack` whose data is a Dask array, read or computed chunk by chunk.
+
+    ``hs.load(path, lazy=True)`` and ``etspy_widgets.load(path, lazy=True)`` give one;
+    ``compute()`` turns it into a :class:`TomoStack` in memory.
+    """
+
+    _lazy = True
+
+
+class LazyRecStack(RecStack, LazySignal2D):
+    """A :class:`RecStack` computed chunk by chunk (see :func:`~etspy_widgets.engine.scale`).
+
+    Saving it to ``.zspy`` writes each chunk as it is computed, so a volume larger than
+    memory can be reconstructed.
+    """
+
+    _lazy = True
+
+
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     """Return ``signal_or_array`` as a :class:`TomoStack` (no copy when it already is one)."""
     if isinstance(signal_or_array, TomoStack) and tilts is None:
@@ -544,4 +565,5 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     return TomoStack(signal_or_array, tilts=tilts)
 
 
-__all__ = ["RecStack", "TomoShifts", "TomoStack", "TomoTilts", "as_tomostack"]
+__all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
+           "as_tomostack"]
