@@ -158,3 +158,15 @@ def test_align_other_replays_exactly_without_doubling(clean):
         _stack(clean).align_other(other)
     with pytest.raises(InvalidDataError, match="same"):
         ref.align_other(other.remove_projections([0]))
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_simulated_catalyst(noise):
+    """The project's catalyst simulation (reduced to 128 px), ±5 px jitter."""
+    from etspy_widgets.engine.simulation import simulate_catalyst
+
+    sim = simulate_catalyst(size=128, misalign=True, seed=3, noise=noise)
+    for method in ("PC", "StackReg", "COM", "COM-CL"):
+        out = sim.stack.stack_register(method)
+        rms, _ = residual_rms(out.data, sim.aligned)
+        assert rms <= 0.25, (method, noise, rms)
