@@ -259,3 +259,103 @@ def strip_matrix(tilts_deg, thickness: int, n_det: int):
     data = np.empty(indptr[-1], np.float32)
     _strip_pass(trig, shape, counts, (indices, data, indptr[:-1].copy()))
     return indptr, indices, data
+
+
+# -- tiled layout: the matrix ordered by pixel tile, then by ray ---------------------------
+# Applying the CSR row by row sweeps the whole ``(n_pix, k)`` block once per projection
+# (it does not stay in cache: 8 MB for 256² × 32 slices). Ordering the nonzeros by square
+# pixel tiles (rays in order within a tile) keeps one tile of the block (32² × 32 floats =
+# 128 KB) in cache while every ray through it is applied: projection and back projection
+# become two streaming passes over the matrix instead of n_tilts sweeps of the block.
+TILE = 32
+
+
+@numba.njit(nogil=True, cache=True)
+def csr_to_tiled(indptr, indices, data, n_det, tile):  # pragma: no cover - compiled
+    """Reorder a CSR matrix by pixel tile: ``(seg_ptr, seg_row, indices, data)``.
+
+    A *segment* is a run of nonzeros of one row inside one tile; ``seg_row`` holds its row.
+    """
+    n_rows = indptr.size - 1
+    nnz = indices.size
+    ntx = (n_det + tile - 1) // tile
+    max_pix = 0
+    for j in range(nnz):
+        max_pix = max(max_pix, indices[j])
+    ntiles = ntx * (max_pix // n_det // tile + 1)
+    counts = np.zeros(ntiles + 1, np.int64)
+    for j in range(nnz):
+        p = indices[j]
+        counts[(p // n_det // tile) * ntx + (p % n_det) // tile + 1] += 1
+    start = np.cumsum(counts)
+    cur = start[:-1].copy()
+    t_ind = np.empty(nnz, np.int32)
+    t_dat = np.empty(nnz, np.float32)
+    t_row = np.empty(nnz, np.int32)
+    for i in range(n_rows):
+        for j in range(indptr[i], indptr[i + 1]):
+            p = indices[j]
+            t = (p // n_det // tile) * ntx + (p % n_det) // tile
+            k = cur[t]
+            t_ind[k] = p
+            t_dat[k] = data[j]
+            t_row[k] = i
+            cur[t] = k + 1
+    nseg = 0
+    for t in range(ntiles):
+        for k in range(start[t], start[t + 1]):
+            if k == start[t] or t_row[k] != t_row[k - 1]:
+                nseg += 1
+    seg_ptr = np.empty(nseg + 1, np.int64)
+    seg_row = np.empty(nseg, np.int32)
+    s = 0
+    for t in range(ntiles):
+        for k in range(start[t], start[t + 1]):
+            if k == start[t] or t_row[k] != t_row[k - 1]:
+                seg_ptr[s] = k
+                seg_row[s] = t_row[k]
+                s += 1
+    seg_ptr[nseg] = nnz
+    return seg_ptr, seg_row, t_ind, t_dat
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_gather(tiled, x, out):  # pragma: no cover - compiled
+    """``out = A x`` with ``A`` in the tiled layout (``out`` overwritten)."""
+    seg_ptr, seg_row, ind, dat = tiled
+    k = x.shape[1]
+    out[:] = 0.0
+    for s in range(seg_row.size):
+        o = out[seg_row[s]]
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            v = dat[jj]
+            xr = x[ind[jj]]
+            for q in range(k):
+                o[q] += v * xr[q]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_scatter(tiled, y, out):  # pragma: no cover - compiled
+    """``out = Aᵀ y`` with ``A`` in the tiled layout (``out`` overwritten)."""
+    seg_ptr, seg_row, ind, dat = tiled
+    k = y.shape[1]
+    out[:] = 0.0
+    for s in range(seg_row.size):
+        yr = y[seg_row[s]]
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            v = dat[jj]
+            o = out[ind[jj]]
+            for q in range(k):
+                o[q] += v * yr[q]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def weighted_residual(fx, y, rinv, res):  # pragma: no cover - compiled
+    """In place ``fx ← rinv · (y − fx)``; ``res += (y − fx)²`` per column."""
+    k = fx.shape[1]
+    per_column = rinv.shape[1] > 1
+    for i in range(fx.shape[0]):
+        for s in range(k):
+            d = y[i, s] - fx[i, s]
+            res[s] += d * d
+            fx[i, s] = d * (rinv[i, s] if per_column else rinv[i, 0])

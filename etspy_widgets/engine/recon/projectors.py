@@ -219,48 +219,82 @@ class SparseProjector(Projector):
     For the "strip" kernel the matrix is computed here (exact pixel/strip intersection
     areas, :func:`~._kernels.strip_matrix`, equal to ASTRA's to ~2e-5; ``builder="astra"``
     takes ASTRA's own); for "linear" and "line" it is ASTRA's.
-    The matrix ``W`` (rays × pixels) is kept in CSR (float32 values, int32 column
-    indices): projection gathers along each row, back projection scatters each ray's
-    values along the same row — no transpose is stored.
+    The matrix ``W`` (rays × pixels) is kept reordered by 32×32 pixel tiles
+    (:func:`~._kernels.csr_to_tiled`): projection gathers and back projection scatters in
+    one streaming pass over it, with the tile's block of slices in cache; no transpose is
+    stored. The row-ordered CSR is rebuilt on demand for per-projection operators (SART).
     """
 
     backend = "sparse"
 
     def __init__(self, tilts, n_det, thickness, kernel="strip", builder="native"):
         super().__init__(tilts, n_det, thickness, kernel)
-        if kernel == "strip" and builder == "native":
+        self.builder = builder
+        csr = self._build_csr()
+        self._tiled = _kernels.csr_to_tiled(csr[0], csr[1], csr[2], self.n_det, _kernels.TILE)
+        self._nnz = int(csr[1].size)
+        self._csr = None  # rebuilt on demand (per-projection operators: SART, DART)
+        self._csr_lock = threading.Lock()
+
+    def _build_csr(self):
+        if self.kernel == "strip" and self.builder == "native":
             indptr, indices, data = _kernels.strip_matrix(self.tilts, self.thickness, self.n_det)
-            self._w = (indptr, indices, data, self.n_rays)
-        else:
-            self._w = _astra_matrix(self.tilts, self.n_det, self.thickness, kernel)
+            return (indptr, indices, data, self.n_rays)
+        return _astra_matrix(self.tilts, self.n_det, self.thickness, self.kernel)
+
+    @property
+    def _w(self):
+        """The CSR arrays ``(indptr, indices, data, n_rows)``, built when first needed."""
+        with self._csr_lock:
+            if self._csr is None:
+                self._csr = self._build_csr()
+            return self._csr
 
     @property
     def matrix(self):
-        """The system matrix ``W`` (rays × pixels) as a scipy CSR matrix (no copy)."""
+        """The system matrix ``W`` (rays × pixels) as a scipy CSR matrix."""
         from scipy.sparse import csr_matrix
 
         indptr, indices, data, n_rows = self._w
         return csr_matrix((data, indices, indptr), shape=(n_rows, self.n_pix), copy=False)
 
     @property
+    def nnz(self) -> int:
+        return self._nnz
+
+    @property
     def nbytes(self) -> int:
-        """Memory held by the matrix."""
-        return int(sum(a.nbytes for a in self._w[:3]))
+        """Memory held by the matrix (tiled layout, and the CSR if it was needed)."""
+        held = sum(a.nbytes for a in self._tiled)
+        if self._csr is not None:
+            held += sum(a.nbytes for a in self._csr[:3])
+        return int(held)
 
     def fp_cols(self, x):
-        return _kernels.matmat(self._w, x)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty((self.n_rays, x.shape[1]), np.float32)
+        _kernels.tiled_gather(self._tiled, x, out)
+        return out
 
     def bp_cols(self, y):
-        return _kernels.rmatmat(self._w, self.n_pix, y)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        out = np.empty((self.n_pix, y.shape[1]), np.float32)
+        _kernels.tiled_scatter(self._tiled, y, out)
+        return out
 
     def residual_bp(self, x, y, rinv, angle=None):
-        csr = self._w if angle is None else self._angle_rows(angle)
         x = np.ascontiguousarray(x, dtype=np.float32)
         y = np.ascontiguousarray(y, dtype=np.float32)
         rinv = np.ascontiguousarray(rinv, dtype=np.float32)
         upd = np.empty((self.n_pix, x.shape[1]), np.float32)
         res = np.zeros(x.shape[1], np.float64)
-        _kernels.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))
+        if angle is None:
+            fx = self.fp_cols(x)
+            _kernels.weighted_residual(fx, y, rinv, res)
+            _kernels.tiled_scatter(self._tiled, fx, upd)
+        else:
+            csr = self._angle_rows(angle)
+            _kernels.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))
         return upd, res
 
     def _angle_rows(self, a):
