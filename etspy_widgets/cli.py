@@ -240,6 +240,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if os.geteuid() == 0:
         cmd.append("--allow-root")
+    cmd.extend(args.extra)
     print("starting:", " ".join(cmd), file=sys.stderr)
     os.execv(sys.executable, cmd)
     return EXIT_OK  # pragma: no cover
@@ -247,7 +248,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     nb = Path(args.notebook) if args.notebook else quickstart_notebook()
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}", "--no-browser"]
+    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}", "--no-browser",
+           *args.extra]
     try:
         import voila  # noqa: F401
     except ImportError as err:
@@ -301,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=port)
         p.add_argument("--ip", default="127.0.0.1")
         p.add_argument("--no-browser", action="store_true")
+        p.add_argument("extra", nargs=argparse.REMAINDER,
+                       help="further options for the server, after --")
         p.set_defaults(func=func)
 
     p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
@@ -313,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``etspy-widgets`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "extra", None) and args.extra[0] == "--":
+        args.extra = args.extra[1:]
     try:
         return args.func(args)
     except CLIError as err:

@@ -111,3 +111,34 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.hspy"]
+
+
+@pytest.mark.slow
+def test_lab_serves_the_quickstart_notebook(tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etspy_widgets.cli", "lab", "--no-browser", "--port", str(port),
+         "--", "--IdentityProvider.token=t0ken"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents/quickstart.ipynb?token=t0ken&content=0"
+        deadline, body = time.time() + 90, None
+        while time.time() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    body = resp.read().decode()
+            except OSError:
+                time.sleep(1)
+        assert body is not None, "JupyterLab did not answer"
+        assert '"name": "quickstart.ipynb"' in body or '"name":"quickstart.ipynb"' in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
