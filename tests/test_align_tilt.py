@@ -78,3 +78,20 @@ def test_bad_tilt_align_input():
         TomoStack(data).tilt_align("CoM")
     with pytest.raises(InvalidDataError, match="tilt range"):
         TomoStack(data, tilts=np.arange(5.0)).tilt_align("CoM")
+
+
+@pytest.mark.parametrize("model", ["catalyst", "needle"])
+def test_simulated_series(model):
+    """The project's simulations: 2° rotation and 3 px axis shift applied (no jitter)."""
+    from etspy_widgets.engine import simulation as sim
+
+    make = sim.simulate_catalyst if model == "catalyst" else sim.simulate_needle
+    r = make(size=128, misalign=True, minshift=0, maxshift=0, tiltrotate=2.0, tiltshift=3.0,
+             seed=1)
+    out = r.stack.tilt_align("CoM")
+    assert out.metadata.Tomography.tiltaxis == pytest.approx(-2.0, abs=0.1)
+    assert out.metadata.Tomography.yshift == pytest.approx(-3.0, abs=0.25)
+    if model == "catalyst":  # particle data
+        out = r.stack.tilt_align("MaxImage", also_shift=True)
+        assert out.metadata.Tomography.tiltaxis == pytest.approx(-2.0, abs=0.1)
+        assert out.metadata.Tomography.yshift == pytest.approx(-3.0, abs=0.25)

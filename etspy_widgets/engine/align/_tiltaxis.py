@@ -27,7 +27,7 @@ def _correction_for_axis(slope: float, offset: float, shape) -> tuple[float, flo
 
 
 def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6,
-             tol: float = 0.002) -> dict:
+             tol: float = 0.002, refine: bool = True, refine_limit: float = 10.0) -> dict:
     """Tilt axis from centre-of-mass traces, solved self-consistently.
 
     One measurement (:func:`com_axis_once`) under-reads a rotated axis: the rotation moves
@@ -35,7 +35,15 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6
     centre. The measured residual rotation is zero exactly when the trial rotation is right,
     so the trial rotation is found as the root of the residual by the secant method; the
     chosen columns are sampled from the rotated stack (:class:`SliceSampler`), never the
-    whole stack. Returns the ``rotation``, ``yshift`` and ``xshift`` to apply.
+    whole stack.
+
+    The traces only see features that move: an object that is round about the rotation
+    centre (a support sphere) is the same in a rotated image and dilutes the signal of the
+    particles on it, so the rotation read from the traces can fall short or wander. With
+    ``refine`` the rotation is taken from mass conservation instead (every slice keeps its
+    mass over tilt, :func:`refine_rotation`, scanned over ``±refine_limit`` degrees) and the
+    offset is read from the traces at that rotation. Returns the ``rotation``, ``yshift`` and
+    ``xshift`` to apply.
     """
     from ._apply import compose_rigid
     from ._slices import SliceSampler
@@ -61,7 +69,14 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6
             break
         a2 = a1 - f1 * (a1 - a0) / (f1 - f0)
         a0, r0, a1, r1 = a1, r1, a2, measure(a2)
-    total = compose_rigid((a1, 0.0, 0.0), (r1["rotation"], r1["yshift"], 0.0))
+    if not np.isfinite(a1) or abs(a1) > refine_limit:
+        a1, r1 = a0, r0  # the traces carry too little signal: do not follow them
+    if refine:
+        # the traces' answer is not trusted to be near: scan the whole range
+        a1 = refine_rotation(data, 0.0, span=refine_limit)
+        r1 = measure(a1)
+    residual = 0.0 if refine else r1["rotation"]
+    total = compose_rigid((a1, 0.0, 0.0), (residual, r1["yshift"], 0.0))
     out = dict(r1)
     out["rotation"], out["yshift"], out["xshift"] = total
     out["slices"] = slices
@@ -137,6 +152,25 @@ def _profile_spread(small: np.ndarray, angle: float) -> float:
     return float(np.var(prof, axis=0).sum())
 
 
+def refine_rotation(data, angle: float, span: float = 3.0) -> float:
+    """Rotation within ``angle ± span`` at which the mass profiles along the axis agree best.
+
+    A 0.5° scan then a bounded search of :func:`_profile_spread` on a copy binned to
+    ≤ 128 px.
+    """
+    from ..transform import bin_stack
+
+    factor = max(1, int(np.ceil(max(data.shape[1:]) / 128)))
+    small = bin_stack(data, factor).astype(np.float64)
+    coarse = np.arange(angle - span, angle + span + 0.01, 0.5)
+    spread = [_profile_spread(small, a) for a in coarse]
+    best = float(coarse[int(np.argmin(spread))])
+    res = optimize.minimize_scalar(lambda a: _profile_spread(small, a),
+                                   bounds=(best - 0.5, best + 0.5), method="bounded",
+                                   options={"xatol": 0.005})
+    return float(res.x)
+
+
 def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
                       refine: bool = True) -> dict:
     """Tilt-axis rotation from the maximum image (edges + Hough transform).
@@ -167,17 +201,7 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     rough = float(np.degrees(np.mean(found))) if len(found) else 0.0
     angle = rough
     if refine:
-        from ..transform import bin_stack
-
-        factor = max(1, int(np.ceil(max(data.shape[1:]) / 128)))
-        small = bin_stack(data, factor).astype(np.float64)
-        coarse = np.arange(-limit, limit + 0.01, 0.5)
-        spread = [_profile_spread(small, a) for a in coarse]
-        angle = float(coarse[int(np.argmin(spread))])
-        res = optimize.minimize_scalar(
-            lambda a: _profile_spread(small, a),
-            bounds=(angle - 0.5, angle + 0.5), method="bounded", options={"xatol": 0.005})
-        angle = float(res.x)
+        angle = refine_rotation(data, 0.0, span=limit)
     return {"rotation": angle, "hough_rotation": rough, "maximage": image}
 
 
