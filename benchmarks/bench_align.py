@@ -1,0 +1,256 @@
+"""Alignment benchmark: accuracy, time and peak memory per method, side by side with ETSpy.
+
+Run from the repository root::
+
+    python benchmarks/bench_align.py                      # everything, 600 px catalyst
+    python benchmarks/bench_align.py --parts register --size 256 --no-etspy
+
+Parts
+-----
+register  simulated catalyst (90 × size², 0..178°, ±5 px uniform jitter, seed 0), without
+          and with the dataset's default noise; every method of ours and of ETSpy 1.3.0
+          (``/opt/etspy-venv/bin/python``, run on the same .npy in a subprocess).
+          Error: RMS (px) of the per-projection misalignment left in the OUTPUT stack,
+          measured against the unmisaligned projections by sub-pixel cross-correlation of
+          the central 70 %, after removing a common offset ("common"), and also after
+          removing a rigid translation of the object ("rigid-free": c + a cos θ + b sin θ
+          across the axis, a constant along it, which moves a reconstruction but does not
+          blur it). Peak memory: the process's peak RSS minus its RSS before loading the
+          data, in units of the stack size.
+tilt      the same catalyst with a 2° rotation and a 3 px axis shift applied (no jitter):
+          CoM and MaxImage (+ our offset search), errors against the applied values.
+latency   test_align_slices: three 256-wide slices of a 77-projection stack, FBP.
+pm        off-axis rod (simulate_rod, 256 px): pairwise methods vs projection matching.
+
+Every timing is wall-clock on this machine, whose 2 cores are shared with other jobs:
+compare the ratios measured in the same invocation rather than absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ETSPY_PY = "/opt/etspy-venv/bin/python"
+ROOT = Path(__file__).resolve().parents[1]
+
+RUNNER = r'''
+import json, resource, sys, time
+import numpy as np
+impl, method, folder = sys.argv[1], sys.argv[2], sys.argv[3]
+kwargs = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if impl == "ours":
+    sys.path.insert(0, sys.argv[5])
+    from etspy_widgets import TomoStack
+else:
+    from etspy.base import TomoStack
+import logging; logging.disable(logging.CRITICAL)
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+data = np.load(folder + "/data.npy")
+tilts = np.load(folder + "/tilts.npy")
+stack = TomoStack(data, tilts=tilts)
+t0 = time.perf_counter()
+if method.startswith("tilt:"):
+    out = stack.tilt_align(method[5:], **kwargs)
+else:
+    out = stack.stack_register(method, **kwargs)
+elapsed = time.perf_counter() - t0
+rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+md = out.metadata.Tomography
+np.save(folder + "/out.npy", np.asarray(out.data, dtype=np.float32))
+print(json.dumps({"time": elapsed, "peak_kb": rss1 - rss0, "nbytes": data.nbytes,
+                  "tiltaxis": float(md.get_item("tiltaxis", 0) or 0),
+                  "yshift": float(md.get_item("yshift", 0) or 0),
+                  "shape": list(out.data.shape)}))
+'''
+
+
+def run(impl: str, method: str, folder: Path, **kwargs) -> dict:
+    exe = sys.executable if impl == "ours" else ETSPY_PY
+    cmd = [exe, str(folder / "runner.py"), impl, method, str(folder), json.dumps(kwargs),
+           str(ROOT)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["out"] = np.load(folder / "out.npy")
+    return res
+
+
+def residual(aligned, truth, tilts, margin=0.15):
+    """(common, rigid-free) RMS in pixels of what misalignment remains in ``aligned``."""
+    from skimage.registration import phase_cross_correlation
+
+    if aligned.shape != truth.shape:
+        return float("nan"), float("nan")
+    n, ny, nx = truth.shape
+    sl = np.s_[int(margin * ny):ny - int(margin * ny), int(margin * nx):nx - int(margin * nx)]
+    d = np.array([phase_cross_correlation(truth[i][sl], aligned[i][sl], upsample_factor=100,
+                                          normalization=None)[0] for i in range(n)])
+    common = d - d.mean(0)
+    th = np.deg2rad(tilts)
+    basis = np.stack([np.ones_like(th), np.cos(th), np.sin(th)], axis=1)
+    rigid = d.copy()
+    rigid[:, 0] -= basis @ np.linalg.lstsq(basis, d[:, 0], rcond=None)[0]
+    rigid[:, 1] -= d[:, 1].mean()
+    rms = lambda e: float(np.sqrt(np.mean(np.sum(e**2, axis=1))))  # noqa: E731
+    return rms(common), rms(rigid)
+
+
+def _prepare(folder: Path, data, tilts):
+    np.save(folder / "data.npy", np.asarray(data, dtype=np.float32))
+    np.save(folder / "tilts.npy", np.asarray(tilts, dtype=np.float64))
+    (folder / "runner.py").write_text(RUNNER)
+
+
+def part_register(args, folder):
+    from etspy_widgets.engine.simulation import simulate_catalyst
+
+    print(f"\n== stack_register: simulated catalyst 90 x {args.size}^2, ±5 px jitter ==")
+    print(f"{'noise':6} {'method':9} {'impl':6} {'common px':>9} {'rigid-free':>10} "
+          f"{'time s':>7} {'peak/stack':>10}")
+    for noise in (False, True):
+        sim = simulate_catalyst(size=args.size, misalign=True, seed=0, noise=noise)
+        _prepare(folder, sim.stack.data, sim.tilts)
+        for method in args.methods:
+            for impl in ("ours", "etspy") if args.etspy else ("ours",):
+                if impl == "etspy" and method == "PM":
+                    continue
+                kw = {"levels": [8, 4], "iterations": 3} if method == "PM" else {}
+                res = run(impl, method, folder, **kw)
+                if "error" in res:
+                    print(f"{noise!s:6} {method:9} {impl:6} ERROR {res['error']}")
+                    continue
+                common, rigid = residual(res["out"], sim.aligned, sim.tilts)
+                ratio = res["peak_kb"] * 1024 / res["nbytes"]
+                print(f"{noise!s:6} {method:9} {impl:6} {common:9.3f} {rigid:10.3f} "
+                      f"{res['time']:7.1f} {ratio:10.2f}", flush=True)
+
+
+def part_tilt(args, folder):
+    from etspy_widgets.engine.simulation import simulate_catalyst
+
+    print(f"\n== tilt_align: catalyst {args.size}^2, 2 deg rotation + 3 px axis shift ==")
+    sim = simulate_catalyst(size=args.size, misalign=True, minshift=0, maxshift=0,
+                            tiltrotate=2.0, tiltshift=3.0, seed=0)
+    _prepare(folder, sim.stack.data, sim.tilts)
+    print(f"{'method':22} {'impl':6} {'rot err deg':>11} {'offset err px':>13} {'time s':>7}")
+    cases = [("CoM", {}), ("MaxImage", {}), ("MaxImage", {"also_shift": True})]
+    for method, kw in cases:
+        for impl in ("ours", "etspy") if args.etspy else ("ours",):
+            if impl == "etspy" and kw.get("also_shift") and not args.etspy_also_shift:
+                continue
+            res = run(impl, "tilt:" + method, folder, **kw)
+            if "error" in res:
+                print(f"{method:22} {impl:6} ERROR {res['error']}")
+                continue
+            # correction wanted: rotate by -2 deg, shift by -3 px (our sign); ETSpy's
+            # trans_stack moves content by -yshift, so its value maps to ours negated
+            offset = res["yshift"] if impl == "ours" else -res["yshift"]
+            label = method + (" +also_shift" if kw else "")
+            off_err = offset + 3.0 if (method == "CoM" or kw) else float("nan")
+            print(f"{label:22} {impl:6} {res['tiltaxis'] + 2.0:11.3f} {off_err:13.3f} "
+                  f"{res['time']:7.1f}", flush=True)
+
+
+def part_latency(args, folder):
+    from etspy_widgets.engine.align import SliceSampler, test_align_slices
+
+    print("\n== test_align_slices latency: 77 x 256^2, three slices, FBP ==")
+    rng = np.random.default_rng(0)
+    data = rng.random((77, 256, 256)).astype(np.float32)
+    tilts = np.linspace(-76, 76, 77)
+    test_align_slices(data, tilts, 0.5, 0.5)  # compile / warm up
+    sampler = SliceSampler(data)
+    for label, kw in (("fresh each call", {}), ("SliceSampler reused", {"sampler": sampler})):
+        times = []
+        for i in range(40):
+            t0 = time.perf_counter()
+            test_align_slices(data, tilts, 0.1 * (i % 7), 0.2 * (i % 5), **kw)
+            times.append(time.perf_counter() - t0)
+        print(f"{label:22} median {1e3 * np.median(times):6.1f} ms   "
+              f"min {1e3 * np.min(times):6.1f} ms")
+    if args.etspy:
+        np.save(folder / "lat.npy", data)
+        code = ("import time, numpy as np, logging; logging.disable(logging.CRITICAL)\n"
+                "from etspy.base import TomoStack\n"
+                f"d = np.load('{folder}/lat.npy')\n"
+                "s = TomoStack(d, tilts=np.linspace(-76, 76, 77))\n"
+                "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt\n"
+                "ts = []\n"
+                "for i in range(5):\n"
+                "    t = time.perf_counter(); f = s.test_align(tilt_shift=1.0, tilt_rotation=0.5)\n"
+                "    ts.append(time.perf_counter() - t); plt.close(f)\n"
+                "print(np.median(ts) * 1e3)\n")
+        out = subprocess.run([ETSPY_PY, "-c", code], capture_output=True, text=True, check=False)
+        val = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-200:]
+        print(f"{'ETSpy test_align':22} median {val} ms (whole-stack transform + ASTRA FBP "
+              "+ figure)")
+
+
+def part_pm(args, folder):
+    from etspy_widgets.engine.align import compute_shifts
+    from etspy_widgets.engine.simulation import simulate_rod
+    from etspy_widgets.engine.transform import fourier_shift_stack
+
+    size = 256
+    print(f"\n== off-axis rod {size}^2 (simulate_rod), ±5 px jitter: pairwise vs PM ==")
+    sim = simulate_rod(size=size, misalign=True, seed=0)
+    data, tilts = np.asarray(sim.stack.data), sim.tilts
+    print(f"{'method':28} {'common px':>9} {'rigid-free':>10} {'time s':>7}")
+    cases = [("PC raw pairwise (drift=None)", "PC", {"drift": None}),
+             ("PC", "PC", {}), ("COM-CL", "COM-CL", {}),
+             ("PM from COM-CL", "PM", {"initial": "COM-CL", "levels": (4, 2)}),
+             ("PM from raw PC", "PM", {"initial": "rawpc", "levels": (4, 2)})]
+    raw = None
+    for label, method, options in cases:
+        t0 = time.perf_counter()
+        kw = dict(options, initial=raw) if options.get("initial") == "rawpc" else options
+        shifts = compute_shifts(data, tilts, method, **kw)
+        elapsed = time.perf_counter() - t0
+        if label.startswith("PC raw"):
+            raw = shifts
+        common, rigid = residual(fourier_shift_stack(data, shifts), sim.aligned, tilts)
+        print(f"{label:28} {common:9.3f} {rigid:10.3f} {elapsed:7.1f}", flush=True)
+    if args.etspy:
+        _prepare(folder, data, tilts)
+        for method in ("PC", "StackReg", "COM-CL"):
+            res = run("etspy", method, folder)
+            if "error" in res:
+                print(f"ETSpy {method:22} ERROR {res['error']}")
+                continue
+            common, rigid = residual(res["out"], sim.aligned, tilts)
+            print(f"{'ETSpy ' + method:28} {common:9.3f} {rigid:10.3f} {res['time']:7.1f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=600)
+    ap.add_argument("--parts", default="register,tilt,latency,pm")
+    ap.add_argument("--methods", default="PC,StackReg,COM,COM-CL,PM")
+    ap.add_argument("--no-etspy", dest="etspy", action="store_false")
+    ap.add_argument("--etspy-also-shift", action="store_true",
+                    help="also time ETSpy's MaxImage also_shift (40 SIRT-100 slices: slow)")
+    args = ap.parse_args()
+    args.methods = args.methods.split(",")
+    import os
+
+    print(f"cores: {os.cpu_count()} (shared with other jobs), load average: "
+          f"{os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for part in args.parts.split(","):
+            {"register": part_register, "tilt": part_tilt, "latency": part_latency,
+             "pm": part_pm}[part](args, folder)
+
+
+if __name__ == "__main__":
+    main()
