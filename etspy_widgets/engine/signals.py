@@ -37,8 +37,8 @@ _SLICING_TARGETS = [
 
 _DEFAULT_TOMOGRAPHY = {
     "tiltaxis": 0.0,  # tilt-axis rotation applied, degrees
-    "xshift": 0.0,  # tilt-axis offset applied across the axis (along y), pixels
-    "yshift": 0.0,  # kept for ETSpy files; shift along the axis (x), pixels
+    "xshift": 0.0,  # shift along the axis (x) applied after the rotation, pixels
+    "yshift": 0.0,  # tilt-axis offset applied across the axis (y) after the rotation, pixels
     "cropped": False,
 }
 
