@@ -359,3 +359,44 @@ def weighted_residual(fx, y, rinv, res):  # pragma: no cover - compiled
             d = y[i, s] - fx[i, s]
             res[s] += d * d
             fx[i, s] = d * (rinv[i, s] if per_column else rinv[i, 0])
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def csr_sart_update(csr, x, y, weights, params):  # pragma: no cover - compiled
+    """One SART projection, in place, exactly as ASTRA's ``SIRTBPPolicy``.
+
+    ``csr`` holds the projection's rows; ``y`` its data ``(n_det, k)``; ``weights`` is
+    ``(ray_length (n_det, 1|k), pixel_weight (n_pix,), mask (n_pix, k) or (0, 0))``;
+    ``params`` is ``(relaxation, eps, res)``. First ``d = y − A x`` for every ray (and
+    ``res += d²``), then ``x_j += λ w_ij d_i / (C_j R_i)`` wherever ``|C_j R_i| > eps``
+    (ASTRA skips the update below 0.001) and the pixel is free in ``mask``.
+    """
+    indptr, indices, data = csr
+    ray_len, pix_w, mask = weights
+    relax, eps, res = params
+    k = x.shape[1]
+    per_column = ray_len.shape[1] > 1
+    use_mask = mask.shape[0] > 0
+    n_rows = indptr.size - 1
+    d = np.zeros((n_rows, k), np.float32)
+    for i in range(n_rows):
+        di = d[i]
+        for jj in range(indptr[i], indptr[i + 1]):
+            v = data[jj]
+            xr = x[indices[jj]]
+            for s in range(k):
+                di[s] += v * xr[s]
+        for s in range(k):
+            di[s] = y[i, s] - di[s]
+            res[s] += di[s] * di[s]
+    for i in range(n_rows):
+        di = d[i]
+        for jj in range(indptr[i], indptr[i + 1]):
+            j = indices[jj]
+            v = data[jj] * relax
+            xr = x[j]
+            cj = pix_w[j]
+            for s in range(k):
+                gb = cj * (ray_len[i, s] if per_column else ray_len[i, 0])
+                if (gb > eps or gb < -eps) and (not use_mask or mask[j, s] != 0):
+                    xr[s] += v * di[s] / gb

@@ -130,8 +130,10 @@ class SART(Algorithm):
 
     One :meth:`update` is one *sweep* over all projections (ASTRA's SART counts one
     projection as one iteration: ASTRA ``n_tilts × sweeps`` iterations = our ``sweeps``).
-    For projection ``a``: ``x += λ C_a W_aᵀ R_a (y_a − W_a x)`` with ``C_a = 1/(W_aᵀ 1)``,
-    clamped after each projection.
+    For projection ``a``: ``x_j += λ Σ_i w_ij (y_i − (W_a x)_i) / (C_j R_i)`` with the
+    pixel weights of that projection ``C = W_aᵀ 1`` and ray lengths ``R = W 1``, skipping
+    terms with ``|C_j R_i| ≤ 0.001`` (as ASTRA's ``SIRTBPPolicy``), clamped after each
+    projection.
 
     ``mask`` (``(n_pix, k)`` bool, optional) restricts the unknowns to the free pixels:
     projections see only ``x·mask`` and ray lengths count only free pixels (DART).
@@ -151,18 +153,17 @@ class SART(Algorithm):
         p = self.proj
         self.order = np.arange(p.n_angles) if self.order is None else np.asarray(self.order)
         if self.mask is None:
-            rows = p.sums()[0][:, None]
+            self.ray_len = p.sums()[0][:, None]
         else:
             self.mask = np.ascontiguousarray(self.mask, dtype=np.float32)
-            rows = p.fp_cols(self.mask)
+            self.ray_len = p.fp_cols(self.mask)  # ray lengths through the free pixels
             self.x *= self.mask
-        self.r_inv = _safe_inverse(rows)
-        cache = p.__dict__.setdefault("_angle_cinv", {})
-        self.c_inv = []
+        cache = p.__dict__.setdefault("_angle_pixel_weights", {})
+        self.pix_w = []
         for a in range(p.n_angles):
             if a not in cache:
-                cache[a] = _safe_inverse(p.angle_col_sums(a))[:, None]
-            self.c_inv.append(cache[a])
+                cache[a] = np.ascontiguousarray(p.angle_col_sums(a), dtype=np.float32)
+            self.pix_w.append(cache[a])
 
     def clamp(self, x=None):
         x = super().clamp(x)
@@ -172,16 +173,14 @@ class SART(Algorithm):
 
     def update(self):
         p, n = self.proj, self.proj.n_det
+        res = np.zeros(self.k)
         for a in self.order:
             rows = slice(a * n, (a + 1) * n)
-            upd, _ = p.residual_bp(self.x, self.y[rows], self.r_inv[rows], angle=a)
-            upd *= self.c_inv[a]
-            if self.relaxation != 1.0:
-                upd *= self.relaxation
-            if self.mask is not None:
-                upd *= self.mask
-            self.x += upd
-            self.clamp()
+            res += p.sart_update(a, self.x, self.y[rows], self.ray_len[rows], self.pix_w[a],
+                                 mask=self.mask, relaxation=self.relaxation)
+            if self.constrain or self.upper is not None:
+                self.clamp()
+        self.residual = np.sqrt(res)
 
 
 class CGLS(Algorithm):

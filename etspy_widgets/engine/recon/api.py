@@ -108,7 +108,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
                        constrain=False, thresh=0, sino_filter="shepp-logan", backend="auto",
                        *, cuda=None, kernel="strip", p=0.99, dart_iterations=5,
                        gray_levels=None, tv_weight=0.03, relaxation=1.0, seed=0,
-                       callbacks=(), cancel=None, check=True, ncores=1):
+                       callbacks=(), cancel=None, check=True, ncores=1, builder="native"):
     """Reconstruct a block of slices from their sinograms.
 
     Parameters
@@ -138,6 +138,8 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         matrix-free, pixel-driven linear-interpolation back projector (the kernel of
         ASTRA's CUDA back projection) for BP and FBP only: no set-up cost, the fastest
         choice for previews (``test_align``); within ~1 % of "strip".
+    builder : {"native", "astra"}
+        How the sparse backend gets the "strip" matrix (see :func:`~.projectors.get_projector`).
     ncores : int
         Threads for the ``"pixel"`` back projector (other kernels run one thread per
         call; :func:`~.parallel.reconstruct_stack` runs chunks in parallel).
@@ -189,7 +191,8 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         if constrain:
             np.maximum(out, thresh, out=out)
         return out[0] if single else out
-    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, cuda=cuda)
+    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, cuda=cuda,
+                         builder=builder)
     y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n_tilts * n_det, k)
     if method == "BP":
         x = backproject(proj, y)

@@ -92,7 +92,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
                       backend="auto", kernel="strip", ncores=None, chunk_size=None,
                       client="auto", show_progressbar=True, cancel=None, callbacks=(),
                       p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
-                      relaxation=1.0, seed=0):
+                      relaxation=1.0, seed=0, builder="native"):
     """Reconstruct every column of a tilt series ``(n_tilts, ny, nx)`` → ``(nx, thickness, ny)``.
 
     Parameters are those of :func:`~.api.reconstruct_slices` plus:
@@ -141,10 +141,10 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
                "constrain": constrain, "thresh": thresh, "sino_filter": sino_filter,
                "backend": backend, "kernel": kernel, "p": p,
                "dart_iterations": dart_iterations, "gray_levels": gray_levels,
-               "tv_weight": tv_weight, "relaxation": relaxation}
+               "tv_weight": tv_weight, "relaxation": relaxation, "builder": builder}
     if client is None and kernel != "pixel":
         # build the projector once, before the worker threads would race to build it
-        get_projector(tilts, ny, thickness, backend, kernel=kernel)
+        get_projector(tilts, ny, thickness, backend, kernel=kernel, builder=builder)
     job = _Job(data=data, tilts=tilts, options=options, chunks=chunks, out=out,
                progress=progress, cancel=cancel, callbacks=tuple(callbacks), seed=int(seed))
     try:

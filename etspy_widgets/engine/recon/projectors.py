@@ -48,6 +48,15 @@ _CACHE_SIZE = 4
 _ASTRA_LOCK = threading.RLock()  # ASTRA's object managers are not thread-safe
 
 
+def _inverse(v) -> np.ndarray:
+    """``1/v`` where ``|v| > 1e-6``, else 0 (float32)."""
+    v = np.asarray(v, dtype=np.float32)
+    out = np.zeros_like(v)
+    ok = np.abs(v) > 1e-6
+    out[ok] = 1.0 / v[ok]
+    return out
+
+
 def cuda_available() -> bool:
     """True when ASTRA was built with CUDA and sees a GPU."""
     try:
@@ -128,6 +137,20 @@ class Projector:
         d *= rinv
         upd = self.bp_cols(d) if angle is None else self.bp_angle_cols(angle, d)
         return upd, res
+
+    def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
+        """Apply SART projection ``a`` to ``x`` in place (ASTRA's update; see
+        :func:`~._kernels.csr_sart_update`); returns the squared residual per slice.
+
+        This generic version (ASTRA backends) applies the thresholds to ``R_i`` and
+        ``C_j`` separately (1e-6 each) rather than to their product.
+        """
+        upd, res = self.residual_bp(x, y, _inverse(ray_len), angle=a)
+        upd *= _inverse(pix_w)[:, None] * np.float32(relaxation)
+        if mask is not None:
+            upd *= mask
+        x += upd
+        return res
 
     # -- derived quantities -----------------------------------------------------
     def sums(self):
@@ -227,7 +250,7 @@ class SparseProjector(Projector):
 
     backend = "sparse"
 
-    def __init__(self, tilts, n_det, thickness, kernel="strip", builder="native"):
+    def __init__(self, tilts, n_det, thickness, kernel="strip", *, builder="native"):
         super().__init__(tilts, n_det, thickness, kernel)
         self.builder = builder
         csr = self._build_csr()
@@ -296,6 +319,17 @@ class SparseProjector(Projector):
             csr = self._angle_rows(angle)
             _kernels.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))
         return upd, res
+
+    def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
+        csr = self._angle_rows(a)
+        res = np.zeros(x.shape[1], np.float64)
+        m = (np.zeros((0, 0), np.float32) if mask is None
+             else np.ascontiguousarray(mask, dtype=np.float32))
+        _kernels.csr_sart_update(csr[:3], x, np.ascontiguousarray(y, dtype=np.float32),
+                                 (np.ascontiguousarray(ray_len, dtype=np.float32),
+                                  np.ascontiguousarray(pix_w, dtype=np.float32), m),
+                                 (np.float32(relaxation), np.float32(eps), res))
+        return res
 
     def _angle_rows(self, a):
         indptr, indices, data, _ = self._w
@@ -370,7 +404,8 @@ class AstraProjector(Projector):
 
 
 def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str = "auto",
-                  *, kernel: str = "strip", cuda: bool | None = None) -> Projector:
+                  *, kernel: str = "strip", cuda: bool | None = None,
+                  builder: str = "native") -> Projector:
     """The projector of a geometry, built once and cached (the last few geometries).
 
     Parameters
@@ -387,6 +422,9 @@ def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str 
         ASTRA's projection kernel ("strip" is what ETSpy reconstructs with).
     cuda : bool, optional
         ETSpy's flag; with ``backend="auto"``, ``True``/``False`` force CUDA/CPU.
+    builder : {"native", "astra"}
+        Sparse backend, "strip" kernel: our exact-area matrix (fast to build) or ASTRA's
+        own (its float32 areas, bit-for-bit ASTRA's results; slow to build for big slices).
 
     Returns
     -------
@@ -400,14 +438,15 @@ def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str 
         raise InvalidDataError(f"thickness and n_det must be ≥ 1; got {thickness}, {n_det}.")
     kernel = check_method("projection kernel", kernel, KERNELS)
     backend = resolve_backend(backend, cuda)
-    key = (backend, kernel, int(n_det), thickness, tilts.tobytes())
+    builder = check_method("matrix builder", builder, ("native", "astra"))
+    key = (backend, kernel, builder, int(n_det), thickness, tilts.tobytes())
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
         if proj is not None:
             _CACHE.move_to_end(key)
             return proj
     if backend == "sparse":
-        proj = SparseProjector(tilts, n_det, thickness, kernel)
+        proj = SparseProjector(tilts, n_det, thickness, kernel, builder=builder)
     else:
         proj = AstraProjector(tilts, n_det, thickness, kernel, cuda=backend == "cuda")
     with _CACHE_LOCK:

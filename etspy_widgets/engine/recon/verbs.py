@@ -61,7 +61,7 @@ class ReconMixin:
                     thickness=None, show_progressbar=True, p=0.99, ncores=None,
                     sino_filter="shepp-logan", dart_iterations=5, gray_levels=None, *,
                     backend="auto", kernel="strip", tv_weight=0.03, chunk_size=None,
-                    client="auto", cancel=None, callbacks=(), seed=0):
+                    client="auto", cancel=None, callbacks=(), seed=0, builder="native"):
         """Reconstruct every column of the tilt series (ETSpy's ``reconstruct``).
 
         Parameters
@@ -94,7 +94,7 @@ class ReconMixin:
             DART rounds.
         gray_levels : list of float
             DART: the gray value of each material (required for DART).
-        backend, kernel, tv_weight, chunk_size, client, cancel, callbacks, seed
+        backend, kernel, tv_weight, chunk_size, client, cancel, callbacks, seed, builder
             Beyond ETSpy: see :func:`~.parallel.reconstruct_stack`.
 
         Returns
@@ -122,7 +122,7 @@ class ReconMixin:
             kernel=kernel, ncores=ncores, chunk_size=chunk_size, client=client,
             show_progressbar=show_progressbar, cancel=cancel, callbacks=callbacks, p=p,
             dart_iterations=dart_iterations, gray_levels=gray_levels_used,
-            tv_weight=tv_weight, seed=seed)
+            tv_weight=tv_weight, seed=seed, builder=builder)
         am = self.axes_manager
         xax, yax = am.signal_axes[0], am.signal_axes[1]
         axes = [_axis_dict(xax, navigate=True),
@@ -137,9 +137,9 @@ class ReconMixin:
                   "thresh": thresh, "cuda": cuda, "thickness": thickness, "p": p,
                   "sino_filter": sino_filter, "dart_iterations": dart_iterations,
                   "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
-                  "tv_weight": tv_weight, "seed": seed}
+                  "tv_weight": tv_weight, "seed": seed, "builder": builder}
         defaults = {**_RECON_DEFAULTS, "backend": "auto", "kernel": "strip",
-                    "tv_weight": 0.03, "seed": 0}
+                    "tv_weight": 0.03, "seed": 0, "builder": "native"}
         if str(method).upper() in ("BP", "FBP"):
             kwargs.pop("iterations")
         else:
