@@ -62,7 +62,7 @@ def time_slider(wb, values, dragging: bool) -> list[float]:
         start = time.perf_counter()
         wb.set_state({"tilt_shift": float(v)})
         if not got.wait(60):
-            raise TimeoutError("no frame within 60 s")
+            raise TimeoutError(f"no frame within 60 s: {wb.error} {wb.last_traceback}")
         out.append(time.perf_counter() - start)
         wb.wait()
     wb.unobserve(on_frame, "slices_frame")
@@ -77,7 +77,7 @@ def baseline(stack, shift, rot, slices, repeats: int) -> list[float]:
         start = time.perf_counter()
         moved = rotate_shift_stack(data, rot, shift, 0.0, order=1)
         sino = np.ascontiguousarray(moved[:, :, slices].transpose(2, 0, 1))
-        reconstruct_sinograms(sino, tilts, None, "FBP")
+        reconstruct_sinograms(sino, tilts, thickness=None, method="FBP")
         out.append(time.perf_counter() - start)
     return out
 

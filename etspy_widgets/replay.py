@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .actions import IMPORT_LINE
-from .actions._log import record
+from .actions._log import NUMPY_LINE, record
 
 
 @dataclass
@@ -41,7 +41,8 @@ def _code_from(source_or_signal) -> str:
             raise ValueError(
                 "This signal has no processing history (metadata.Tomography.history) to replay."
             )
-        return "\n".join([IMPORT_LINE, *lines]) + "\n"
+        header = [NUMPY_LINE, IMPORT_LINE] if any("np." in ln for ln in lines) else [IMPORT_LINE]
+        return "\n".join([*header, *lines]) + "\n"
     if isinstance(source_or_signal, os.PathLike):
         return Path(source_or_signal).read_text(encoding="utf-8")
     if isinstance(source_or_signal, str):

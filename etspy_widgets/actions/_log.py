@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ._action import Action, ActionError, Cancelled, execute, render, render_block
 
 IMPORT_LINE = "import etspy_widgets as etw"
+NUMPY_LINE = "import numpy as np"
 
 MEMORY_NOTE = (
     "# The data came from memory: define `stack` (a TomoStack) before running this script,\n"
@@ -104,7 +105,9 @@ class ActionLog:
         pkg = _package()
         self.source = Action.source(source, comment="How the tilt series was obtained") \
             if source is not None else None
-        base = {"etw": pkg, "stack": stack, "rec": None}
+        import numpy
+
+        base = {"etw": pkg, "np": numpy, "stack": stack, "rec": None}
         if stack is None:
             if self.source is None:
                 raise ActionError(
@@ -208,6 +211,8 @@ class ActionLog:
         per action."""
         with self._lock:
             out = [IMPORT_LINE, ""]
+            if any("np." in line for line in self.lines()):
+                out.insert(0, NUMPY_LINE)
             if self.source is not None:
                 out += render_block(self.source)
             else:
@@ -227,5 +232,6 @@ class ActionLog:
         return os.fspath(path)
 
 
-__all__ = ["IMPORT_LINE", "MEMORY_NOTE", "ActionLog", "Step", "history_of", "receiver_name",
+__all__ = ["IMPORT_LINE", "MEMORY_NOTE", "NUMPY_LINE", "ActionLog", "Step", "history_of",
+           "receiver_name",
            "record", "set_history"]

@@ -124,8 +124,9 @@ class SliceEngine:
         eng = _engine_slices()
         sampler, factor = self.sampler(snap, request)
         sino = sampler.sinograms(request.tilt_shift / factor, request.tilt_rotation)
-        rec = eng.reconstruct_sinograms(sino, snap.tilts, None, request.method,
-                                        request.iterations)
+        rec = eng.reconstruct_sinograms(sino, snap.tilts, thickness=None,
+                                        method=request.method,
+                                        iterations=request.iterations)
         return rec, sino, factor
 
 

@@ -108,6 +108,13 @@ JS_KERNEL_READY = """() => {
   return s.kernel.status === 'idle' && s.kernel.connectionStatus === 'connected'; }"""
 
 
+JS_READY_OR_ERROR = """(sel) => {
+  if (document.querySelector(sel)) return true;
+  for (const o of document.querySelectorAll('.jp-OutputArea-output[data-mime-type*=error]'))
+    return o.textContent || 'error';
+  return false; }"""
+
+
 def open_and_run(page, lab: Lab, name: str, ready_selector: str, timeout_ms: int = 90000):
     """Open notebook ``name``, wait for its kernel, run all cells, wait for ``ready_selector``."""
     page.goto(lab.notebook_url(name))
@@ -115,10 +122,14 @@ def open_and_run(page, lab: Lab, name: str, ready_selector: str, timeout_ms: int
     for _attempt in range(3):
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         try:
-            page.wait_for_selector(ready_selector, timeout=timeout_ms, state="attached")
-            return
+            page.wait_for_function(JS_READY_OR_ERROR, arg=ready_selector, timeout=timeout_ms)
         except Exception:  # run-all sometimes fires before the kernel is really there
             page.wait_for_function(JS_KERNEL_READY, timeout=timeout_ms)
+            continue
+        error = page.evaluate(JS_READY_OR_ERROR, ready_selector)
+        if isinstance(error, str):
+            raise RuntimeError(f"A cell of {name} failed: {error[-2000:]}")
+        return
     raise TimeoutError(f"{ready_selector} never appeared in {name}")
 
 
