@@ -366,17 +366,17 @@ def csr_sart_update(csr, x, y, weights, params):  # pragma: no cover - compiled
     """One SART projection, in place, exactly as ASTRA's ``SIRTBPPolicy``.
 
     ``csr`` holds the projection's rows; ``y`` its data ``(n_det, k)``; ``weights`` is
-    ``(ray_length (n_det, 1|k), pixel_weight (n_pix,), mask (n_pix, k) or (0, 0))``;
-    ``params`` is ``(relaxation, eps, res)``. First ``d = y − A x`` for every ray (and
-    ``res += d²``), then ``x_j += λ w_ij d_i / (C_j R_i)`` wherever ``|C_j R_i| > eps``
-    (ASTRA skips the update below 0.001) and the pixel is free in ``mask``.
+    ``(ray_length (n_det, 1|k), pixel_weight (n_pix,), 1/pixel_weight (n_pix,),
+    mask (n_pix, k) or (0, 0))``; ``params`` is ``(relaxation, eps, res)``. First
+    ``d = y − A x`` for every ray (and ``res += d²``), then
+    ``x_j += λ w_ij d_i / (C_j R_i)`` wherever ``|C_j R_i| > eps`` (ASTRA skips the update
+    below 0.001) and the pixel is free in ``mask``.
     """
     indptr, indices, data = csr
-    ray_len, pix_w, mask = weights
+    ray_len, pix_w, pix_winv, mask = weights
     relax, eps, res = params
     k = x.shape[1]
-    per_column = ray_len.shape[1] > 1
-    use_mask = mask.shape[0] > 0
+    per_column = ray_len.shape[1] > 1 or mask.shape[0] > 0
     n_rows = indptr.size - 1
     d = np.zeros((n_rows, k), np.float32)
     for i in range(n_rows):
@@ -389,14 +389,31 @@ def csr_sart_update(csr, x, y, weights, params):  # pragma: no cover - compiled
         for s in range(k):
             di[s] = y[i, s] - di[s]
             res[s] += di[s] * di[s]
+    use_mask = mask.shape[0] > 0
+    wide = ray_len.shape[1] > 1
     for i in range(n_rows):
         di = d[i]
-        for jj in range(indptr[i], indptr[i + 1]):
-            j = indices[jj]
-            v = data[jj] * relax
-            xr = x[j]
-            cj = pix_w[j]
-            for s in range(k):
-                gb = cj * (ray_len[i, s] if per_column else ray_len[i, 0])
-                if (gb > eps or gb < -eps) and (not use_mask or mask[j, s] != 0):
-                    xr[s] += v * di[s] / gb
+        if not per_column:
+            ri = ray_len[i, 0]
+            if ri == 0:
+                continue
+            ir = relax / ri
+            for jj in range(indptr[i], indptr[i + 1]):
+                j = indices[jj]
+                gb = pix_w[j] * ri
+                if gb > eps or gb < -eps:
+                    scale = data[jj] * ir * pix_winv[j]
+                    xr = x[j]
+                    for s in range(k):
+                        xr[s] += scale * di[s]
+        else:
+            for jj in range(indptr[i], indptr[i + 1]):
+                j = indices[jj]
+                v = data[jj] * relax
+                xr = x[j]
+                cj = pix_w[j]
+                for s in range(k):
+                    ri = ray_len[i, s] if wide else ray_len[i, 0]
+                    gb = cj * ri
+                    if (gb > eps or gb < -eps) and (not use_mask or mask[j, s] != 0):
+                        xr[s] += v * di[s] / gb

@@ -258,6 +258,7 @@ class SparseProjector(Projector):
         self._nnz = int(csr[1].size)
         self._csr = None  # rebuilt on demand (per-projection operators: SART, DART)
         self._csr_lock = threading.Lock()
+        self._pix_winv = {}
 
     def _build_csr(self):
         if self.kernel == "strip" and self.builder == "native":
@@ -322,12 +323,15 @@ class SparseProjector(Projector):
 
     def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
         csr = self._angle_rows(a)
+        pix_winv = self._pix_winv.get(a)
+        if pix_winv is None:
+            pix_winv = self._pix_winv.setdefault(a, _inverse(pix_w))
         res = np.zeros(x.shape[1], np.float64)
         m = (np.zeros((0, 0), np.float32) if mask is None
              else np.ascontiguousarray(mask, dtype=np.float32))
         _kernels.csr_sart_update(csr[:3], x, np.ascontiguousarray(y, dtype=np.float32),
                                  (np.ascontiguousarray(ray_len, dtype=np.float32),
-                                  np.ascontiguousarray(pix_w, dtype=np.float32), m),
+                                  np.ascontiguousarray(pix_w, dtype=np.float32), pix_winv, m),
                                  (np.float32(relaxation), np.float32(eps), res))
         return res
 
