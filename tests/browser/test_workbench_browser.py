@@ -84,15 +84,19 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     after = canvas_pixels(page, "[data-pane='slice-1']")
     assert after != before
     assert after == python_frame(page, "slices_frame", 1)
-    # latency: one key press at a time, waiting for its frame
-    page.evaluate("() => { window.__etwLatencies = []; }")
-    slider.dispatch_event("pointerdown")  # as when the thumb is held: drag previews
-    for k in range(12):
-        slider.focus()
-        page.keyboard.press("ArrowLeft" if k % 2 else "ArrowRight")
+    # latency while dragging the thumb with the mouse, one move at a time, each waiting
+    # for the frame of the value it sent (the browser's own event → canvas painted)
+    page.evaluate("() => { window.__etwLatencies = []; window.__etwSent = null; }")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(13):
+        page.mouse.move(x0 + 2 * (k + 1), y0)
         page.wait_for_function("() => window.__etwSent && window.__etwSent.done === true",
                                timeout=30000)
-    slider.dispatch_event("pointerup")
+    page.mouse.up()
     lat = page.evaluate("() => window.__etwLatencies")
     assert len(lat) >= 10
     median = statistics.median(lat)
