@@ -15,8 +15,9 @@ register  simulated catalyst (90 × size², 0..178°, ±5 px uniform jitter, see
           the central 70 %, after removing a common offset ("common"), and also after
           removing a rigid translation of the object ("rigid-free": c + a cos θ + b sin θ
           across the axis, a constant along it, which moves a reconstruction but does not
-          blur it). Peak memory: the process's peak RSS minus its RSS before loading the
-          data, in units of the stack size.
+          blur it). Peak memory: the process's peak RSS (VmHWM, reset just before loading
+          the data) minus its RSS then, in units of the stack size: input, output and
+          every temporary of the step.
 tilt      the same catalyst with a 2° rotation and a 3 px axis shift applied (no jitter):
           CoM and MaxImage (+ our offset search), errors against the applied values.
 latency   test_align_slices: three 256-wide slices of a 77-projection stack, FBP.
@@ -42,18 +43,32 @@ ETSPY_PY = "/opt/etspy-venv/bin/python"
 ROOT = Path(__file__).resolve().parents[1]
 
 RUNNER = r'''
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 impl, method, folder = sys.argv[1], sys.argv[2], sys.argv[3]
 kwargs = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if impl == "ours":
     sys.path.insert(0, sys.argv[5])
     from etspy_widgets import TomoStack
 else:
     from etspy.base import TomoStack
 import logging; logging.disable(logging.CRITICAL)
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# reset the peak-RSS mark (Linux: clear_refs 5), so VmHWM is the peak from here on
+try:
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
+rss0 = status("VmRSS")
 data = np.load(folder + "/data.npy")
 tilts = np.load(folder + "/tilts.npy")
 stack = TomoStack(data, tilts=tilts)
@@ -63,10 +78,10 @@ if method.startswith("tilt:"):
 else:
     out = stack.stack_register(method, **kwargs)
 elapsed = time.perf_counter() - t0
-rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status("VmHWM")
 md = out.metadata.Tomography
 np.save(folder + "/out.npy", np.asarray(out.data, dtype=np.float32))
-print(json.dumps({"time": elapsed, "peak_kb": rss1 - rss0, "nbytes": data.nbytes,
+print(json.dumps({"time": elapsed, "peak_bytes": peak - rss0, "nbytes": data.nbytes,
                   "tiltaxis": float(md.get_item("tiltaxis", 0) or 0),
                   "yshift": float(md.get_item("yshift", 0) or 0),
                   "shape": list(out.data.shape)}))
@@ -130,7 +145,7 @@ def part_register(args, folder):
                     print(f"{noise!s:6} {method:9} {impl:6} ERROR {res['error']}")
                     continue
                 common, rigid = residual(res["out"], sim.aligned, sim.tilts)
-                ratio = res["peak_kb"] * 1024 / res["nbytes"]
+                ratio = res["peak_bytes"] / res["nbytes"]
                 print(f"{noise!s:6} {method:9} {impl:6} {common:9.3f} {rigid:10.3f} "
                       f"{res['time']:7.1f} {ratio:10.2f}", flush=True)
 

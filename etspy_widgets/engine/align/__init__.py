@@ -264,9 +264,9 @@ class AlignMixin:
                 ax.imshow(res["maximage"], cmap="gray")
                 ax.set_title(f"Maximum image, rotation {angle:.2f}°")
             if kwargs.get("also_shift"):
-                rotated = rotate_shift_stack(data, angle, 0.0, 0.0, order=1)
                 yshift = _tiltaxis.offset_search(
-                    rotated, tilts, shift_limit=kwargs.get("shift_limit", 20))["yshift"]
+                    data, tilts, shift_limit=kwargs.get("shift_limit", 20),
+                    rotation=angle)["yshift"]
         out = self.trans_stack(xshift=xshift, yshift=yshift, angle=angle)
         out.add_history(f"stack = stack.tilt_align({_args(method, **kwargs)})")
         out.metadata.set_item("Tomography.tilt_align_result",
