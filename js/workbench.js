@@ -285,6 +285,7 @@ function render({ model, el }) {
     return s;
   };
   const regMethod = select("reg_method"), tiltMethod = select("tilt_method");
+  const filterMethod = select("filter_method");
   const recMethod = select("rec_method");
   const cmapSelect = select("cmap");
   sliceMethod.addEventListener("change", () => {
@@ -313,6 +314,7 @@ function render({ model, el }) {
     codeBox]);
   const steps = h("div", { class: "etw-controls" }, [
     h("div", { class: "etw-title", textContent: "Steps" }),
+    h("label", { class: "etw-field" }, ["Filter ", filterMethod, button("Run", "filter")]),
     h("label", { class: "etw-field" }, ["Registration ", regMethod, button("Run", "register")]),
     h("label", { class: "etw-field" }, ["Tilt axis ", tiltMethod, button("Run", "tilt_align")]),
     h("div", { class: "etw-field" }, [button("Crop to view", "crop"),
@@ -426,6 +428,7 @@ function render({ model, el }) {
   const drawControls = () => {
     const c = model.get("choices") || {};
     fillSelect(regMethod, c.registration, "reg_method");
+    fillSelect(filterMethod, c.filter, "filter_method");
     fillSelect(tiltMethod, c.tilt, "tilt_method");
     fillSelect(recMethod, c.reconstruction, "rec_method");
     fillSelect(sliceMethod, c.slices, "slice_method");

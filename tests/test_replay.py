@@ -69,7 +69,7 @@ def session(tmp_path_factory):
     wb.set_state({"tilt_method": "CoM"})
     wb._on_front_message(wb, {"action": "tilt_align"}, [])
     wb.wait()
-    # a filter (a method, not a button)
+    # a filter: the method here (with an option), the button in test_workbench
     wb.filter("median", size=3)
     # manual tilt axis: a drag of the sliders (many values, one settled) plus a nudge
     wb.set_state({"dragging": True})

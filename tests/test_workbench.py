@@ -197,6 +197,11 @@ def test_buttons_apply_the_engine_verbs(series):
     ref = ref.trans_stack(xshift=0.0, yshift=0.75, angle=-0.3)
     np.testing.assert_array_equal(wb.stack.data, ref.data)
     assert (wb.tilt_shift, wb.tilt_rotation) == (0.0, 0.0)
+    wb.filter_method = "median"
+    wb.press("filter")
+    wb.wait()
+    ref = ref.filter(method="median")
+    np.testing.assert_array_equal(wb.stack.data, ref.data)
     wb.tilt_index = 5
     wb.press("remove_projection")
     wb.wait()
@@ -213,7 +218,7 @@ def test_buttons_apply_the_engine_verbs(series):
     rec = ref.isig[4:60, 6:58].reconstruct(method="FBP")
     np.testing.assert_array_equal(wb.rec.data, rec.data)
     assert wb.error == "" and "done" in wb.status
-    assert len(wb.log.actions) == 6
+    assert len(wb.log.actions) == 7
     wb.shutdown()
 
 

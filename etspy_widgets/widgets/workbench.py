@@ -25,6 +25,7 @@ from . import _panes
 from ._worker import JobRunner, LatestWorker, describe
 
 REGISTRATION_METHODS = ["PC", "StackReg", "COM", "COM-CL", "PM"]
+FILTER_METHODS = ["median", "sobel", "both", "bpf"]
 TILT_METHODS = ["CoM", "MaxImage"]
 RECON_METHODS = ["FBP", "SIRT", "SART", "CGLS", "TV", "BP", "DART"]
 SLICE_METHODS = ["FBP", "SIRT", "SART"]
@@ -92,6 +93,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
     # -- controls --------------------------------------------------------------
     choices = t.Dict().tag(sync=True)
     reg_method = t.Unicode("PC").tag(sync=True)
+    filter_method = t.Unicode("median").tag(sync=True)
     tilt_method = t.Unicode("CoM").tag(sync=True)
     rec_method = t.Unicode("FBP").tag(sync=True)
     rec_iterations = t.Int(20).tag(sync=True)
@@ -129,8 +131,8 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         self._jobs = JobRunner(self._job_done, self._job_failed)
         self._last_seconds = 0.0
         super().__init__(**kwargs)
-        self.choices = {"registration": REGISTRATION_METHODS, "tilt": TILT_METHODS,
-                        "reconstruction": RECON_METHODS, "slices": SLICE_METHODS,
+        self.choices = {"registration": REGISTRATION_METHODS, "filter": FILTER_METHODS,
+                        "tilt": TILT_METHODS, "reconstruction": RECON_METHODS, "slices": SLICE_METHODS,
                         "cmap": COLORMAPS}
         nx = self._snap.data.shape[-1]
         if slices is None:
@@ -303,11 +305,12 @@ class AlignmentWorkbench(anywidget.AnyWidget):
     def press(self, button: str, **options) -> None:
         """Do what a front-end button does (non-blocking for long steps).
 
-        ``button`` is one of ``register``, ``tilt_align``, ``apply_manual``,
+        ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
         ``remove_projection``, ``crop``, ``reconstruct``, ``cancel``, ``undo``, ``redo``.
         """
         handlers = {
             "register": lambda: self.register(self.reg_method, block=False),
+            "filter": lambda: self.filter(self.filter_method, block=False),
             "tilt_align": lambda: self.tilt_align(self.tilt_method, block=False),
             "apply_manual": lambda: self.apply_manual(block=False),
             "remove_projection": lambda: self.remove_projection(
