@@ -1,4 +1,4 @@
-"""Interactive widgets (anywidget, ipympl, ipyvolume): state in traitlets, numerics in the engine."""
+"""Interactive widgets (anywidget, ipympl, ipyvolume): state in traitlets, numerics in engine."""
 
 from .workbench import AlignmentWorkbench
 

@@ -132,8 +132,8 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         self._last_seconds = 0.0
         super().__init__(**kwargs)
         self.choices = {"registration": REGISTRATION_METHODS, "filter": FILTER_METHODS,
-                        "tilt": TILT_METHODS, "reconstruction": RECON_METHODS, "slices": SLICE_METHODS,
-                        "cmap": COLORMAPS}
+                        "tilt": TILT_METHODS, "reconstruction": RECON_METHODS,
+                        "slices": SLICE_METHODS, "cmap": COLORMAPS}
         nx = self._snap.data.shape[-1]
         if slices is None:
             from ..engine.align._slices import default_slices
