@@ -33,13 +33,19 @@ COLORMAPS = ["gray", "viridis", "magma", "afmhot", "inferno"]
 
 
 def _asset(name: str):
-    """The front-end file: ``js/`` beside the package (development), else packaged."""
+    """The front-end file: ``js/`` beside the package (development), else the packaged
+    ``etspy_widgets/static/`` copy; without either, a module that says so in the widget."""
     here = Path(__file__).resolve()
     for folder in (here.parents[2] / "js", here.parents[1] / "static"):
         path = folder / name
         if path.is_file():
             return path
-    raise FileNotFoundError(f"Cannot find the workbench front end {name!r} (looked in js/).")
+    message = (f"etspy-widgets: the workbench front end {name} is missing from this "
+               "installation (expected in js/ or etspy_widgets/static/).")
+    if name.endswith(".css"):
+        return ""
+    return ("export default { render({ el }) { el.textContent = "
+            f"{message!r}; }} }};")
 
 
 class AlignmentWorkbench(anywidget.AnyWidget):
