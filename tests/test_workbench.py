@@ -301,3 +301,18 @@ def test_code_export_and_history(wb, tmp_path):
     assert wb.stack.history == ["stack = stack.remove_projections(projections=[3])"]
     with pytest.raises(RuntimeError, match="IPython"):
         wb.insert_code()
+
+
+def test_insert_code_fills_the_next_cell(series):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        wb = etw.AlignmentWorkbench(series.stack)
+        wb.remove_projection(1)
+        wb.insert_code()
+        assert shell.rl_next_input == wb.code
+        assert "remove_projections(projections=[1])" in shell.rl_next_input
+        wb.shutdown()
+    finally:
+        InteractiveShell.clear_instance()
