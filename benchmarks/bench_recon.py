@@ -225,7 +225,8 @@ print(json.dumps({"seconds": t, "build": build, "slices": data.shape[2],
                   "peak_mb": _peak_rss_mb(), "base_mb": base,
                   "in_mb": data.nbytes / 2**20, "out_mb": rec.nbytes / 2**20}))
 """.replace("BENCH_DIR", repr(str(Path(__file__).resolve().parent)))
-    for method, n_slices, its in (("FBP", 600, 1), ("SIRT", 16 if args.quick else 48, 100)):
+    runs = (("FBP", 600, 1), ("SIRT", 600, 2), ("SIRT", 16 if args.quick else 48, 100))
+    for method, n_slices, its in runs:
         proc = subprocess.run([sys.executable, "-c", code, method, str(n_slices), str(its),
                                str(args.ncores)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
