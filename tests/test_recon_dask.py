@@ -80,3 +80,23 @@ def test_local_cluster_two_processes_equal_serial(phantom):
         auto = stack.reconstruct("FBP", client="auto", chunk_size=4, show_progressbar=False)
     assert rel_l2(rec.data, ref) < 1e-5
     assert rel_l2(auto.data, serial(stack, "FBP")) < 1e-5
+
+
+def test_interrupt_leaves_nothing_half_written(phantom):
+    """Ctrl-C (a KeyboardInterrupt from any chunk) stops the others and returns no volume."""
+    stack, _ = phantom
+    before = stack.data.copy()
+    history = list(stack.history)
+    seen = []
+
+    def interrupt(alg):
+        seen.append(alg.iteration)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stack.reconstruct("SIRT", iterations=300, chunk_size=2, ncores=2,
+                          callbacks=[interrupt], show_progressbar=False)
+    assert len(seen) < 30
+    np.testing.assert_array_equal(stack.data, before)
+    assert stack.history == history
