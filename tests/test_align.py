@@ -170,3 +170,12 @@ def test_simulated_catalyst(noise):
         out = sim.stack.stack_register(method)
         rms, _ = residual_rms(out.data, sim.aligned)
         assert rms <= 0.25, (method, noise, rms)
+
+
+def test_etspy_keywords_are_accepted_and_unknown_ones_refused(clean):
+    stack = _stack(clean)
+    a = stack.stack_register("COM-CL", cl_resolution=0.05, cl_div_factor=8)
+    b = stack.stack_register("COM", xrange=(20, 90), p=10, nslices=10)
+    assert a.data.shape == b.data.shape == stack.data.shape
+    with pytest.raises(TypeError):
+        stack.stack_register("PC", cl_resolution=0.05)

@@ -21,6 +21,9 @@ from ._register import REGISTER_METHODS
 from ._slices import SliceSampler, default_slices, test_align_slices
 
 TILT_METHODS = ("CoM", "MaxImage")
+# ETSpy's tuning knobs that our implementations do not need (no integer search window,
+# no iterative sub-pixel line search): accepted and ignored so ETSpy code runs unchanged
+_ETSPY_ONLY = {"COM": ("xrange", "p"), "COM-CL": ("cl_resolution", "cl_div_factor")}
 _INTERP = {"nearest": 0, "none": 0, "linear": 1, "cubic": 3}
 
 __all__ = ["REGISTER_METHODS", "TILT_METHODS", "AlignMixin", "SliceSampler",
@@ -40,6 +43,8 @@ def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, *
     method = check_method("registration method", method, REGISTER_METHODS)
     data = _register.check_stack(data)
     start = _register.check_start(start, data.shape[0])
+    for name in _ETSPY_ONLY.get(method, ()):  # accepted so ETSpy scripts run; not needed
+        kwargs.pop(name, None)
     drift = kwargs.pop("drift", "com")
     drift_degree = kwargs.pop("drift_degree", 6)
     if method == "PC":
