@@ -122,16 +122,30 @@ def test_several_volumes_each_in_its_colour():
     view = VolumeView({"Cr": cr, "Ni": ni, "Si": si}, colors=["red", "lime", "blue"],
                       threshold=0.2, opacity=0.3)
     assert view.names == ["Cr", "Ni", "Si"]
-    assert len(view.figure.volumes) == 3
-    for vol_widget, rgb, data in zip(view.figure.volumes, np.eye(3), (cr, ni, si), strict=True):
-        rgba = vol_widget.tf.rgba
-        np.testing.assert_allclose(rgba[:, :3], np.broadcast_to(rgb, (len(rgba), 3)))
-        x = np.linspace(0, 1, len(rgba))
-        assert (rgba[x < 0.2, 3] == 0).all()
-        assert rgba[-1, 3] == pytest.approx(0.3)
-        np.testing.assert_array_equal(vol_widget.data, data)
+    # one volume is sent: each voxel in the value band of its strongest element
+    assert len(view.figure.volumes) == 1
+    sent = view.volumes[0].data
+    assert sent.shape == shape
+    for k, (centre, data) in enumerate(zip(((6, 10, 14), (12, 10, 14), (18, 10, 14)),
+                                           (cr, ni, si), strict=True)):
+        value = sent[centre]
+        assert k / 3 <= value < (k + 1) / 3
+        norm = (data[centre] - data.min()) / np.ptp(data)
+        assert value == pytest.approx((k + 0.999 * norm) / 3, abs=1e-5)
+    rgba = view.volumes[0].tf.rgba
+    per = len(rgba) // 3
+    for k, rgb in enumerate(np.eye(3)):
+        band = rgba[k * per:(k + 1) * per]
+        np.testing.assert_allclose(band[:, :3], np.broadcast_to(rgb, (per, 3)))
+        x = np.linspace(0, 1, per)
+        assert (band[x < 0.2, 3] == 0).all()  # transparent below the threshold
+        assert band[-1, 3] == pytest.approx(0.3)
+    # the separate transfer functions are kept (slices, isosurfaces use the separate volumes)
+    assert [tuple(t[0, :3]) for t in view.tf_rgba] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
     with pytest.raises(InvalidDataError, match="same shape"):
         VolumeView([cr, ni[:-1]])
+    with pytest.raises(ValueError, match="one colour per volume"):
+        VolumeView([cr, ni], colors=[None, "red"])
 
 
 def test_slice_planes_show_the_slice_values():

@@ -12,6 +12,13 @@ Everything the view shows is a trait, so it can be checked without a browser:
 
 Volumes use a RecStack's ``(nx, nz, ny)`` order. ipyvolume draws array axes
 ``(0, 1, 2)`` as its ``(z, y, x)``; the axis labels say which is which.
+
+Several volumes are sent as one: ipyvolume 0.6.3 draws nothing at all when a
+figure holds two or more volumes (seen in headless Chromium here), so each voxel
+goes into the value band of its strongest element (:func:`composite_volume`) and
+the transfer function colours each band (:func:`composite_transfer_function`).
+Voxels where two elements meet are interpolated across bands, which can tint a
+one-voxel rim; the slice planes and isosurfaces use the separate volumes.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ DEFAULT_MAX_BYTES = 8_000_000
 
 DEFAULT_COLORS = ("red", "lime", "blue", "yellow", "magenta", "cyan")
 
-_AXIS_LABELS = ("y (across tilt axis)", "z (beam)", "x (tilt axis)")
+_AXIS_LABELS = ("y", "z", "x")  # ipyvolume's x, y, z are the volume's y, z, x
 
 
 def tile_bytes(shape) -> int:
@@ -121,6 +128,34 @@ def transfer_function_rgba(color=None, cmap: str = "afmhot", threshold: float = 
 
         rgba[:, :3] = matplotlib.colormaps[cmap](x)[:, :3]
     rgba[:, 3] = opacity * np.clip((x - threshold) / (1 - threshold), 0, 1)
+    return rgba
+
+
+def composite_volume(volumes, ranges) -> np.ndarray:
+    """One volume holding several: each voxel in the value band of its strongest element.
+
+    With ``n`` volumes, band ``k`` is ``[k/n, (k+1)/n)``; a voxel whose largest
+    normalised value ``v`` (in [0, 1], from ``ranges``) belongs to volume ``k`` gets
+    ``(k + 0.999·v)/n``. :func:`composite_transfer_function` colours each band.
+    """
+    n = len(volumes)
+    norm = np.stack([np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+                     for v, (lo, hi) in zip(volumes, ranges, strict=True)])
+    best = np.argmax(norm, axis=0)
+    value = np.take_along_axis(norm, best[None], axis=0)[0]
+    return ((best + 0.999 * value) / n).astype(np.float32)
+
+
+def composite_transfer_function(colors, threshold: float = 0.1, opacity: float = 0.2,
+                                n: int = 256) -> np.ndarray:
+    """RGBA table for :func:`composite_volume`: band ``k`` in colour ``k``, alpha ramping
+    from ``threshold`` to ``opacity`` across the band."""
+    k = len(colors)
+    per = n // k
+    rgba = np.zeros((per * k, 4), dtype=np.float32)
+    for i, color in enumerate(colors):
+        rgba[i * per:(i + 1) * per] = transfer_function_rgba(color, threshold=threshold,
+                                                             opacity=opacity, n=per)
     return rgba
 
 
@@ -219,7 +254,7 @@ class VolumeView(widgets.VBox):
         colors = list(colors)
         if len(colors) != len(arrays):
             raise ValueError(f"Got {len(colors)} colours for {len(arrays)} volumes.")
-        if len(arrays) > len(DEFAULT_COLORS) and colors[0] is None:
+        if len(arrays) > 1 and any(c is None for c in colors):
             raise ValueError("Give one colour per volume.")
         if not 0 <= iso_target < len(arrays):
             raise IndexError(f"iso_target {iso_target} out of range for {len(arrays)} volumes.")
@@ -232,6 +267,8 @@ class VolumeView(widgets.VBox):
         self.colors = colors
         self.cmap = cmap
         self.tf_rgba = [transfer_function_rgba(c, cmap, threshold, opacity) for c in colors]
+        self.tf_rgba_composite = composite_transfer_function(colors, threshold, opacity) \
+            if len(arrays) > 1 else None
         with self.hold_trait_notifications():
             self.max_bytes = int(max_bytes)
             self.names = names
@@ -263,9 +300,15 @@ class VolumeView(widgets.VBox):
         extent = [(0, ny), (0, nz), (0, nx)]  # ipyvolume x, y, z = array axes 2, 1, 0
         self.figure = ipv.figure(key=uuid.uuid4().hex, width=int(width), height=int(height),
                                  controls=False)
+        if len(self._sent) == 1:
+            rendered = [(self._sent[0], self.tf_rgba[0], self._ranges[0], self.names[0])]
+        else:
+            # ipyvolume 0.6.3 draws nothing when a figure holds two or more volumes (seen
+            # in Chromium here): send one volume whose value bands are the elements
+            rendered = [(composite_volume(self._sent, self._ranges), self.tf_rgba_composite,
+                         (0.0, 1.0), " + ".join(self.names))]
         self.volumes = []
-        for sent, rgba, (lo, hi), name in zip(self._sent, self.tf_rgba, self._ranges,
-                                              self.names, strict=True):
+        for sent, rgba, (lo, hi), name in rendered:
             tf = ipv.TransferFunction(rgba=rgba)
             with warnings.catch_warnings():
                 # ipyvolume normalises zero gradients (flat regions) to NaN before casting
@@ -280,6 +323,8 @@ class VolumeView(widgets.VBox):
             ((s - side) / 2, (s + side) / 2) for s in (ny, nz, nx)
         )
         self.figure.xlabel, self.figure.ylabel, self.figure.zlabel = _AXIS_LABELS
+        with self.figure:
+            ipv.view(azimuth=35, elevation=25)
 
     def _voxel_to_scene(self, index, axis: int):
         """Scene coordinate of the centre of sent voxel ``index`` along array ``axis``."""
@@ -443,5 +488,5 @@ def render(volumes, **kwargs) -> VolumeView:
     return VolumeView(volumes, **kwargs)
 
 
-__all__ = ["VolumeView", "block_mean", "downsample_factor", "render", "tile_bytes",
-           "transfer_function_rgba"]
+__all__ = ["VolumeView", "block_mean", "composite_transfer_function", "composite_volume",
+           "downsample_factor", "render", "tile_bytes", "transfer_function_rgba"]
