@@ -131,15 +131,18 @@ def test_several_volumes_each_in_its_colour():
         value = sent[centre]
         assert k / 3 <= value < (k + 1) / 3
         norm = (data[centre] - data.min()) / np.ptp(data)
-        assert value == pytest.approx((k + 0.999 * norm) / 3, abs=1e-5)
+        assert value == pytest.approx((k + 0.1 + 0.8 * norm) / 3, abs=1e-5)
+    assert sent[0, 0, 0] == 0  # background (below the threshold everywhere) is transparent
     rgba = view.volumes[0].tf.rgba
     per = len(rgba) // 3
     for k, rgb in enumerate(np.eye(3)):
         band = rgba[k * per:(k + 1) * per]
         np.testing.assert_allclose(band[:, :3], np.broadcast_to(rgb, (per, 3)))
-        x = np.linspace(0, 1, per)
-        assert (band[x < 0.2, 3] == 0).all()  # transparent below the threshold
-        assert band[-1, 3] == pytest.approx(0.3)
+        x = (np.arange(per) + 0.5) / per
+        inner = (x - 0.1) / 0.8
+        assert (band[inner < 0.2, 3] == 0).all()  # transparent below the threshold
+        assert (band[x > 0.9, 3] == 0).all()  # guard: never blends into the next band
+        assert band[:, 3].max() == pytest.approx(0.3, rel=0.01)
     # the separate transfer functions are kept (slices, isosurfaces use the separate volumes)
     assert [tuple(t[0, :3]) for t in view.tf_rgba] == [(1, 0, 0), (0, 1, 0), (0, 0, 1)]
     with pytest.raises(InvalidDataError, match="same shape"):

@@ -131,31 +131,44 @@ def transfer_function_rgba(color=None, cmap: str = "afmhot", threshold: float = 
     return rgba
 
 
-def composite_volume(volumes, ranges) -> np.ndarray:
+#: fraction of each band left empty at both ends, so that the linear filtering of the
+#: transfer-function texture never blends one band's opaque end into the next band
+_BAND_GUARD = 0.1
+
+
+def composite_volume(volumes, ranges, threshold: float = 0.0) -> np.ndarray:
     """One volume holding several: each voxel in the value band of its strongest element.
 
     With ``n`` volumes, band ``k`` is ``[k/n, (k+1)/n)``; a voxel whose largest
     normalised value ``v`` (in [0, 1], from ``ranges``) belongs to volume ``k`` gets
-    ``(k + 0.999·v)/n``. :func:`composite_transfer_function` colours each band.
+    ``(k + g + (1 − 2g)·v)/n`` (``g`` a guard at both ends of the band); voxels
+    with ``v ≤ threshold`` get 0 (transparent).
+    :func:`composite_transfer_function` colours each band.
     """
     n = len(volumes)
     norm = np.stack([np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
                      for v, (lo, hi) in zip(volumes, ranges, strict=True)])
     best = np.argmax(norm, axis=0)
     value = np.take_along_axis(norm, best[None], axis=0)[0]
-    return ((best + 0.999 * value) / n).astype(np.float32)
+    out = (best + _BAND_GUARD + (1 - 2 * _BAND_GUARD) * value) / n
+    out[value <= threshold] = 0.0
+    return out.astype(np.float32)
 
 
 def composite_transfer_function(colors, threshold: float = 0.1, opacity: float = 0.2,
-                                n: int = 256) -> np.ndarray:
+                                n: int = 1024) -> np.ndarray:
     """RGBA table for :func:`composite_volume`: band ``k`` in colour ``k``, alpha ramping
-    from ``threshold`` to ``opacity`` across the band."""
+    from ``threshold`` to ``opacity`` inside the band, zero in the band guards."""
     k = len(colors)
     per = n // k
+    x = (np.arange(per) + 0.5) / per  # position inside a band
+    inner = np.clip((x - _BAND_GUARD) / (1 - 2 * _BAND_GUARD), 0, 1)
+    alpha = opacity * np.clip((inner - threshold) / (1 - threshold), 0, 1)
+    alpha[(x < _BAND_GUARD) | (x > 1 - _BAND_GUARD)] = 0
     rgba = np.zeros((per * k, 4), dtype=np.float32)
     for i, color in enumerate(colors):
-        rgba[i * per:(i + 1) * per] = transfer_function_rgba(color, threshold=threshold,
-                                                             opacity=opacity, n=per)
+        rgba[i * per:(i + 1) * per, :3] = _rgb(color)
+        rgba[i * per:(i + 1) * per, 3] = alpha
     return rgba
 
 
@@ -267,6 +280,7 @@ class VolumeView(widgets.VBox):
         self.colors = colors
         self.cmap = cmap
         self.tf_rgba = [transfer_function_rgba(c, cmap, threshold, opacity) for c in colors]
+        self._threshold = float(threshold)
         self.tf_rgba_composite = composite_transfer_function(colors, threshold, opacity) \
             if len(arrays) > 1 else None
         with self.hold_trait_notifications():
@@ -305,7 +319,8 @@ class VolumeView(widgets.VBox):
         else:
             # ipyvolume 0.6.3 draws nothing when a figure holds two or more volumes (seen
             # in Chromium here): send one volume whose value bands are the elements
-            rendered = [(composite_volume(self._sent, self._ranges), self.tf_rgba_composite,
+            rendered = [(composite_volume(self._sent, self._ranges, self._threshold),
+                         self.tf_rgba_composite,
                          (0.0, 1.0), " + ".join(self.names))]
         self.volumes = []
         for sent, rgba, (lo, hi), name in rendered:
