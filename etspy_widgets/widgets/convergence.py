@@ -114,7 +114,7 @@ class ConvergenceView(widgets.VBox):
         self.marker = self.ax_res.axvline(0, color="tab:red", lw=1, visible=False)
         self.image = self.ax_img.imshow(np.zeros((2, 2)), cmap="afmhot")
         self.ax_img.set_axis_off()
-        self.figure.tight_layout()
+        self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.88, wspace=0.25)
         self.canvas.mpl_connect("motion_notify_event", self._on_motion)
 
         self.w_algorithm = widgets.Dropdown(options=ALGORITHMS, value=self.algorithm,
