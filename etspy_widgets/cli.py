@@ -232,7 +232,9 @@ def quickstart_notebook() -> Path:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    nb = Path(args.notebook) if args.notebook else quickstart_notebook()
+    nb = (Path(args.notebook) if args.notebook else quickstart_notebook()).resolve()
+    if not nb.exists():
+        raise CLIError(f"notebook not found: {nb}", EXIT_FAILED)
     cmd = [sys.executable, "-m", "jupyterlab", str(nb.name),
            f"--ServerApp.root_dir={nb.parent}", "--LabApp.expose_app_in_browser=True",
            f"--port={args.port}", f"--ip={args.ip}"]
@@ -242,6 +244,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         cmd.append("--allow-root")
     cmd.extend(args.extra)
     print("starting:", " ".join(cmd), file=sys.stderr)
+    # JupyterLab resolves the notebook argument against the working directory
+    os.chdir(nb.parent)
     os.execv(sys.executable, cmd)
     return EXIT_OK  # pragma: no cover
 
