@@ -70,6 +70,23 @@ def test_canvases_show_the_frames_python_sent(page):
     assert status == "Ready."
 
 
+def settled_centre(page, locator, selector):
+    """The centre of ``locator`` once scrolled into view and no longer moving (JupyterLab
+    scrolls smoothly after a cell runs), checked to be the element under that point."""
+    locator.scroll_into_view_if_needed()
+    box, previous = locator.bounding_box(), None
+    for _ in range(50):
+        if box == previous:
+            break
+        page.wait_for_timeout(100)
+        previous, box = box, locator.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    hit = page.evaluate("([x, y, sel]) => document.elementFromPoint(x, y) === "
+                        "document.querySelector(sel)", [x, y, selector])
+    assert hit, f"something covers the slider at ({x:.0f}, {y:.0f})"
+    return x, y
+
+
 def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     before = canvas_pixels(page, "[data-pane='slice-1']")
     slider = page.locator("input[data-trait='tilt_shift']")
@@ -87,15 +104,23 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     # latency while dragging the thumb with the mouse, one move at a time, each waiting
     # for the frame of the value it sent (the browser's own event → canvas painted)
     page.evaluate("() => { window.__etwLatencies = []; window.__etwSent = null; }")
-    slider.scroll_into_view_if_needed()
-    box = slider.bounding_box()
-    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    x0, y0 = settled_centre(page, slider, "input[data-trait='tilt_shift']")
     page.mouse.move(x0, y0)
     page.mouse.down()
     for k in range(13):
         page.mouse.move(x0 + 2 * (k + 1), y0)
-        page.wait_for_function("() => window.__etwSent && window.__etwSent.done === true",
-                               timeout=30000)
+        try:
+            page.wait_for_function("() => window.__etwSent && window.__etwSent.done === true",
+                                   timeout=30000)
+        except Exception as err:
+            state = page.evaluate("""() => ({sent: window.__etwSent,
+                value: document.querySelector("input[data-trait='tilt_shift']").value,
+                shown: document.querySelector('.etw-root').parentElement.dataset.slicesShift,
+                status: document.querySelector("[data-role='status']").textContent,
+                error: document.querySelector("[data-role='error']").textContent})""")
+            page.mouse.up()
+            raise AssertionError(f"move {k}: the frame of the sent value never came: "
+                                 f"{state}") from err
     page.mouse.up()
     lat = page.evaluate("() => window.__etwLatencies")
     assert len(lat) >= 10
