@@ -36,6 +36,8 @@ def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
     if args.tilts:
         lines.append("import numpy as np")
         load_args.append(f"tilts=np.loadtxt({str(Path(args.tilts).resolve())!r})")
+    if args.lazy:
+        load_args.append("lazy=True")
     lines.append(f"stack = etw.load({', '.join(load_args)})")
     if args.bin and args.bin > 1:
         lines.append(f"stack = stack.rebin(scale=(1, {args.bin}, {args.bin}))")
@@ -50,6 +52,8 @@ def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
         rec_args.append(f"thickness={args.thickness}")
     if args.constrain:
         rec_args.append("constrain=True")
+    if args.chunk_size is not None:
+        rec_args.append(f"chunk_size={args.chunk_size}")
     if args.scheduler:
         lines.insert(1, "from dask.distributed import Client")
         lines.insert(2, f"client = Client({args.scheduler!r})")
@@ -57,6 +61,17 @@ def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
     rec_args.append("show_progressbar=True")
     lines.append(f"rec = stack.reconstruct({', '.join(rec_args)})")
     return lines
+
+
+def check_reconstruct_args(args: argparse.Namespace) -> None:
+    """Refuse combinations that cannot work, before any work is done."""
+    if args.lazy and (args.register or args.tilt_align or (args.bin and args.bin > 1)):
+        raise CLIError("--lazy reconstructs an aligned series as it is; register, tilt-align "
+                       "or bin it first (without --lazy) and save it, then reconstruct that")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise CLIError(f"--chunk-size must be >= 1; got {args.chunk_size}")
+    if args.bin is not None and args.bin < 1:
+        raise CLIError(f"--bin must be >= 1; got {args.bin}")
 
 
 def run_script(source: str) -> dict:
@@ -119,13 +134,18 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         raise CLIError(f"input {args.input}: no such file")
     out = Path(args.output)
     check_output(out, args.overwrite)
+    check_reconstruct_args(args)
     lines = build_reconstruct_script(args)
     source = "\n".join(lines) + "\n"
     if args.print_script:
         print(source, end="")
     ns = run_script(source)
     rec = ns["rec"]
-    write_signal(rec, out, args.overwrite)
+    try:
+        write_signal(rec, out, args.overwrite)
+    finally:
+        if ns.get("client") is not None:
+            ns["client"].close()
     stack = ns["stack"]
     print(
         f"reconstructed {stack.data.shape[0]} projections of {stack.data.shape[1]}x"
@@ -284,7 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thickness", type=int, help="volume thickness in pixels")
     p.add_argument("--constrain", action="store_true", help="clip negative values")
     p.add_argument("--bin", type=int, default=1, help="bin the images by this factor first")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask.distributed scheduler address "
+                   "(slice chunks run on its workers)")
+    p.add_argument("--lazy", action="store_true", help="read the series lazily and write the "
+                   "volume block by block (for data larger than memory; output .zspy)")
+    p.add_argument("--chunk-size", type=int, help="slices per task (default: automatic; "
+                   "32 with --lazy)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("--print-script", action="store_true", help="print the Python that runs")
     p.set_defaults(func=cmd_reconstruct)

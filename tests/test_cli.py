@@ -142,3 +142,52 @@ def test_lab_serves_the_quickstart_notebook(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+
+
+def test_lazy_reconstruct_streams_to_zspy_and_equals_eager(data_dir, tmp_path, capsys):
+    out = tmp_path / "needle.zspy"
+    code = run_cli("reconstruct", data_dir / "HAADF.mrc", "--lazy", "--chunk-size", 64,
+                   "--method", "SIRT", "--iterations", 3, "--thickness", 48, "-o", out)
+    assert code == 0, capsys.readouterr().err
+    rec = hs.load(out)
+    assert isinstance(rec, etw.RecStack)
+    expected = etw.load(data_dir / "HAADF.mrc").reconstruct(
+        method="SIRT", iterations=3, thickness=48, show_progressbar=False)
+    assert rec.data.shape == (256, 48, 256)
+    np.testing.assert_allclose(rec.data, expected.data, rtol=1e-5, atol=1e-4)
+    assert any("lazy=True" in line for line in rec.history)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lazy", "--register", "PC"], "--lazy reconstructs an aligned series"),
+    (["--chunk-size", "0"], "--chunk-size must be >= 1"),
+    (["--bin", "0"], "--bin must be >= 1"),
+])
+def test_refused_combinations(data_dir, tmp_path, capsys, extra, message):
+    out = tmp_path / "x.hspy"
+    assert run_cli("reconstruct", data_dir / "HAADF.mrc", *extra, "-o", out) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_scheduler_address_runs_on_a_two_process_cluster(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    stack = etw.datasets.get_catalyst_data(size=96, n_particles=8)
+    src = stack.save(tmp_path / "cat.hspy")
+    local, remote = tmp_path / "local.hspy", tmp_path / "remote.hspy"
+    assert run_cli("reconstruct", src, "--method", "SIRT", "--iterations", 4, "-o", local) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        code = run_cli("reconstruct", src, "--method", "SIRT", "--iterations", 4,
+                       "--chunk-size", 24, "--scheduler", cluster.scheduler_address,
+                       "-o", remote)
+        assert code == 0, capsys.readouterr().err
+        with distributed.Client(cluster) as client:
+            prefixes = client.run_on_scheduler(
+                lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert "chunk_task" in prefixes  # the slice chunks ran on the cluster's workers
+    np.testing.assert_allclose(hs.load(remote).data, hs.load(local).data, rtol=1e-5, atol=1e-5)
+    # the history replays without the cluster: the scheduler is not part of the result
+    assert not any("client" in line.lower() for line in hs.load(remote).history)

@@ -288,4 +288,24 @@ def test_bad_arguments(tmp_path, data_dir):
     with pytest.raises(TypeError):
         etw.load(42)
     with pytest.raises(ValueError, match="lazy"):
-        etw.load(data_dir / "HAADF.mrc", lazy=True)
+        etw.load([data_dir / "HAADF.mrc"], lazy=True)
+
+
+def test_lazy_load_reads_chunks_and_keeps_tilts(data_dir):
+    from etspy_widgets.engine.signals import LazyRecStack, LazyTomoStack
+
+    eager = etw.load(data_dir / "HAADF.mrc")
+    lazy = etw.load(data_dir / "HAADF.mrc", lazy=True)
+    assert isinstance(lazy, LazyTomoStack)
+    assert not isinstance(lazy.data, np.ndarray)
+    np.testing.assert_array_equal(lazy.tilt_values, eager.tilt_values)
+    assert lazy.axes_manager.signal_axes[0].scale == eager.axes_manager.signal_axes[0].scale
+    part = lazy.inav[10:20]
+    assert isinstance(part, LazyTomoStack)
+    np.testing.assert_array_equal(part.tilt_values, eager.tilt_values[10:20])
+    np.testing.assert_array_equal(np.asarray(part.data), eager.data[10:20])
+    rec = lazy.isig[:, 120:136].reconstruct("FBP", show_progressbar=False, chunk_size=100)
+    assert isinstance(rec, LazyRecStack) and rec.data.numblocks[0] == 3
+    expected = eager.isig[:, 120:136].reconstruct("FBP", show_progressbar=False)
+    np.testing.assert_array_equal(np.asarray(rec.data), expected.data)
+    assert rec.history == expected.history

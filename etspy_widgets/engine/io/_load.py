@@ -17,7 +17,7 @@ from hyperspy._signals.signal2d import Signal2D
 from hyperspy.io import load as hs_load
 
 from ..errors import InvalidDataError, MismatchedTiltError, TomoFileError, check_finite
-from ..signals import RecStack, TomoShifts, TomoStack, TomoTilts
+from ..signals import LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
 from . import _mdoc, _mrc
 
 logger = logging.getLogger(__name__)
@@ -111,11 +111,16 @@ def _checked_tilts(tilts, n: int, source: str) -> np.ndarray:
     return arr
 
 
+def _stack_class(signal) -> type:
+    """LazyTomoStack for a lazily read signal (``load(..., lazy=True)``), else TomoStack."""
+    return LazyTomoStack if getattr(signal, "_lazy", False) else TomoStack
+
+
 def _finish(signal, tilts: np.ndarray, source: str, shifts=None) -> TomoStack:
     """Build the TomoStack, check values, calibrate the projection axis."""
     if isinstance(signal.data, np.ndarray):
         check_finite(signal.data, f"data of {source}")
-    stack = TomoStack(signal, tilts=tilts, shifts=shifts)
+    stack = _stack_class(signal)(signal, tilts=tilts, shifts=shifts)
     _calibrate(stack, np.asarray(tilts))
     return stack
 
@@ -216,7 +221,7 @@ def _load_hspy(path: Path, tilts, **kwargs):
     signal = _hs_read(path, **kwargs)
     if isinstance(signal, RecStack):
         return signal
-    stack = signal if isinstance(signal, TomoStack) else TomoStack(signal)
+    stack = signal if isinstance(signal, TomoStack) else _stack_class(signal)(signal)
     if tilts is not None:
         stack.tilts = _checked_tilts(tilts, stack._n_projections, "tilts=")
     if isinstance(stack.data, np.ndarray):
@@ -375,8 +380,11 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
-        Passed to :func:`hyperspy.api.load` (``lazy=True`` is refused: a TomoStack holds
-        NumPy data).
+        Passed to :func:`hyperspy.api.load`. ``lazy=True`` (single files only) gives a
+        :class:`~etspy_widgets.engine.signals.LazyTomoStack` whose data is read chunk by
+        chunk (NaN checks are then skipped); its ``reconstruct`` is computed block by block
+        (:func:`~etspy_widgets.engine.scale.reconstruct_lazy`), so a series larger than
+        memory can be reconstructed into a ``.zspy`` store.
 
     Raises
     ------
@@ -389,11 +397,10 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     ValueError
         For an empty list.
     """
-    if kwargs.get("lazy"):
+    if kwargs.get("lazy") and not isinstance(filename, (str, os.PathLike)):
         raise ValueError(
-            "load(..., lazy=True) is not supported: a TomoStack holds its data in memory. "
-            "Load without lazy=True, or read a part lazily with hyperspy.api.load(path, "
-            "lazy=True), compute it, and wrap it with TomoStack(signal, tilts=...)."
+            "load(..., lazy=True) reads one file (MRC, DM3/DM4, HSPY/ZSPY) lazily; for a "
+            "list of files or an array, load without lazy=True."
         )
     if isinstance(filename, np.ndarray):
         check_finite(filename, "array")

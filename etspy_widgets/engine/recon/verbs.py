@@ -49,6 +49,22 @@ def _axis_dict(axis, **changes) -> dict:
     return d
 
 
+def _reconstruct_line(method, kwargs: dict) -> str:
+    """The history line ``rec = stack.reconstruct(...)`` with only the non-default keywords
+    that apply to ``method``."""
+    kwargs = dict(kwargs)
+    defaults = {**_RECON_DEFAULTS, "backend": "auto", "kernel": "strip",
+                "tv_weight": 0.03, "seed": 0, "builder": "native"}
+    if str(method).upper() in ("BP", "FBP"):
+        kwargs.pop("iterations", None)
+    else:
+        kwargs.pop("sino_filter", None)
+    if str(method).upper() != "DART":
+        kwargs = {k: v for k, v in kwargs.items()
+                  if k not in ("p", "dart_iterations", "gray_levels")}
+    return "rec = " + _call("stack.reconstruct", kwargs, defaults)
+
+
 class ReconMixin:
     """Reconstruction verbs of a TomoStack."""
 
@@ -115,6 +131,14 @@ class ReconMixin:
             gray_levels_used = None
         else:
             gray_levels_used = gray_levels
+        if getattr(self, "_lazy", False):
+            return self._reconstruct_lazy(
+                method, iterations, thickness=thickness, chunk_size=chunk_size,
+                history=dict(constrain=constrain, thresh=thresh, cuda=cuda, p=p,
+                             sino_filter=sino_filter, dart_iterations=dart_iterations,
+                             gray_levels=gray_levels, backend=backend, kernel=kernel,
+                             tv_weight=tv_weight, seed=seed, builder=builder),
+                gray_levels_used=gray_levels_used)
         data = self.data
         rec = reconstruct_stack(
             data, tilts, method, iterations, thickness=thickness, constrain=constrain,
@@ -138,18 +162,23 @@ class ReconMixin:
                   "sino_filter": sino_filter, "dart_iterations": dart_iterations,
                   "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
                   "tv_weight": tv_weight, "seed": seed, "builder": builder}
-        defaults = {**_RECON_DEFAULTS, "backend": "auto", "kernel": "strip",
-                    "tv_weight": 0.03, "seed": 0, "builder": "native"}
-        if str(method).upper() in ("BP", "FBP"):
-            kwargs.pop("iterations")
-        else:
-            kwargs.pop("sino_filter")
-        if str(method).upper() != "DART":
-            kwargs = {k: v for k, v in kwargs.items()
-                      if k not in ("p", "dart_iterations", "gray_levels")}
-        out.add_history("rec = " + _call("stack.reconstruct", kwargs, defaults))
+        out.add_history(_reconstruct_line(method, kwargs))
         out.metadata.set_item("Tomography.source_tilts", tilts.tolist())
         return out
+
+    def _reconstruct_lazy(self, method, iterations, *, thickness, chunk_size, history,
+                          gray_levels_used):
+        """``reconstruct`` of a lazy stack: a LazyRecStack computed block by block."""
+        from ..scale import DEFAULT_CHUNK, reconstruct_lazy
+
+        options = {k: v for k, v in history.items() if k != "gray_levels"}
+        rec = reconstruct_lazy(self, method, iterations, thickness=thickness,
+                               chunk_size=chunk_size or DEFAULT_CHUNK,
+                               gray_levels=gray_levels_used, **options)
+        rec.add_history(_reconstruct_line(method, {"method": method, "iterations": iterations,
+                                                   "thickness": thickness, **history}))
+        rec.metadata.set_item("Tomography.source_tilts", self._checked_tilts().tolist())
+        return rec
 
     def iter_recon_error(  # noqa: PLR0917 - ETSpy's positional signature
             self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
