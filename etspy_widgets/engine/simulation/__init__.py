@@ -4,7 +4,8 @@ The catalyst (a support sphere carrying small particles), a needle (a tapered ro
 particles) and a rod with off-axis particles are projected analytically (chord lengths) in
 ASTRA's parallel-beam geometry as ETSpy uses it, and misaligned exactly (no interpolation):
 per-projection shifts, a tilt-axis shift across the axis, a tilt-axis rotation, and noise.
-Every call takes a seed. See ``docs/conventions-simulation.md`` for the sign conventions.
+Every call takes a seed. See ``docs/conventions.md`` (section Simulation) for the sign
+conventions.
 
 ETSpy's own functions (``create_catalyst_model``, ``create_cylinder_model``,
 ``create_model_tilt_series``, ``misalign_stack``, ``add_noise``) are here too, seeded.
