@@ -56,8 +56,9 @@ def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
         rec_args.append(f"chunk_size={args.chunk_size}")
     if args.scheduler:
         lines.insert(1, "from dask.distributed import Client")
+        # the active client runs the chunks (reconstruct's client="auto"); the history of
+        # the result keeps no reference to it, so it replays without the cluster
         lines.insert(2, f"client = Client({args.scheduler!r})")
-        rec_args.append("client=client")
     rec_args.append("show_progressbar=True")
     lines.append(f"rec = stack.reconstruct({', '.join(rec_args)})")
     return lines

@@ -191,3 +191,6 @@ def test_scheduler_address_runs_on_a_two_process_cluster(tmp_path, capsys):
     np.testing.assert_allclose(hs.load(remote).data, hs.load(local).data, rtol=1e-5, atol=1e-5)
     # the history replays without the cluster: the scheduler is not part of the result
     assert not any("client" in line.lower() for line in hs.load(remote).history)
+    assert run_cli("replay", remote, "-o", tmp_path / "replayed.hspy") == 0
+    np.testing.assert_allclose(hs.load(tmp_path / "replayed.hspy").data, hs.load(local).data,
+                               rtol=1e-5, atol=1e-5)
