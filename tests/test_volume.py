@@ -189,3 +189,13 @@ def test_bad_volumes_are_rejected():
         VolumeView(bad)
     with pytest.raises(ValueError, match="colours for"):
         VolumeView([blob(), blob()], colors=["red"])
+
+
+def test_widgets_package_exports_the_views():
+    import etspy_widgets.widgets as w
+    from etspy_widgets.widgets.convergence import ConvergenceView
+    from etspy_widgets.widgets.volume import VolumeView
+
+    assert w.VolumeView is VolumeView and w.ConvergenceView is ConvergenceView
+    with pytest.raises(AttributeError):
+        w.NoSuchView  # noqa: B018
