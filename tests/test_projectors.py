@@ -158,3 +158,17 @@ def test_fused_residual_step_equals_separate_operators():
     upd_a, _ = p.residual_bp(x, y[rows], rinv[rows], angle=a)
     upd_a_ref, _ = ref.residual_bp(x, y[rows], rinv[rows], angle=a)
     assert rel_l2(upd_a, upd_a_ref) < 1e-4
+
+
+def test_concurrent_requests_share_one_build():
+    """Threads asking for the same new geometry at once get one projector, built once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from etspy_widgets.engine.recon.projectors import clear_cache, get_projector
+
+    clear_cache()
+    tilts = np.linspace(-70, 70, 71)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: get_projector(tilts, 200, 200, "sparse"), range(8)))
+    assert all(p is got[0] for p in got)
+    assert get_projector(tilts, 200, 200, "sparse") is got[0]

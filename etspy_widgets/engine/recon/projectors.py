@@ -11,7 +11,7 @@ Public, batched (slice first):
 - a volume block is ``(n_slices, thickness, n_det)``; one slice ``(thickness, n_det)``,
 - a sinogram block is ``(n_slices, n_tilts, n_det)``; one sinogram ``(n_tilts, n_det)``.
 
-:meth:`Projector.forward` maps the first to the second, :meth:`Projector.back` the
+[`Projector.forward`][etspy_widgets.engine.recon.projectors.Projector.forward] maps the first to the second, [`Projector.back`][etspy_widgets.engine.recon.projectors.Projector.back] the
 second to the first (the exact transpose of the same kernel; no scaling).
 
 Internal, used by the algorithms (slices innermost, "column blocks"):
@@ -44,6 +44,7 @@ KERNELS = ("strip", "linear", "line")
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_BUILDING: dict = {}  # geometry key → lock held while its projector is being built
 _CACHE_SIZE = 4
 _ASTRA_LOCK = threading.RLock()  # ASTRA's object managers are not thread-safe
 
@@ -89,8 +90,8 @@ def _geometries(tilts, n_det: int, thickness: int):
 class Projector:
     """A parallel-beam projector for one geometry (tilts, detector width, thickness).
 
-    Subclasses implement :meth:`fp_cols` and :meth:`bp_cols` (and, for SART, the
-    per-projection :meth:`fp_angle_cols` / :meth:`bp_angle_cols`) on column blocks.
+    Subclasses implement [`fp_cols`][etspy_widgets.engine.recon.projectors.Projector.fp_cols] and [`bp_cols`][etspy_widgets.engine.recon.projectors.Projector.bp_cols] (and, for SART, the
+    per-projection [`fp_angle_cols`][etspy_widgets.engine.recon.projectors.Projector.fp_angle_cols] / [`bp_angle_cols`][etspy_widgets.engine.recon.projectors.Projector.bp_angle_cols]) on column blocks.
     """
 
     backend = "base"
@@ -140,7 +141,7 @@ class Projector:
 
     def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
         """Apply SART projection ``a`` to ``x`` in place (ASTRA's update; see
-        :func:`~._kernels.csr_sart_update`); returns the squared residual per slice.
+        ``csr_sart_update``); returns the squared residual per slice.
 
         This generic version (ASTRA backends) applies the thresholds to ``R_i`` and
         ``C_j`` separately (1e-6 each) rather than to their product.
@@ -240,10 +241,10 @@ class SparseProjector(Projector):
     """Batched CPU backend: ASTRA's system matrix of the kernel, applied to many slices.
 
     For the "strip" kernel the matrix is computed here (exact pixel/strip intersection
-    areas, :func:`~._kernels.strip_matrix`, equal to ASTRA's to ~2e-5; ``builder="astra"``
+    areas, ``strip_matrix``, equal to ASTRA's to ~2e-5; ``builder="astra"``
     takes ASTRA's own); for "linear" and "line" it is ASTRA's.
     The matrix ``W`` (rays × pixels) is kept reordered by 32×32 pixel tiles
-    (:func:`~._kernels.csr_to_tiled`): projection gathers and back projection scatters in
+    (``csr_to_tiled``): projection gathers and back projection scatters in
     one streaming pass over it, with the tile's block of slices in cache; no transpose is
     stored. The row-ordered CSR is rebuilt on demand for per-projection operators (SART).
     """
@@ -449,14 +450,27 @@ def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str 
         if proj is not None:
             _CACHE.move_to_end(key)
             return proj
-    if backend == "sparse":
-        proj = SparseProjector(tilts, n_det, thickness, kernel, builder=builder)
-    else:
-        proj = AstraProjector(tilts, n_det, thickness, kernel, cuda=backend == "cuda")
-    with _CACHE_LOCK:
-        _CACHE[key] = proj
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        building = _BUILDING.setdefault(key, threading.Lock())
+    # one build per geometry: threads asking for it meanwhile wait for that build instead of
+    # each building (and holding) a copy of a matrix that can take gigabytes
+    with building:
+        with _CACHE_LOCK:
+            proj = _CACHE.get(key)
+            if proj is not None:
+                _CACHE.move_to_end(key)
+                return proj
+        try:
+            if backend == "sparse":
+                proj = SparseProjector(tilts, n_det, thickness, kernel, builder=builder)
+            else:
+                proj = AstraProjector(tilts, n_det, thickness, kernel, cuda=backend == "cuda")
+            with _CACHE_LOCK:
+                _CACHE[key] = proj
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        finally:
+            with _CACHE_LOCK:
+                _BUILDING.pop(key, None)
     return proj
 
 
