@@ -10,7 +10,7 @@ Code written against ``import etspy.api as etspy`` keeps working::
     rec = reg.reconstruct("SIRT", iterations=50)
 
 ``etspy_path`` is this package's folder (ETSpy's is its own); ETSpy's test data are found
-with :func:`etspy_widgets.engine.datapath.data_folder` instead.
+with ``etspy_widgets.engine.datapath.data_folder`` instead.
 """
 
 from __future__ import annotations

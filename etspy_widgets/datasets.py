@@ -24,7 +24,7 @@ def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: fl
 
     The series is computed (about a second), not downloaded: a support sphere carrying small
     particles, projected analytically in ETSpy's ASTRA geometry (see
-    :mod:`etspy_widgets.engine.simulation`). The particles are always the same (fixed model
+    ``etspy_widgets.engine.simulation``). The particles are always the same (fixed model
     seed); ``seed`` drives the misalignment and the noise.
 
     Parameters
@@ -44,7 +44,7 @@ def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: fl
     seed : int
         Seed of the shifts and the noise; the same seed gives the same series.
     return_truth : bool
-        Return the :class:`~etspy_widgets.engine.simulation.SimulatedSeries` (stack, applied
+        Return the ``SimulatedSeries`` (stack, applied
         ``shifts``, ``tilt_shift``, ``tilt_rotation``, ``aligned`` projections, ground-truth
         ``volume``) instead of the stack alone.
     size, n_particles : int

@@ -18,7 +18,7 @@ from .actions._log import NUMPY_LINE, record
 
 @dataclass
 class Replay:
-    """The outcome of :func:`replay`: the namespace the code ran in and its results."""
+    """The outcome of [`replay`][]: the namespace the code ran in and its results."""
 
     namespace: dict
     code: str

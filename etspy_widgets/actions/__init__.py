@@ -1,7 +1,7 @@
 """Actions: the verbs of a session as data, each written as one line of public Python.
 
 The workbench performs an action only by executing the line it logs
-(:func:`execute`), so the code log and the widget's state cannot drift apart.
+([`execute`][]), so the code log and the widget's state cannot drift apart.
 
 >>> from etspy_widgets.actions import Action, render
 >>> render(Action.call("stack_register", method="PC"))

@@ -1,10 +1,10 @@
 """An action is data: a verb, its named arguments, and the variable its result goes to.
 
-:func:`render` turns an action into one line of Python that calls the public API
-(``stack = stack.stack_register(method="PC")``); :func:`execute` runs an action by
+[`render`][] turns an action into one line of Python that calls the public API
+(``stack = stack.stack_register(method="PC")``); [`execute`][] runs an action by
 compiling *that very line* and executing it, so what the log says is what ran.
 Run-time controls that do not change the result (a progress callback, a cancel
-event) can be passed to :func:`execute`; they are added as extra keywords to the
+event) can be passed to [`execute`][]; they are added as extra keywords to the
 call in the parsed line, never to the logged text.
 """
 

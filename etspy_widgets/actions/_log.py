@@ -1,6 +1,6 @@
 """The code log of a session: the initial data, the actions applied, undo and redo.
 
-An :class:`ActionLog` keeps the initial namespace and, for every applied action,
+An [`ActionLog`][] keeps the initial namespace and, for every applied action,
 the namespace after it (the engine's verbs return new objects, so this holds
 references, not copies). Undo pops the last step onto a redo list; the script
 is always the import line, the source line and the remaining actions, so it is
@@ -67,7 +67,7 @@ def record(namespace: dict, before: dict, target: str, line: str) -> None:
     """After ``line`` assigned ``target``: its history is its receiver's plus ``line``.
 
     ``before`` is the namespace as it was before the line ran. The same rule is
-    used by the workbench and by :func:`etspy_widgets.replay`, so both leave the
+    used by the workbench and by [`etspy_widgets.replay`][], so both leave the
     same history on the same results.
     """
     obj = namespace.get(target)
@@ -157,8 +157,8 @@ class ActionLog:
         """Execute ``action``'s line on the current state; log it; return its result.
 
         On an exception nothing is logged and the state is unchanged. ``cancel`` (a
-        :class:`threading.Event`) set while the line ran discards the result
-        (:class:`Cancelled`), for verbs that cannot stop early.
+        ``threading.Event``) set while the line ran discards the result
+        ([`Cancelled`][]), for verbs that cannot stop early.
         """
         with self._lock:
             before = self.state
@@ -181,7 +181,7 @@ class ActionLog:
         return result
 
     def undo(self) -> Action | None:
-        """Remove the last action (kept for :meth:`redo`); return it, or None."""
+        """Remove the last action (kept for [`redo`][]); return it, or None."""
         with self._lock:
             if not self._steps:
                 return None
@@ -223,7 +223,7 @@ class ActionLog:
         return "\n".join(out) + "\n"
 
     def export(self, path, overwrite: bool = True):
-        """Write :attr:`code` to ``path`` atomically (never a half-written file)."""
+        """Write [`code`][] to ``path`` atomically (never a half-written file)."""
         from ..engine.atomic import atomic_path
 
         text = self.code

@@ -1,7 +1,7 @@
-"""The workbench's verbs as :class:`Action` factories (one per button or commit).
+"""The workbench's verbs as [`Action`][] factories (one per button or commit).
 
 Each factory only builds data: the public method name and its named arguments.
-Nothing here computes; :func:`~etspy_widgets.actions.execute` runs the line.
+Nothing here computes; [`execute`][etspy_widgets.actions.execute] runs the line.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def manual(tilt_shift: float = 0.0, tilt_rotation: float = 0.0) -> Action:
     """Commit the tilt-axis shift (px, across the axis) and rotation (degrees).
 
     Written as ETSpy's ``trans_stack(xshift=0.0, yshift=tilt_shift, angle=tilt_rotation)``,
-    the transform :meth:`TomoStack.test_align` previews.
+    the transform ``TomoStack.test_align`` previews.
     """
     return Action.call("trans_stack",
                        comment="Shift and rotate the tilt axis (values set with the sliders)",

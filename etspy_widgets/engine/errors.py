@@ -71,7 +71,7 @@ def check_method(kind: str, name: str, choices) -> str:
 
 
 def check_finite(data, what: str = "data") -> None:
-    """Raise :class:`InvalidDataError` when ``data`` holds NaN or infinite values.
+    """Raise [`InvalidDataError`][] when ``data`` holds NaN or infinite values.
 
     Lazy (Dask) arrays are not checked here: they are checked chunk by chunk
     where they are computed.

@@ -4,18 +4,18 @@ A spectrum-image tilt series is a HyperSpy ``Signal1D`` of data shape
 ``(n_tilts, ny, nx, n_channels)`` (navigation ``(x, y, tilt)``, signal: energy
 in keV) with its tilts in ``metadata.Tomography.tilts`` (degrees). From it:
 
-- :func:`summed_image`: the total counts per pixel, a HAADF-like
-  :class:`~etspy_widgets.TomoStack` to compute the alignment on;
-- :func:`line_intensity_maps`: one TomoStack per element from background-window
+- [`summed_image`][]: the total counts per pixel, a HAADF-like
+  [`TomoStack`][etspy_widgets.TomoStack] to compute the alignment on;
+- [`line_intensity_maps`][]: one TomoStack per element from background-window
   line intensities (peak window minus a linear background from windows either side);
-- :func:`nmf_maps`: one TomoStack per element from the loadings of a non-negative
+- [`nmf_maps`][]: one TomoStack per element from the loadings of a non-negative
   matrix factorisation (HyperSpy's ``decomposition``), components matched to
   elements by their X-ray lines;
-- :func:`align_maps`, :func:`reconstruct_maps`, :func:`volume_fractions`: the
+- [`align_maps`][], [`reconstruct_maps`][], [`volume_fractions`][]: the
   alignment of the summed image replayed on each map (``align_other``),
   one reconstruction per element, and volume fractions from Otsu thresholds.
 
-:func:`simulate_edx_tilt_series` builds a test case with known truth: a needle of
+``simulate_edx_tilt_series`` builds a test case with known truth: a needle of
 Ni/Cr layers on Si, projected with the engine's projector (ASTRA's geometry),
 X-ray lines on a bremsstrahlung background, Poisson noise, and known misalignment.
 """
@@ -321,12 +321,12 @@ def line_intensity_maps(signal, elements=None, tilts=None, **window_kw) -> dict:
     signal : hyperspy Signal1D
         Spectrum-image tilt series ``(n_tilts, ny, nx, n_channels)``, energy in keV.
     elements : list of str or dict, optional
-        Elements (their Kα lines from :data:`XRAY_LINES`) or ``{name: energy_keV}``;
+        Elements (their Kα lines from ``XRAY_LINES``) or ``{name: energy_keV}``;
         default ``metadata.Sample.elements``.
     tilts : array-like, optional
         Default ``metadata.Tomography.tilts``.
     window_kw
-        ``width``, ``background``, ``background_width`` of :func:`line_windows`.
+        ``width``, ``background``, ``background_width`` of [`line_windows`][].
     """
     _check_spectrum_image(signal)
     tilts = _tilts_of(signal, tilts)
@@ -432,18 +432,18 @@ def nmf_maps(signal, elements=None, n_components=None, tilts=None, algorithm=Non
     The components are matched to elements by the background-subtracted intensity
     of each element's line in each component spectrum (one component per element,
     best total match). Each map is the component's loading times the line
-    intensity of its spectrum, so it is in counts like :func:`line_intensity_maps`.
+    intensity of its spectrum, so it is in counts like ``line_intensity_maps``.
 
     Parameters
     ----------
     signal : hyperspy Signal1D
         Spectrum-image tilt series; it is not modified (a copy is decomposed).
     elements, tilts
-        As :func:`line_intensity_maps`.
+        As [`line_intensity_maps`][].
     n_components : int, optional
         Default: the number of elements.
     algorithm : str or estimator, optional
-        Passed to HyperSpy's ``decomposition``; default :class:`MultiplicativeNMF`
+        Passed to HyperSpy's ``decomposition``; default [`MultiplicativeNMF`][]
         (``"NMF"`` needs scikit-learn).
     decomposition_kw
         Other arguments of ``decomposition`` (e.g. ``normalize_poissonian_noise``).
@@ -526,15 +526,15 @@ def segment_volumes(volumes: dict) -> dict[str, np.ndarray]:
 def volume_fractions(volumes: dict) -> dict[str, float]:
     """Volume fraction of each element from Otsu-thresholded reconstructions.
 
-    Each element's share of the segmented specimen (:func:`segment_volumes`);
-    the fractions sum to 1 and compare with :func:`phantom_fractions`.
+    Each element's share of the segmented specimen ([`segment_volumes`][]);
+    the fractions sum to 1 and compare with [`phantom_fractions`][].
     """
     return phantom_fractions(segment_volumes(volumes))
 
 
 @dataclass
 class HyperspectralResult:
-    """Everything :func:`hyperspectral_tomography` computed, step by step."""
+    """Everything [`hyperspectral_tomography`][] computed, step by step."""
 
     summed: object
     aligned_summed: object

@@ -1,7 +1,7 @@
-"""Tomography signals: :class:`TomoStack` (a tilt series) and :class:`RecStack` (a volume).
+"""Tomography signals: [`TomoStack`][] (a tilt series) and [`RecStack`][] (a volume).
 
 Tilts and shifts live in ``metadata.Tomography`` as small HyperSpy signals
-(:class:`TomoTilts`, :class:`TomoShifts`) whose navigation axis is the stack's,
+([`TomoTilts`][], [`TomoShifts`][]) whose navigation axis is the stack's,
 exactly where ETSpy keeps them. HyperSpy slices them with the stack
 (``_additional_slicing_targets``), copies them with the metadata and saves them
 with the file, so there is one place that holds them and nothing to keep in step.
@@ -264,7 +264,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     @property
     def tilts(self) -> TomoTilts:
-        """Tilt angles in degrees, a :class:`TomoTilts` of shape ``(n, 1)`` (ETSpy's form)."""
+        """Tilt angles in degrees, a ``TomoTilts`` of shape ``(n, 1)`` (ETSpy's form)."""
         return self.metadata.Tomography.tilts
 
     @tilts.setter
@@ -273,7 +273,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     @property
     def shifts(self) -> TomoShifts:
-        """Shifts (y, x) applied to each projection in pixels, a :class:`TomoShifts`."""
+        """Shifts (y, x) applied to each projection in pixels, a [`TomoShifts`][]."""
         return self.metadata.Tomography.shifts
 
     @shifts.setter
@@ -532,24 +532,24 @@ class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
         return out
 
     def render(self, **kwargs):
-        """A 3D view (ipyvolume): see :class:`etspy_widgets.widgets.volume.VolumeView`."""
+        """A 3D view (ipyvolume): see ``etspy_widgets.widgets.volume.VolumeView``."""
         from ..widgets.volume import VolumeView
 
         return VolumeView(self, **kwargs)
 
 
 class LazyTomoStack(TomoStack, LazySignal2D):
-    """A :class:`TomoStack` whose data is a Dask array, read or computed chunk by chunk.
+    """A [`TomoStack`][] whose data is a Dask array, read or computed chunk by chunk.
 
     ``hs.load(path, lazy=True)`` and ``etspy_widgets.load(path, lazy=True)`` give one;
-    ``compute()`` turns it into a :class:`TomoStack` in memory.
+    ``compute()`` turns it into a [`TomoStack`][] in memory.
     """
 
     _lazy = True
 
 
 class LazyRecStack(RecStack, LazySignal2D):
-    """A :class:`RecStack` computed chunk by chunk (see :func:`~etspy_widgets.engine.scale`).
+    """A [`RecStack`][] computed chunk by chunk (see ``scale``).
 
     Saving it to ``.zspy`` writes each chunk as it is computed, so a volume larger than
     memory can be reconstructed.
@@ -559,7 +559,7 @@ class LazyRecStack(RecStack, LazySignal2D):
 
 
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
-    """Return ``signal_or_array`` as a :class:`TomoStack` (no copy when it already is one)."""
+    """Return ``signal_or_array`` as a ``TomoStack`` (no copy when it already is one)."""
     if isinstance(signal_or_array, TomoStack) and tilts is None:
         return signal_or_array
     return TomoStack(signal_or_array, tilts=tilts)

@@ -10,7 +10,7 @@ Every function here follows ``docs/conventions.md``:
   ``((ny - 1) / 2, (nx - 1) / 2)``: a point at ``(x, y)`` relative to the centre goes to
   ``(x cos a - y sin a, x sin a + y cos a)`` (ETSpy's ``trans_stack`` angle; with y
   pointing down the screen a positive angle turns the content clockwise);
-* :func:`rotate_shift_stack` rotates first, then shifts by ``(yshift, xshift)`` (the
+* ``rotate_shift_stack`` rotates first, then shifts by ``(yshift, xshift)`` (the
   same sign as ``shifts``).
 
 These functions never modify their input.
@@ -54,7 +54,7 @@ def fourier_shift_stack(data, shifts, pad: str = "edge") -> np.ndarray:
     shifts : array-like
         ``(n, 2)`` shifts (y, x) in pixels, the shift applied to the content.
     pad : str
-        :func:`numpy.pad` mode for the border that keeps the FFT from wrapping content
+        ``numpy.pad`` mode for the border that keeps the FFT from wrapping content
         around; what moves in from outside the image takes these values.
 
     Returns
@@ -88,9 +88,9 @@ def fourier_shift_stack(data, shifts, pad: str = "edge") -> np.ndarray:
 
 
 def interp_shift_stack(data, shifts, order: int = 3) -> np.ndarray:
-    """Shift each projection by spline interpolation (:func:`scipy.ndimage.shift`).
+    """Shift each projection by spline interpolation (``scipy.ndimage.shift``).
 
-    Same arguments and sign as :func:`fourier_shift_stack`; borders take the nearest value.
+    Same arguments and sign as ``fourier_shift_stack``; borders take the nearest value.
     """
     data = _float(data)
     shifts = _check_shifts(shifts, data.shape[0])
@@ -112,7 +112,7 @@ def shift_stack(data, shifts, shift_type: str = "fourier", **kwargs) -> np.ndarr
 
 def rotation_source_coords(shape, angle: float = 0.0, yshift: float = 0.0,  # noqa: PLR0917
                            xshift: float = 0.0, rows=None, cols=None):
-    """Where, in the input image, each output pixel of :func:`rotate_shift_stack` comes from.
+    """Where, in the input image, each output pixel of ``rotate_shift_stack`` comes from.
 
     Parameters
     ----------

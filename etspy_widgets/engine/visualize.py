@@ -3,7 +3,7 @@
 Pure NumPy/SciPy (matplotlib only inside the ``plot_*`` functions), so the
 signal classes and the widgets call the same code.
 
-Axis names follow the volume convention of a :class:`~etspy_widgets.RecStack`:
+Axis names follow the volume convention of a [`RecStack`][etspy_widgets.RecStack]:
 an array of shape ``(nx, nz, ny)`` where ``x`` runs along the tilt axis, ``z``
 along the beam (the thickness) and ``y`` across the tilt axis.
 """

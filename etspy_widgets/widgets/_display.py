@@ -64,5 +64,5 @@ def encode(images: np.ndarray) -> tuple[bytes, list[int]]:
 
 
 def decode(payload: bytes, shape) -> np.ndarray:
-    """Inverse of :func:`encode` (tests and debugging)."""
+    """Inverse of ``encode`` (tests and debugging)."""
     return np.frombuffer(payload, dtype=np.uint8).reshape(shape)

@@ -1,11 +1,11 @@
 """What each pane shows, computed from the current stack by the engine's own functions.
 
-The live slices come from :class:`~etspy_widgets.engine.align._slices.SliceSampler`
+The live slices come from [`SliceSampler`][etspy_widgets.engine.align._slices.SliceSampler]
 (the sampler behind ``test_align_slices``): it samples only the pixels of the three
 slice columns, and its sinograms feed both the sinogram pane and the slice
 reconstructions, so the two panes always show the same trial alignment. While a
 slider is dragged, large stacks are previewed on a binned copy
-(:func:`~etspy_widgets.engine.transform.bin_stack`) and refined at full resolution
+([`bin_stack`][etspy_widgets.engine.transform.bin_stack]) and refined at full resolution
 when the drag stops.
 """
 
@@ -162,7 +162,7 @@ def image_frame(image: np.ndarray, contrast, extra: dict | None = None,
 
 def stack_frame(images: np.ndarray, contrast, extra: dict | None = None,
                 max_size: int = _display.DISPLAY_SIZE) -> dict:
-    """Like :func:`image_frame` for several images sharing one contrast (the three slices)."""
+    """Like ``image_frame`` for several images sharing one contrast (the three slices)."""
     factor = _display.reduction_factor(images.shape[-2:], max_size)
     small = np.stack([_display.reduce(img, factor) for img in images])
     lo, hi = _display.limits(small, *contrast)

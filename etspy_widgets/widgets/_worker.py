@@ -1,10 +1,10 @@
 """Work off the kernel's message thread: newest-wins previews and cancellable jobs.
 
-* :class:`LatestWorker` runs one request at a time; a request submitted while one
+* ``LatestWorker`` runs one request at a time; a request submitted while one
   runs replaces any request still waiting (stale requests are dropped, never
   queued), so after the last slider event the display catches up within one
   compute time.
-* :class:`JobRunner` runs one long job (registration, reconstruction) at a time on
+* ``JobRunner`` runs one long job (registration, reconstruction) at a time on
   its own thread, with a cancel event and a progress callback; a second job while
   one runs is refused with a message, not queued silently.
 """

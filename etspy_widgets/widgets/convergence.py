@@ -1,12 +1,12 @@
 """Convergence of iterative reconstructions, live: residual per iteration beside the slice.
 
-:class:`ConvergenceView` runs ``TomoStack.iter_recon_error`` (the generator behind
+[`ConvergenceView`][] runs ``TomoStack.iter_recon_error`` (the generator behind
 ``recon_error``) on one slice, off the kernel's message thread, and plots the
 sinogram residual ‖W x − y‖ of each iteration as it arrives (log scale). Moving
 the cursor over the curve (or the slider) shows the slice at that iteration. The
 *Use N iterations* button turns the choice into an action,
 ``rec = stack.reconstruct(method=..., iterations=N)``, applied through an
-:class:`~etspy_widgets.actions.ActionLog` when one is given, so it lands in the
+[`ActionLog`][etspy_widgets.actions.ActionLog] when one is given, so it lands in the
 code log.
 
 The plot is an ipympl canvas (a widget), so the view works in JupyterLab and in

@@ -1,10 +1,10 @@
 """3D view of reconstructions with ipyvolume: volume rendering, isosurface, slice planes.
 
-:class:`VolumeView` shows one volume (a colour map) or several in one scene,
+[`VolumeView`][] shows one volume (a colour map) or several in one scene,
 each in its own colour (the EDX case: Cr, Ni, Si in red, green, blue). A
 volume too large to send in one message (ipyvolume sends 4 bytes per voxel and
 messages past ~10 MB are unreliable) is block-averaged by an integer factor
-first; the factor is shown under the view and kept in :attr:`VolumeView.downsample`.
+first; the factor is shown under the view and kept in ``VolumeView.downsample``.
 
 Everything the view shows is a trait, so it can be checked without a browser:
 ``original_shape``, ``sent_shape``, ``downsample``, ``sent_bytes``, ``iso_level``,
@@ -15,8 +15,8 @@ Volumes use a RecStack's ``(nx, nz, ny)`` order. ipyvolume draws array axes
 
 Several volumes are sent as one: ipyvolume 0.6.3 draws nothing at all when a
 figure holds two or more volumes (seen in headless Chromium here), so each voxel
-goes into the value band of its strongest element (:func:`composite_volume`) and
-the transfer function colours each band (:func:`composite_transfer_function`).
+goes into the value band of its strongest element ([`composite_volume`][]) and
+the transfer function colours each band (``composite_transfer_function``).
 Voxels where two elements meet are interpolated across bands, which can tint a
 one-voxel rim; the slice planes and isosurfaces use the separate volumes.
 """
@@ -143,7 +143,7 @@ def composite_volume(volumes, ranges, threshold: float = 0.0) -> np.ndarray:
     normalised value ``v`` (in [0, 1], from ``ranges``) belongs to volume ``k`` gets
     ``(k + g + (1 − 2g)·v)/n`` (``g`` a guard at both ends of the band); voxels
     with ``v ≤ threshold`` get 0 (transparent).
-    :func:`composite_transfer_function` colours each band.
+    [`composite_transfer_function`][] colours each band.
     """
     n = len(volumes)
     norm = np.stack([np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
@@ -157,7 +157,7 @@ def composite_volume(volumes, ranges, threshold: float = 0.0) -> np.ndarray:
 
 def composite_transfer_function(colors, threshold: float = 0.1, opacity: float = 0.2,
                                 n: int = 1024) -> np.ndarray:
-    """RGBA table for :func:`composite_volume`: band ``k`` in colour ``k``, alpha ramping
+    """RGBA table for ``composite_volume``: band ``k`` in colour ``k``, alpha ramping
     from ``threshold`` to ``opacity`` inside the band, zero in the band guards."""
     k = len(colors)
     per = n // k
@@ -499,7 +499,7 @@ class VolumeView(widgets.VBox):
 
 
 def render(volumes, **kwargs) -> VolumeView:
-    """Build a :class:`VolumeView` (see its parameters); display it as the cell's result."""
+    """Build a [`VolumeView`][] (see its parameters); display it as the cell's result."""
     return VolumeView(volumes, **kwargs)
 
 

@@ -2,7 +2,7 @@
 
 State lives in traitlets (the contract with ``js/workbench.js``); images cross as
 display-sized uint8 ``bytes`` inside frame dicts (shape and data arrive together);
-every step that changes the data is an :class:`~etspy_widgets.actions.Action`
+every step that changes the data is an [`Action`][etspy_widgets.actions.Action]
 executed from the very line the code log shows. Live slices run on a worker thread
 where the newest slider value wins; long steps run on a job thread with progress
 and cancel.
@@ -49,7 +49,7 @@ def _asset(name: str):
 
 
 class AlignmentWorkbench(anywidget.AnyWidget):
-    """Interactive alignment of a :class:`~etspy_widgets.TomoStack`, with a code log.
+    """Interactive alignment of a [`TomoStack`][etspy_widgets.TomoStack], with a code log.
 
     Parameters
     ----------
@@ -57,7 +57,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         The tilt series. Give it or ``source``.
     source : str, optional
         A one-line expression that produces the stack (``"etw.load('a.mrc')"``); it
-        becomes the first line of :attr:`code`. Without ``stack`` it is executed.
+        becomes the first line of ``code``. Without ``stack`` it is executed.
     slices : sequence of 3 int, optional
         Columns to reconstruct live; default ¼, ½, ¾ of the width.
     **kwargs

@@ -1,10 +1,10 @@
 """Alignment: filters, stack registration, tilt-axis alignment, align_other, test_align.
 
-:class:`AlignMixin` carries the verbs that :class:`~etspy_widgets.engine.signals.TomoStack`
+``AlignMixin`` carries the verbs that [`TomoStack`][etspy_widgets.engine.signals.TomoStack]
 exposes (ETSpy's names and arguments); the algorithms live in the private modules of this
 package and work on NumPy arrays. Signs and meanings: ``docs/conventions.md``.
 
-Public array functions: :func:`test_align_slices` and :class:`SliceSampler` (what the
+Public array functions: ``test_align_slices`` and [`SliceSampler`][] (what the
 workbench calls on every slider move).
 """
 
@@ -38,7 +38,7 @@ def _args(*args, **kwargs) -> str:
 def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, **kwargs):
     """The ``(n, 2)`` (y, x) shifts to apply to ``data`` for one registration method.
 
-    See :meth:`AlignMixin.stack_register` for the methods and their keyword arguments.
+    See ``AlignMixin.stack_register`` for the methods and their keyword arguments.
     """
     method = check_method("registration method", method, REGISTER_METHODS)
     data = _register.check_stack(data)
@@ -186,7 +186,7 @@ class AlignMixin:
             ``lowpass``, ``highpass``, ``normalization``); ``"StackReg"``: pairwise
             pystackreg translation. Both compose pairwise shifts outward from ``start``
             and then remove their accumulated slow drift with the mass invariants
-            (``drift="com"``: the part of the difference to :func:`com_shifts` that is a
+            (``drift="com"``: the part of the difference to ``com_shifts`` that is a
             polynomial of degree ``drift_degree`` (6) in the projection index;
             ``drift=None`` for the raw pairwise result, as ETSpy).
             ``"COM"``: centre-of-mass tracking with the conservation of mass along the
@@ -195,7 +195,8 @@ class AlignMixin:
             ``cl_ref_index``, ``fit``). ``"PM"``: projection matching: alternate
             reconstruction and re-projection, coarse to fine (kwargs ``initial`` — a
             method name or an ``(n, 2)`` array to refine —, ``levels``, ``iterations``,
-            ``thickness``, ``slices``).
+            ``sirt_iterations``, ``thickness``, ``upsample``, ``tol``, ``callback``,
+            ``warm``, ``max_size``; see ``projection_matching``).
         start : int, optional
             Reference projection (zero shift); default the middle one.
         show_progressbar : bool
@@ -203,7 +204,7 @@ class AlignMixin:
         cuda : bool, optional
             Accepted for ETSpy compatibility; registration runs on the CPU.
         crop : bool
-            Crop to the area common to every shifted projection (:meth:`shift_crop`).
+            Crop to the area common to every shifted projection ([`shift_crop`][]).
         shift_type : {"fourier", "interp"}
             How the shifts are applied.
 
@@ -242,7 +243,7 @@ class AlignMixin:
         ``"MaxImage"`` (kwargs ``limit``, ``delta``, ``plot_results``, ``also_shift``,
         ``shift_limit``): edges of the maximum image + Hough transform give the rotation;
         with ``also_shift`` the offset is found by a fast reconstruction-sharpness search
-        on a few slices (:func:`~etspy_widgets.engine.align._tiltaxis.offset_search`).
+        on a few slices (``offset_search``).
 
         The correction (rotation about the centre in degrees, then a y shift in pixels) is
         applied to a copy and composed into ``metadata.Tomography`` (tiltaxis, yshift).
@@ -334,7 +335,7 @@ class AlignMixin:
                    vmax_std: float = 10):
         """Reconstruct three slices after a trial tilt-axis shift/rotation; return the figure.
 
-        Uses :func:`test_align_slices` (only the pixels those slices need are sampled).
+        Uses ``test_align_slices`` (only the pixels those slices need are sampled).
         ``tilt_shift`` has the sign of ``shifts`` (content moves by ``+tilt_shift`` rows).
         """
         import matplotlib.pyplot as plt

@@ -5,7 +5,7 @@ register every projection to its re-projection, in both image directions, from c
 fine binning. Unlike pairwise registration nothing accumulates along the series: each
 projection is compared with what the whole series says it should look like.
 
-The reconstruction uses the small batched projector pair of :mod:`._fbp` (SIRT with a
+The reconstruction uses the small batched projector pair of ``_fbp`` (SIRT with a
 non-negativity constraint, warm-started between rounds).
 
 A rigid translation of the object moves projection ``i`` by ``c + a cos θi + b sin θi``

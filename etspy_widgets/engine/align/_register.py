@@ -1,7 +1,7 @@
 """Stack registration on NumPy arrays: the shifts to APPLY to each projection.
 
 All functions take ``data`` ``(n, ny, nx)`` and return ``(n, 2)`` shifts (y, x) in pixels,
-the shift that, applied with :func:`etspy_widgets.engine.transform.shift_stack`, aligns
+the shift that, applied with ``etspy_widgets.engine.transform.shift_stack``, aligns
 the projection (``docs/conventions.md``). The projection ``start`` gets zero shift where
 a method has a reference.
 """
@@ -94,7 +94,7 @@ def pc_shifts(data, start=None, *, upsample_factor: int = 50, lowpass: float = 0
 
     Each pair is correlated in Fourier space with a Gaussian spectral weight (``lowpass``
     and ``highpass`` in cycles/pixel, 0 to disable) and refined with an upsampled DFT
-    (:func:`skimage.registration.phase_cross_correlation`, ``upsample_factor``).
+    (``skimage.registration.phase_cross_correlation``, ``upsample_factor``).
     ``normalization="phase"`` gives classic phase correlation; the default (plain
     cross-correlation of the weighted spectra) is far less sensitive to noise.
     """
@@ -262,9 +262,9 @@ def com_shifts(data, tilts, start=None, *, nslices: int = 20, slices="all",
 
     Mass is conserved in parallel projection, so (1) the mass profile along the axis,
     ``sum_y data[i]``, is the same curve at every tilt: x shifts register the profiles to
-    their mean (:func:`mass_profile_xshifts`); (2) the centre of mass across the axis of
+    their mean (``mass_profile_xshifts``); (2) the centre of mass across the axis of
     the slices ``slices`` (default ``"all"``; ``None`` for the ``nslices`` best,
-    :func:`best_slices`), summed over those slices, traces the path of the object's centre of
+    ``best_slices``), summed over those slices, traces the path of the object's centre of
     mass: ``fit="constant"`` keeps it on the row it has in projection ``start`` (the
     object's centre of mass becomes the tilt axis), ``fit="sinusoid"`` brings it onto the
     fitted ``c + a cos θ + b sin θ`` (keeps an object whose centre of mass is off the axis
@@ -306,7 +306,7 @@ def drift_correct(shifts, data, tilts, start, *, degree: int = 6) -> np.ndarray:
     """Remove the slow drift that pairwise registration accumulates.
 
     Pairwise shifts are precise from one projection to the next but their errors add up.
-    The mass invariants of :func:`com_shifts` are free of accumulation; the smooth
+    The mass invariants of ``com_shifts`` are free of accumulation; the smooth
     (polynomial of ``degree`` in the projection index) part of the difference between the
     two is taken from the invariants, the rest from the pairwise result.
     """
@@ -326,9 +326,9 @@ def comcl_shifts(data, tilts, start=None, *, com_ref_index=None, cl_ref_index=No
 
     y: the centre of mass of each whole projection is brought onto that of projection
     ``com_ref_index`` (``fit="constant"``, Scott's original: the object's centre of mass
-    becomes the axis) or onto the fitted path (``fit="sinusoid"``, see :func:`com_shifts`).
+    becomes the axis) or onto the fitted path (``fit="sinusoid"``, see ``com_shifts``).
     The target is that projection's centre of mass, not its index (ETSpy's defect).
-    x: the common line (:func:`mass_profile_xshifts`) registered to ``cl_ref_index``.
+    x: the common line (``mass_profile_xshifts``) registered to ``cl_ref_index``.
     """
     data = _background_free(check_stack(data))
     n = data.shape[0]

@@ -2,9 +2,9 @@
 
 Only the pixels the slices need are touched: for each requested column ``x`` of the
 *transformed* stack, the source coordinates of its ``ny`` pixels are computed once
-(:func:`~etspy_widgets.engine.transform.rotation_source_coords`) and every projection is
+(``rotation_source_coords``) and every projection is
 sampled there by linear interpolation (values outside the image are 0), exactly what
-:func:`~etspy_widgets.engine.transform.rotate_shift_stack` with ``order=1`` followed by
+``rotate_shift_stack`` with ``order=1`` followed by
 ``data[:, :, slices]`` gives, without transforming the whole stack.
 """
 

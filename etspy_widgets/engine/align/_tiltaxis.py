@@ -2,7 +2,7 @@
 horizontal line through the image centre.
 
 Results are the correction to APPLY (``docs/conventions.md``):
-:func:`~etspy_widgets.engine.transform.rotate_shift_stack` ``(data, angle, yshift)``
+[`rotate_shift_stack`][etspy_widgets.engine.transform.rotate_shift_stack] ``(data, angle, yshift)``
 turns the measured axis into row ``(ny - 1) / 2``.
 """
 
@@ -30,18 +30,18 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6
              tol: float = 0.002, refine: bool = True, refine_limit: float = 10.0) -> dict:
     """Tilt axis from centre-of-mass traces, solved self-consistently.
 
-    One measurement (:func:`com_axis_once`) under-reads a rotated axis: the rotation moves
+    One measurement (``com_axis_once``) under-reads a rotated axis: the rotation moves
     mass between columns over tilt, which pulls each column's fitted axis row towards the
     centre. The measured residual rotation is zero exactly when the trial rotation is right,
     so the trial rotation is found as the root of the residual by the secant method; the
-    chosen columns are sampled from the rotated stack (:class:`SliceSampler`), never the
+    chosen columns are sampled from the rotated stack (``SliceSampler``), never the
     whole stack.
 
     The traces only see features that move: an object that is round about the rotation
     centre (a support sphere) is the same in a rotated image and dilutes the signal of the
     particles on it, so the rotation read from the traces can fall short or wander. With
     ``refine`` the rotation is taken from mass conservation instead (every slice keeps its
-    mass over tilt, :func:`refine_rotation`, scanned over ``±refine_limit`` degrees) and the
+    mass over tilt, ``refine_rotation``, scanned over ``±refine_limit`` degrees) and the
     offset is read from the traces at that rotation. Returns the ``rotation``, ``yshift`` and
     ``xshift`` to apply.
     """
@@ -155,7 +155,7 @@ def _profile_spread(small: np.ndarray, angle: float) -> float:
 def refine_rotation(data, angle: float, span: float = 3.0) -> float:
     """Rotation within ``angle ± span`` at which the mass profiles along the axis agree best.
 
-    A 0.5° scan then a bounded search of :func:`_profile_spread` on a copy binned to
+    A 0.5° scan then a bounded search of ``_profile_spread`` on a copy binned to
     ≤ 128 px.
     """
     from ..transform import bin_stack
@@ -178,7 +178,7 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     Over tilt every feature moves across the axis only, so the maximum image is streaked
     perpendicular to the axis. Sobel + Canny edges and a Hough transform over ``±limit``
     degrees (step ``delta``) give a first look; with ``refine`` the answer comes from making
-    the mass profiles along the axis of all projections agree (:func:`_profile_spread`, on
+    the mass profiles along the axis of all projections agree (``_profile_spread``, on
     a copy binned to ≤ 128 px): a 0.5° scan over ``±limit``, then a bounded search.
 
     Returns
@@ -233,7 +233,7 @@ def offset_search(data, tilts, slices=None, *, nslices: int = 8, shift_limit: fl
 
     For a few columns (the ``nslices`` with most mass unless ``slices`` is given), sampled
     from the stack as it is after rotating it by ``rotation`` degrees (only those columns
-    are computed, :class:`SliceSampler`), the ramp-filtered sinograms are shifted by trial
+    are computed, ``SliceSampler``), the ramp-filtered sinograms are shifted by trial
     amounts (Fourier phase ramp) and back-projected with the fast FBP; an axis in the wrong
     place smears every feature into arcs, so the total variation of the reconstruction
     ``Σ |∇ rec|`` is least at the right shift. A scan over ``±shift_limit`` on sinograms

@@ -1,13 +1,13 @@
 """Reconstruction: projectors, BP/FBP/SIRT/SART/DART/CGLS/TV, recon_error and scale-out.
 
-Array level (no HyperSpy): :func:`reconstruct_slices` and :func:`get_projector`.
+Array level (no HyperSpy): [`reconstruct_slices`][] and [`get_projector`][].
 Layouts: a sinogram block is ``(n_tilts, n_det, n_slices)`` (a column block of the
 stack, as stored); the batched projector operators take volume blocks
 ``(n_slices, thickness, n_det)`` and sinogram blocks ``(n_slices, n_tilts, n_det)``
-(slice first); see :mod:`.projectors` and ``docs/reconstruction.md``.
+(slice first); see ``projectors`` and ``docs/reconstruction.md``.
 
-:class:`ReconMixin` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
-:class:`RecStackMixin` those of a RecStack (``forward_project``).
+``ReconMixin`` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
+``RecStackMixin`` those of a RecStack (``forward_project``).
 """
 
 from .algorithms import CGLS, DART, SART, SIRT, TV, Algorithm, ReconstructionCancelled

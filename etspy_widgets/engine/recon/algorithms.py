@@ -1,11 +1,11 @@
 """Reconstruction algorithms on the projector interface (column blocks, slices innermost).
 
-Every iterative method is an :class:`Algorithm` with ``set_up`` / ``update`` /
+Every iterative method is an [`Algorithm`][] with ``set_up`` / ``update`` /
 ``objective`` and ``run(iterations, callbacks=..., cancel=...)`` (the CIL pattern):
 progress bars, live convergence plots and cancel buttons are callbacks, called as
 ``callback(algorithm)`` after each iteration; a callback ends the run early by raising
-``StopIteration``. ``cancel`` is a :class:`threading.Event` checked between iterations;
-when set, :class:`ReconstructionCancelled` is raised and nothing is written.
+``StopIteration``. ``cancel`` is a ``threading.Event`` checked between iterations;
+when set, [`ReconstructionCancelled`][] is raised and nothing is written.
 
 Blocks: ``y`` is a sinogram block ``(n_tilts * n_det, k)``, solutions ``(thickness * n_det, k)``.
 """
@@ -128,7 +128,7 @@ class SIRT(Algorithm):
 class SART(Algorithm):
     """SART as ASTRA's CPU ``SART`` with sequential projection order.
 
-    One :meth:`update` is one *sweep* over all projections (ASTRA's SART counts one
+    One ``update`` is one *sweep* over all projections (ASTRA's SART counts one
     projection as one iteration: ASTRA ``n_tilts × sweeps`` iterations = our ``sweeps``).
     For projection ``a``: ``x_j += λ Σ_i w_ij (y_i − (W_a x)_i) / (C_j R_i)`` with the
     pixel weights of that projection ``C = W_aᵀ 1`` and ray lengths ``R = W 1``, skipping
@@ -225,7 +225,7 @@ def _grad(x, shape):
 
 
 def _div(g):
-    """Negative adjoint of :func:`_grad`."""
+    """Negative adjoint of ``_grad``."""
     d = np.zeros(g.shape[1:], np.float32)
     d[:-1] += g[0, :-1]
     d[1:] -= g[0, :-1]
@@ -299,7 +299,7 @@ class DART(Algorithm):
        pixels only (the free-pixel mask applied in projection and back projection),
        clamped to the gray-level range. Between rounds the free pixels are smoothed
        (Gaussian, σ = 1 pixel).
-    Returns the continuous image of the last round (as ETSpy does); :attr:`segmented`
+    Returns the continuous image of the last round (as ETSpy does); ``segmented``
     holds its segmentation.
     """
 

@@ -1,4 +1,4 @@
-"""Array-level reconstruction: :func:`reconstruct_slices` (one block of slices, no Dask).
+"""Array-level reconstruction: ``reconstruct_slices`` (one block of slices, no Dask).
 
 ``sinograms`` is a column block of a tilt series as it is stored,
 ``(n_tilts, n_det, n_slices)`` (``stack.data[:, :, x0:x1]``), or one sinogram
@@ -139,17 +139,17 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         ASTRA's CUDA back projection) for BP and FBP only: no set-up cost, the fastest
         choice for previews (``test_align``); within ~1 % of "strip".
     builder : {"native", "astra"}
-        How the sparse backend gets the "strip" matrix (see :func:`~.projectors.get_projector`).
+        How the sparse backend gets the "strip" matrix (see ``get_projector``).
     ncores : int
         Threads for the ``"pixel"`` back projector (other kernels run one thread per
-        call; :func:`~.parallel.reconstruct_stack` runs chunks in parallel).
-    p, dart_iterations, gray_levels : DART options (see :class:`~.algorithms.DART`).
+        call; ``reconstruct_stack`` runs chunks in parallel).
+    p, dart_iterations, gray_levels : DART options (see ``DART``).
     tv_weight : float
-        Relative TV weight (see :class:`~.algorithms.TV`).
+        Relative TV weight (see [`TV`][etspy_widgets.engine.recon.algorithms.TV]).
     callbacks : sequence of callables
         Called as ``cb(algorithm)`` after each iteration (iterative methods).
     cancel : threading.Event, optional
-        Checked between iterations; raises :class:`ReconstructionCancelled` when set.
+        Checked between iterations; raises ``ReconstructionCancelled`` when set.
 
     Returns
     -------

@@ -105,7 +105,7 @@ def filter_response(n_det: int, name: str = "shepp-logan", d: float = 1.0,
     n_det : int
         Detector pixels.
     name : str
-        One of :data:`FILTERS` (case-insensitive).
+        One of [`FILTERS`][] (case-insensitive).
     d : float
         Cut-off as a fraction of Nyquist (ASTRA's ``FilterD``), default 1.
     param : float, optional

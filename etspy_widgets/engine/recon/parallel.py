@@ -1,7 +1,7 @@
 """Scale-out: a tilt series reconstructed in chunks of slices with Dask.
 
-:func:`reconstruct_stack` splits the columns of a tilt series ``(n_tilts, ny, nx)``
-into chunks, reconstructs each chunk with :func:`~.api.reconstruct_slices` (one
+[`reconstruct_stack`][] splits the columns of a tilt series ``(n_tilts, ny, nx)``
+into chunks, reconstructs each chunk with ``reconstruct_slices`` (one
 batched projector call per chunk and iteration) and writes each result into the
 output ``(nx, thickness, ny)`` as soon as it finishes:
 
@@ -95,7 +95,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
                       relaxation=1.0, seed=0, builder="native"):
     """Reconstruct every column of a tilt series ``(n_tilts, ny, nx)`` → ``(nx, thickness, ny)``.
 
-    Parameters are those of :func:`~.api.reconstruct_slices` plus:
+    Parameters are those of ``reconstruct_slices`` plus:
 
     ncores : int, optional
         Chunks run at once in threads (default: every available core).
@@ -108,7 +108,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
         A tqdm bar (a widget in notebooks) counting slice-iterations.
     cancel : threading.Event, optional
         Set it (from another thread: a widget's button) to stop; raises
-        :class:`~.algorithms.ReconstructionCancelled`.
+        [`ReconstructionCancelled`][etspy_widgets.engine.recon.algorithms.ReconstructionCancelled].
     callbacks : sequence of callables
         Called as ``cb(algorithm)`` after every iteration of every chunk (from worker
         threads; not with a distributed client).

@@ -11,7 +11,7 @@ Public, batched (slice first):
 - a volume block is ``(n_slices, thickness, n_det)``; one slice ``(thickness, n_det)``,
 - a sinogram block is ``(n_slices, n_tilts, n_det)``; one sinogram ``(n_tilts, n_det)``.
 
-[`Projector.forward`][etspy_widgets.engine.recon.projectors.Projector.forward] maps the first to the second, [`Projector.back`][etspy_widgets.engine.recon.projectors.Projector.back] the
+[`Projector.forward`][] maps the first to the second, [`Projector.back`][] the
 second to the first (the exact transpose of the same kernel; no scaling).
 
 Internal, used by the algorithms (slices innermost, "column blocks"):
@@ -90,8 +90,8 @@ def _geometries(tilts, n_det: int, thickness: int):
 class Projector:
     """A parallel-beam projector for one geometry (tilts, detector width, thickness).
 
-    Subclasses implement [`fp_cols`][etspy_widgets.engine.recon.projectors.Projector.fp_cols] and [`bp_cols`][etspy_widgets.engine.recon.projectors.Projector.bp_cols] (and, for SART, the
-    per-projection [`fp_angle_cols`][etspy_widgets.engine.recon.projectors.Projector.fp_angle_cols] / [`bp_angle_cols`][etspy_widgets.engine.recon.projectors.Projector.bp_angle_cols]) on column blocks.
+    Subclasses implement [`fp_cols`][] and [`bp_cols`][] (and, for SART, the
+    per-projection [`fp_angle_cols`][] / [`bp_angle_cols`][]) on column blocks.
     """
 
     backend = "base"

@@ -1,7 +1,7 @@
 """The reconstruction verbs of the signals (ETSpy's names and arguments).
 
-:class:`ReconMixin` → ``TomoStack.reconstruct``, ``recon_error``, ``iter_recon_error``;
-:class:`RecStackMixin` → ``RecStack.forward_project``. The numerics are in the array
+``ReconMixin`` → ``TomoStack.reconstruct``, ``recon_error``, ``iter_recon_error``;
+``RecStackMixin`` → ``RecStack.forward_project``. The numerics are in the array
 modules of this package; these methods pass arrays down and put axes, tilts, metadata and
 a history line back.
 """
@@ -111,7 +111,7 @@ class ReconMixin:
         gray_levels : list of float
             DART: the gray value of each material (required for DART).
         backend, kernel, tv_weight, chunk_size, client, cancel, callbacks, seed, builder
-            Beyond ETSpy: see :func:`~.parallel.reconstruct_stack`.
+            Beyond ETSpy: see ``reconstruct_stack``.
 
         Returns
         -------

@@ -1,7 +1,7 @@
 """ETSpy's ``etspy.simulation`` functions, same names and arguments, seeded.
 
 They work on voxel volumes and arbitrary stacks as ETSpy's do (ASTRA projection,
-interpolated shifts); for exact, analytic series with known truth use :func:`simulate`.
+interpolated shifts); for exact, analytic series with known truth use ``simulate``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def create_catalyst_model(  # noqa: PLR0917 -- ETSpy's positional signature
     """ETSpy's catalyst volume: a support sphere with ``nparticles`` particles on its surface.
 
     Returns a Signal2D of shape ``(X, Z, Y)`` = ``(volsize[0], volsize[2], volsize[1])``, the
-    ``(nx, thickness, ny)`` layout :func:`create_model_tilt_series` projects. Particle radii
+    ``(nx, thickness, ny)`` layout ``create_model_tilt_series`` projects. Particle radii
     are ``2·k`` pixels for integer ``k`` in ``size_interval`` (as ETSpy); particle voxels take
     ``particle_density`` (they replace the support, as in ETSpy). Seeded.
     """
@@ -113,7 +113,7 @@ def misalign_stack(  # noqa: PLR0917 -- ETSpy's positional signature
     ``tilt_rotate`` turns every projection clockwise as displayed (``ndimage.rotate(-angle)``,
     as ETSpy), then each projection is shifted by a random ``(dy, dx)`` from
     ``[min_shift, max_shift)``. As in ETSpy, the random shifts are added to ``stack.shifts``
-    (the shifts applied to the data so far). For exact shifts use :func:`simulate`.
+    (the shifts applied to the data so far). For exact shifts use ``simulate``.
     """
     out = stack.deepcopy()
     data = np.asarray(out.data, dtype=np.float32)
@@ -140,7 +140,7 @@ def add_noise(stack, noise_type: str = "gaussian", scale_factor: float = 0.2, *,
     """ETSpy's ``add_noise``: a noisy copy of ``stack`` (a TomoStack, Signal2D or array).
 
     ``noise_type`` is ``"gaussian"`` or ``"poissonian"``/``"shot"``; ``scale_factor`` the
-    relative noise level (see :func:`add_noise_array`: seeded and unbiased, unlike ETSpy's
+    relative noise level (see ``add_noise_array``: seeded and unbiased, unlike ETSpy's
     Gaussian noise, which adds the mean and rescales).
     """
     kind = check_method("noise type", noise_type, ["gaussian", "poissonian", "shot", "poisson"])

@@ -126,7 +126,7 @@ class SimulatedSeries:
     tilts : numpy.ndarray
         Tilt angles in degrees.
     misalignment : Misalignment
-        What was applied (see :attr:`shifts`, :attr:`tilt_shift`, :attr:`tilt_rotation`).
+        What was applied (see [`shifts`][], [`tilt_shift`][], ``tilt_rotation``).
     noise_type : str or None
         ``"gaussian"``, ``"poisson"`` or None.
     noise_factor : float
@@ -180,7 +180,7 @@ class SimulatedSeries:
         return self.phantom.voxelize()
 
     def volume_slices(self, x_slices) -> np.ndarray:
-        """Only the ground-truth slices ``x_slices`` (cheaper than :attr:`volume`)."""
+        """Only the ground-truth slices ``x_slices`` (cheaper than [`volume`][])."""
         return self.phantom.voxelize(x_slices)
 
 
@@ -194,7 +194,7 @@ def simulate(phantom: Phantom, tilts=None, *, misalign: bool = False, minshift: 
     Parameters
     ----------
     phantom : Phantom
-        The model (:func:`catalyst_model`, :func:`needle_model`, :func:`rod_model`).
+        The model ([`catalyst_model`][], [`needle_model`][], [`rod_model`][]).
     tilts : array-like, optional
         Degrees; default ETSpy's catalyst range 0..178 in steps of 2.
     misalign : bool
@@ -206,7 +206,7 @@ def simulate(phantom: Phantom, tilts=None, *, misalign: bool = False, minshift: 
     tiltrotate : float
         In-plane rotation of every projection, degrees (clockwise as displayed).
     noise, noise_factor, noise_type
-        Add seeded noise (see :func:`add_noise_array`).
+        Add seeded noise (see [`add_noise_array`][]).
     seed : int
         Seeds the shifts and the noise (independent streams).
     """
@@ -241,7 +241,7 @@ def misalign(series: SimulatedSeries, *, minshift: float = -5, maxshift: float =
              seed=0) -> SimulatedSeries:
     """A misaligned (and optionally noisy) version of a simulated series, re-projected exactly.
 
-    Same phantom and tilts; the shifts are drawn with ``seed`` (see :func:`simulate`).
+    Same phantom and tilts; the shifts are drawn with ``seed`` (see [`simulate`][]).
     """
     axis = series.stack.axes_manager.signal_axes[0]
     return simulate(series.phantom, series.tilts, misalign=True, minshift=minshift,
@@ -256,7 +256,7 @@ def simulate_catalyst(size: int = 600, n_particles: int = 30, tilts=None, model_
                       **kwargs) -> SimulatedSeries:
     """The simulated catalyst series (default: ETSpy's 90 × 600², 0..178°).
 
-    ``model_seed`` fixes the particles; other keywords go to :func:`simulate`.
+    ``model_seed`` fixes the particles; other keywords go to [`simulate`][].
     """
     kwargs.setdefault("title", "Simulated catalyst")
     return simulate(catalyst_model(size, n_particles, model_seed), tilts, **kwargs)

@@ -1,7 +1,7 @@
-"""Analytic projection of a :class:`Phantom`, with misalignment applied exactly.
+"""Analytic projection of a [`Phantom`][], with misalignment applied exactly.
 
 No image is ever interpolated: each shape is evaluated at the pixel centres of the misaligned
-projection mapped back to the aligned detector (:meth:`Misalignment.inverse`), where its line
+projection mapped back to the aligned detector (``Misalignment.inverse``), where its line
 integral is averaged over one pixel across the tilt axis (closed form), so the shifts,
 the tilt-axis shift and the rotation that a result reports are exactly those in the data.
 Work is done per shape over its bounding box only, which keeps a 90 × 600² catalyst series
@@ -31,7 +31,7 @@ def project(phantom: Phantom, tilts, misalignment: Misalignment | None = None,
             dtype=np.float32) -> np.ndarray:
     """Project ``phantom`` at ``tilts`` (degrees); returns ``(n_tilts, ny, nx)``.
 
-    The geometry is ASTRA's parallel beam as ETSpy uses it (see :mod:`._geometry`):
+    The geometry is ASTRA's parallel beam as ETSpy uses it (see ``_geometry``):
     ``projections[:, :, k]`` is the sinogram of volume slice ``k``.
 
     Parameters
