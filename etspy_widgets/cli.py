@@ -76,7 +76,7 @@ def check_reconstruct_args(args: argparse.Namespace) -> None:
 
 
 def run_script(source: str) -> dict:
-    """Execute a script with :func:`etspy_widgets.replay` (as the workbench's log replays).
+    """Execute a script with ``etspy_widgets.replay`` (as the workbench's log replays).
 
     Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
     their ``metadata.Tomography.history``.

@@ -1,10 +1,10 @@
 """Reconstructions larger than memory: a lazy volume computed block by block with Dask.
 
-:func:`reconstruct_lazy` returns a :class:`~etspy_widgets.engine.signals.LazyRecStack`
+``reconstruct_lazy`` returns a ``LazyRecStack``
 whose Dask graph holds one task per block of ``chunk_size`` columns; each task reads only
 its columns of the tilt series (which may itself be lazy, e.g. ``load(path, lazy=True)``)
 and reconstructs them with the same array function as
-:meth:`TomoStack.reconstruct <etspy_widgets.engine.recon.verbs.ReconMixin.reconstruct>`.
+``TomoStack.reconstruct``.
 Saving the result to ``.zspy`` writes each block as it is computed, so peak memory follows
 the block, not the volume; with a ``dask.distributed`` client active, the blocks run on
 its workers.
@@ -43,12 +43,12 @@ def reconstruct_lazy(stack, method: str = "FBP", iterations: int = 5, *,
     stack : TomoStack or LazyTomoStack
         The aligned tilt series ``(n_tilts, ny, nx)``.
     method, iterations, thickness
-        As for :meth:`TomoStack.reconstruct`.
+        As for ``TomoStack.reconstruct``.
     chunk_size : int
         Columns (slices) per task; memory per task is about
         ``chunk_size × (n_tilts + thickness) × ny × 4`` bytes plus the projector.
     **options
-        Further keywords of :func:`~etspy_widgets.engine.recon.parallel.reconstruct_stack`
+        Further keywords of ``reconstruct_stack``
         (``constrain``, ``thresh``, ``sino_filter``, ``backend``, ``kernel``, ...).
 
     Returns

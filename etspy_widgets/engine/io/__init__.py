@@ -1,4 +1,4 @@
-"""File input: :func:`load` and the readers of what HyperSpy/RosettaSciIO do not cover.
+"""File input: ``load`` and the readers of what HyperSpy/RosettaSciIO do not cover.
 
 >>> import etspy_widgets as etw
 >>> stack = etw.load("HAADF.mrc")                 # doctest: +SKIP

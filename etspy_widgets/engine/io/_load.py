@@ -1,4 +1,4 @@
-"""``load()``: any tilt series ETSpy reads (and a few it does not) as a :class:`TomoStack`.
+"""``load()``: any tilt series ETSpy reads (and a few it does not) as a ``TomoStack``.
 
 HyperSpy/RosettaSciIO read the pixels and their calibration; this module adds what they lack:
 tilts from ``.rawtlt``/``.tlt`` sidecars and SerialEM ``.mdoc`` files, SerialEM extended-header
@@ -30,7 +30,7 @@ SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES
 
 
 class MissingFileError(TomoFileError, FileNotFoundError):
-    """A file given to :func:`load` does not exist."""
+    """A file given to ``load`` does not exist."""
 
 
 def _supported_message() -> str:
@@ -359,7 +359,7 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
 
 # -- entry point -----------------------------------------------------------------------------
 def load(filename, tilts=None, mdocs=None, **kwargs):
-    """Load a tilt series as a :class:`TomoStack` (ETSpy's ``etspy.load``, improved).
+    """Load a tilt series as a ``TomoStack`` (ETSpy's ``etspy.load``, improved).
 
     Parameters
     ----------
@@ -373,17 +373,17 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         * a list of MRC files (SerialEM multi-frame): one tilt per file from its ``.mdoc``,
           sorted; several frames per file give navigation axes ``(Frames, Projections)``.
         * HSPY/ZSPY written by etspy-widgets or by ETSpy: tilts and shifts as saved. A saved
-          :class:`RecStack` loads as a RecStack.
+          ``RecStack`` loads as a RecStack.
         * a NumPy array ``(n, ny, nx)`` or a Signal2D: wrapped, with ``tilts``.
     tilts : array-like, optional
         One angle in degrees per projection (per file for a list); overrides the file's.
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
-        Passed to :func:`hyperspy.api.load`. ``lazy=True`` (single files only) gives a
-        :class:`~etspy_widgets.engine.signals.LazyTomoStack` whose data is read chunk by
+        Passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
+        ``LazyTomoStack`` whose data is read chunk by
         chunk (NaN checks are then skipped); its ``reconstruct`` is computed block by block
-        (:func:`~etspy_widgets.engine.scale.reconstruct_lazy`), so a series larger than
+        (``reconstruct_lazy``), so a series larger than
         memory can be reconstructed into a ``.zspy`` store.
 
     Raises

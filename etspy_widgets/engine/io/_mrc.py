@@ -2,7 +2,7 @@
 
 Reading the pixels is left to RosettaSciIO; this module only makes sure a file *is* a complete
 MRC before handing it over (so a truncated or mis-named file fails with a clear
-:class:`TomoFileError` instead of an mmap error deep inside the reader), and reads the
+``TomoFileError`` instead of an mmap error deep inside the reader), and reads the
 extended-header tilts RosettaSciIO does not expose (SerialEM's).
 """
 
