@@ -172,3 +172,16 @@ def test_concurrent_requests_share_one_build():
         got = list(pool.map(lambda _: get_projector(tilts, 200, 200, "sparse"), range(8)))
     assert all(p is got[0] for p in got)
     assert get_projector(tilts, 200, 200, "sparse") is got[0]
+
+
+@pytest.mark.parametrize("thickness, n_det, n_tilts", [(64, 64, 36), (50, 77, 90), (97, 40, 5)])
+def test_strip_matrix_built_tiled_equals_the_tiled_csr(thickness, n_det, n_tilts):
+    """The direct tiled build is the CSR build reordered, array for array."""
+    from etspy_widgets.engine.recon import _kernels
+
+    tilts = np.linspace(-70, 88, n_tilts)
+    via_csr = _kernels.csr_to_tiled(*_kernels.strip_matrix(tilts, thickness, n_det), n_det,
+                                    _kernels.TILE)
+    direct = _kernels.strip_tiled(tilts, thickness, n_det)
+    for a, b in zip(via_csr, direct, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -254,9 +254,15 @@ class SparseProjector(Projector):
     def __init__(self, tilts, n_det, thickness, kernel="strip", *, builder="native"):
         super().__init__(tilts, n_det, thickness, kernel)
         self.builder = builder
-        csr = self._build_csr()
-        self._tiled = _kernels.csr_to_tiled(csr[0], csr[1], csr[2], self.n_det, _kernels.TILE)
-        self._nnz = int(csr[1].size)
+        if self.kernel == "strip" and self.builder == "native":
+            # straight into the tiled layout: no CSR copy alongside it while building
+            self._tiled = _kernels.strip_tiled(self.tilts, self.thickness, self.n_det)
+        else:
+            csr = self._build_csr()
+            self._tiled = _kernels.csr_to_tiled(csr[0], csr[1], csr[2], self.n_det,
+                                                _kernels.TILE)
+            del csr
+        self._nnz = int(self._tiled[2].size)
         self._csr = None  # rebuilt on demand (per-projection operators: SART, DART)
         self._csr_lock = threading.Lock()
         self._pix_winv = {}
