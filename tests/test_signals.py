@@ -202,3 +202,16 @@ def test_change_data_type_save_raw_and_correlation(stack, tmp_path):
     cc = fig.axes[2].images[0].get_array()
     # autocorrelation peaks at zero shift (the centre after fftshift)
     assert np.unravel_index(np.argmax(cc), cc.shape) == (5, 6)
+
+
+def test_copy_shares_data_but_not_tilts_or_slicers():
+    stack = TomoStack(np.arange(5 * 8 * 8, dtype=np.float32).reshape(5, 8, 8),
+                          tilts=np.arange(5.0))
+    twin = stack.copy()
+    assert np.shares_memory(twin.data, stack.data)  # HyperSpy's copy: no data copied
+    twin.tilts = np.arange(5.0) + 10
+    twin.add_history("stack = stack.invert()")
+    np.testing.assert_array_equal(stack.tilt_values, np.arange(5.0))
+    assert stack.history == []
+    np.testing.assert_array_equal(twin.inav[1:3].tilt_values, [11.0, 12.0])
+    np.testing.assert_array_equal(stack.inav[1:3].tilt_values, [1.0, 2.0])

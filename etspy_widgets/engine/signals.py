@@ -121,6 +121,13 @@ class _TomoMetadataMixin:
         """Append one line of Python source to the processing history."""
         self.metadata.set_item("Tomography.history", [*self.history, str(line)])
 
+    def copy(self):
+        """A copy that shares the data (as HyperSpy's ``copy``) but has its own metadata, axes
+        and slicers: setting the copy's tilts, shifts or history leaves this signal's alone
+        (as in ETSpy), and ``copy.inav[...]`` slices the copy (HyperSpy's shallow copy keeps
+        slicers bound to the original)."""
+        return self._deepcopy_with_new_data(self.data)
+
     def save(self, filename=None, overwrite: bool = False, extension=None,
              file_format=None, **kwargs):
         """Save like HyperSpy does, but never leave a half-written file behind.
