@@ -310,3 +310,15 @@ def test_real_needle_matches_astra(data_dir):
     exact = reconstruct_slices(sino, tilts, "SART", 3, builder="astra")
     assert rel_l2(exact, ref) < 1e-5
     assert rel_l2(reconstruct_slices(sino, tilts, "SART", 3), ref) < 3e-3
+
+
+def test_volume_records_the_alignment_of_its_series():
+    import etspy_widgets as etw
+
+    stack = etw.datasets.get_catalyst_data(size=48, n_particles=4)
+    stack.metadata.set_item("Tomography.tiltaxis", 1.25)
+    stack.metadata.set_item("Tomography.yshift", -0.5)
+    rec = stack.reconstruct("FBP", show_progressbar=False)
+    assert rec.metadata.Tomography.tiltaxis == 1.25
+    assert rec.metadata.Tomography.yshift == -0.5
+    np.testing.assert_array_equal(rec.metadata.Tomography.source_tilts, stack.tilt_values)

@@ -163,8 +163,17 @@ class ReconMixin:
                   "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
                   "tv_weight": tv_weight, "seed": seed, "builder": builder}
         out.add_history(_reconstruct_line(method, kwargs))
-        out.metadata.set_item("Tomography.source_tilts", tilts.tolist())
+        self._describe_source(out, tilts)
         return out
+
+    def _describe_source(self, rec, tilts) -> None:
+        """Record in the volume's ``metadata.Tomography`` the tilts and the alignment
+        (tilt-axis rotation, shifts, cropping) of the series it was reconstructed from."""
+        rec.metadata.set_item("Tomography.source_tilts", np.asarray(tilts).tolist())
+        for key in ("tiltaxis", "xshift", "yshift", "cropped"):
+            value = self.metadata.get_item(f"Tomography.{key}")
+            if value is not None:
+                rec.metadata.set_item(f"Tomography.{key}", value)
 
     def _reconstruct_lazy(self, method, iterations, *, thickness, chunk_size, history,
                           gray_levels_used):
@@ -177,7 +186,7 @@ class ReconMixin:
                                gray_levels=gray_levels_used, **options)
         rec.add_history(_reconstruct_line(method, {"method": method, "iterations": iterations,
                                                    "thickness": thickness, **history}))
-        rec.metadata.set_item("Tomography.source_tilts", self._checked_tilts().tolist())
+        self._describe_source(rec, self._checked_tilts())
         return rec
 
     def iter_recon_error(  # noqa: PLR0917 - ETSpy's positional signature
