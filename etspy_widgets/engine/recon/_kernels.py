@@ -206,6 +206,17 @@ def _pixel_cdf(t, m, big):  # pragma: no cover - compiled
     return 1.0 - f if neg else f
 
 
+@numba.njit(inline="always")
+def _angle_terms(trig, a):  # pragma: no cover - compiled
+    """``cos θ, sin θ``, the smaller and larger of their magnitudes (the widths of a unit
+    pixel's trapezoid footprint, ``_pixel_cdf``), and the footprint's half width."""
+    ca = trig[0, a]
+    sa = trig[1, a]
+    m = min(abs(ca), abs(sa))
+    big = max(abs(ca), abs(sa))
+    return ca, sa, m, big, 0.5 * (m + big)
+
+
 @numba.njit(nogil=True, cache=True)
 def _strip_pass(trig, shape, counts, outs):  # pragma: no cover - compiled
     """Count (``outs`` empty) or fill (``outs = (indices, data, cursor)``) the CSR rows."""
@@ -216,11 +227,7 @@ def _strip_pass(trig, shape, counts, outs):  # pragma: no cover - compiled
     cx = (n_det - 1) / 2.0
     cy = (thickness - 1) / 2.0
     for a in range(n_a):
-        ca = trig[0, a]
-        sa = trig[1, a]
-        m = min(abs(ca), abs(sa))
-        big = max(abs(ca), abs(sa))
-        h = 0.5 * (m + big)
+        ca, sa, m, big, h = _angle_terms(trig, a)
         for r in range(thickness):
             for c in range(n_det):
                 u = (c - cx) * ca + (cy - r) * sa + n_det / 2.0
@@ -304,11 +311,7 @@ def _strip_tiled_pass(trig, shape, tile, per_tile, outs):  # pragma: no cover - 
             k = per_tile[t, 0]
             sg = per_tile[t, 1]
             for a in range(n_a):
-                ca = trig[0, a]
-                sa = trig[1, a]
-                m = min(abs(ca), abs(sa))
-                big = max(abs(ca), abs(sa))
-                h = 0.5 * (m + big)
+                ca, sa, m, big, h = _angle_terms(trig, a)
                 u00 = (c0 - cx) * ca + (cy - r0) * sa + n_det / 2.0
                 du_c = (c1 - 1 - c0) * ca
                 du_r = -(r1 - 1 - r0) * sa
