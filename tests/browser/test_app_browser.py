@@ -1,0 +1,67 @@
+"""`etspy-widgets app`: the quick-start notebook served by Voilà renders a live workbench."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from harness import canvas_pixels, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    pytest.importorskip("voila", reason="the app needs Voila: pip install -e .[test] installs it")
+    port = free_port()
+    log = tmp_path_factory.mktemp("app") / "voila.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "etspy_widgets.cli", "app", "--no-browser", "--port",
+             str(port)], stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "MPLBACKEND": "Agg"}, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"Voilà did not answer: {log.read_text()[-2000:]}")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_app_serves_a_live_workbench(app_url, browser_context):
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("[data-etw-ready='1'][data-slices-drawn]", state="attached",
+                               timeout=180000)
+        pixels = canvas_pixels(page, "[data-pane='slice-1']")
+        assert pixels and max(pixels) > min(pixels), "the slice canvas is blank"
+        status = page.locator("[data-role='status']").text_content()
+        assert "Error" not in status
+        # the sliders reach the kernel: a key press on the shift slider redraws the slices
+        seq = page.evaluate("() => document.querySelector('.etw-root').parentElement"
+                            ".dataset.slicesSeq")
+        page.locator("input[data-trait='tilt_shift']").focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("(s) => document.querySelector('.etw-root').parentElement"
+                               ".dataset.slicesSeq !== s", arg=seq, timeout=60000)
+    finally:
+        page.close()
+    assert not [e for e in errors if "etw" in e or "workbench" in e], errors
