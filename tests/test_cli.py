@@ -194,3 +194,28 @@ def test_scheduler_address_runs_on_a_two_process_cluster(tmp_path, capsys):
     assert run_cli("replay", remote, "-o", tmp_path / "replayed.hspy") == 0
     np.testing.assert_allclose(hs.load(tmp_path / "replayed.hspy").data, hs.load(local).data,
                                rtol=1e-5, atol=1e-5)
+
+
+def test_interrupted_lazy_write_leaves_no_store(tmp_path):
+    """SIGINT while a lazy reconstruction streams into its .zspy store: no store is left."""
+    stack = etw.datasets.get_catalyst_data()
+    src = stack.save(tmp_path / "cat.zspy")
+    out = tmp_path / "vol.zspy"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(src), "--lazy",
+         "--chunk-size", "8", "--method", "SIRT", "--iterations", "100", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:  # the partial store is being written
+        if any(".partial-" in p.name for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.2)
+    time.sleep(2.0)
+    assert proc.poll() is None, "finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.zspy"]
