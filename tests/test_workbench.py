@@ -316,3 +316,19 @@ def test_insert_code_fills_the_next_cell(series):
         wb.shutdown()
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_convergence_choice_reconstructs_through_the_workbench(wb):
+    view = wb.convergence("SIRT", iterations=4, run=False)
+    assert view.nslice == wb.slices[wb.selected_slice]
+    view.run(block=True)
+    np.testing.assert_allclose(
+        view.residuals, wb.stack.recon_error(view.nslice, "SIRT", 4)[1].data, rtol=1e-6)
+    view.iteration = 3
+    view.choose()
+    assert wb.wait(120)
+    assert wb.code.splitlines()[-1] == view.code
+    assert "iterations=3" in view.code
+    expected = wb.stack.reconstruct("SIRT", iterations=3, constrain=True,
+                                    show_progressbar=False)
+    np.testing.assert_array_equal(wb.rec.data, expected.data)

@@ -402,6 +402,31 @@ class AlignmentWorkbench(anywidget.AnyWidget):
         return self._run(verbs.reconstruct(method, **kwargs), f"Reconstructing ({method})",
                          block)
 
+    def convergence(self, algorithm: str = "SIRT", iterations: int = 50,
+                    nslice: int | None = None, *, constrain: bool = True, run: bool = True,
+                    **recon_kwargs):
+        """A convergence plot (``ConvergenceView``, ipympl) of the current stack.
+
+        ``recon_error`` runs on one slice (default: the selected slice line) in the
+        background; picking an iteration count on it (its *Use* button or
+        ``view.choose(k)``) reconstructs the volume through this workbench, so the choice
+        is a line ``rec = stack.reconstruct(method=..., iterations=k, ...)`` in the code log,
+        run on the job thread with progress and Cancel. Display it below the workbench.
+        """
+        from .convergence import ConvergenceView
+
+        column = int(self.slices[self.selected_slice]) if nslice is None else int(nslice)
+        view = ConvergenceView(self.stack, nslice=column, algorithm=algorithm,
+                               iterations=iterations, constrain=constrain, run=run,
+                               **recon_kwargs)
+
+        def apply(action):
+            self._run(action, f"Reconstructing ({algorithm}, {view.chosen} iterations)",
+                      block=False)
+
+        view.on_choose(apply)
+        return view
+
     def cancel(self) -> bool:
         """Ask the running step to stop; True when one was running."""
         asked = self._jobs.cancel()
