@@ -237,6 +237,11 @@ def part_pm(args, folder):
             raw = shifts
         common, rigid = residual(fourier_shift_stack(data, shifts), sim.aligned, tilts)
         print(f"{label:28} {common:9.3f} {rigid:10.3f} {elapsed:7.1f}", flush=True)
+    # the floor of "common" for the centre-of-mass gauge (see part_gauge): the truth itself
+    truth = np.asarray(sim.aligned, dtype=np.float32)
+    shifts = compute_shifts(truth, tilts, "COM-CL")
+    common, rigid = residual(fourier_shift_stack(truth, shifts), sim.aligned, tilts)
+    print(f"{'(floor: COM-CL of the truth)':28} {common:9.3f} {rigid:10.3f}", flush=True)
     if args.etspy:
         _prepare(folder, data, tilts)
         for method in ("PC", "StackReg", "COM-CL"):
