@@ -309,7 +309,13 @@ def test_real_needle_matches_astra(data_dir):
     ref = astra_iterative(sino, tilts, "SART", 3 * tilts.size)
     exact = reconstruct_slices(sino, tilts, "SART", 3, builder="astra")
     assert rel_l2(exact, ref) < 1e-5
-    assert rel_l2(reconstruct_slices(sino, tilts, "SART", 3), ref) < 3e-3
+    native = reconstruct_slices(sino, tilts, "SART", 3)
+    assert rel_l2(native, ref) < 3e-3
+    # the difference sits in the corners, outside the disc every projection sees fully
+    n = sino.shape[1]
+    yy, xx = np.mgrid[:n, :n]
+    disc = np.hypot(yy - (n - 1) / 2, xx - (n - 1) / 2) <= (n - 1) / 2
+    assert rel_l2(native[..., disc], ref[..., disc]) < 1e-3
 
 
 def test_volume_records_the_alignment_of_its_series():
