@@ -26,7 +26,7 @@ NEEDLE = [
            "−76° to +76°. We load it, filter, register, find the tilt axis, check the alignment "
            "on three slices and reconstruct with several methods.\n\n"
            "The data are read from `$ETSPY_WIDGETS_DATA` or `../shared/data/etspy-testdata`."),
-    ("code", "%matplotlib inline\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
+    ("code", "%matplotlib inline\nimport matplotlib.pyplot as plt\n\n"
              "import etspy_widgets as etw\n\n"
              "stack = etw.datasets.get_needle_data()\nstack"),
     ("code", "print(stack.tilt_values[:5], '...', stack.tilt_values[-3:])\n"
@@ -65,7 +65,7 @@ CONVERGENCE = [
            "volume is known, we follow SIRT, SART, CGLS and TV iteration by iteration: the "
            "residual that `recon_error` reports, and the error against the ground truth that "
            "only a simulation can give."),
-    ("code", "%matplotlib inline\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
+    ("code", "%matplotlib inline\nimport matplotlib.pyplot as plt\nimport numpy as np\n\n"
              "import etspy_widgets as etw\n\n"
              "sim = etw.datasets.get_catalyst_data(return_truth=True, size=200, noise=True, "
              "seed=1)\n"
@@ -99,7 +99,7 @@ MISALIGN = [
            "errors: random shifts of each projection, a shifted tilt axis and a rotated tilt "
            "axis, and measure the damage against the true volume. Then we let the alignment "
            "methods repair it."),
-    ("code", "%matplotlib inline\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
+    ("code", "%matplotlib inline\nimport matplotlib.pyplot as plt\nimport numpy as np\n\n"
              "import etspy_widgets as etw\n\n"
              "size, nslice = 200, 100\n"
              "def series(**kw):\n"
