@@ -127,26 +127,29 @@ class ReconMixin:
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
-        if method is not None and isinstance(method, str) and method.lower() != "dart":
-            gray_levels_used = None
-        else:
-            gray_levels_used = gray_levels
+        # every keyword that shapes the result, in the order the history line writes them
+        kwargs = {"method": method, "iterations": iterations, "constrain": constrain,
+                  "thresh": thresh, "cuda": cuda, "thickness": thickness, "p": p,
+                  "sino_filter": sino_filter, "dart_iterations": dart_iterations,
+                  "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
+                  "tv_weight": tv_weight, "seed": seed, "builder": builder}
+        line = _reconstruct_line(method, kwargs)
+        options = {k: v for k, v in kwargs.items()
+                   if k not in ("method", "iterations", "thickness", "gray_levels")}
+        uses_levels = not isinstance(method, str) or method.lower() == "dart"
+        options["gray_levels"] = gray_levels if uses_levels else None
         if getattr(self, "_lazy", False):
-            return self._reconstruct_lazy(
-                method, iterations, thickness=thickness, chunk_size=chunk_size,
-                history=dict(constrain=constrain, thresh=thresh, cuda=cuda, p=p,
-                             sino_filter=sino_filter, dart_iterations=dart_iterations,
-                             gray_levels=gray_levels, backend=backend, kernel=kernel,
-                             tv_weight=tv_weight, seed=seed, builder=builder),
-                gray_levels_used=gray_levels_used)
-        data = self.data
+            from ..scale import DEFAULT_CHUNK, reconstruct_lazy
+
+            rec = reconstruct_lazy(self, method, iterations, thickness=thickness,
+                                   chunk_size=chunk_size or DEFAULT_CHUNK, **options)
+            rec.add_history(line)
+            self._describe_source(rec, tilts)
+            return rec
         rec = reconstruct_stack(
-            data, tilts, method, iterations, thickness=thickness, constrain=constrain,
-            thresh=thresh, sino_filter=sino_filter, cuda=cuda, backend=backend,
-            kernel=kernel, ncores=ncores, chunk_size=chunk_size, client=client,
-            show_progressbar=show_progressbar, cancel=cancel, callbacks=callbacks, p=p,
-            dart_iterations=dart_iterations, gray_levels=gray_levels_used,
-            tv_weight=tv_weight, seed=seed, builder=builder)
+            self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,
+            chunk_size=chunk_size, client=client, show_progressbar=show_progressbar,
+            cancel=cancel, callbacks=callbacks, **options)
         am = self.axes_manager
         xax, yax = am.signal_axes[0], am.signal_axes[1]
         axes = [_axis_dict(xax, navigate=True),
@@ -155,14 +158,9 @@ class ReconMixin:
         out = RecStack(rec, axes=axes)
         title = self.metadata.get_item("General.title") or ""
         out.metadata.General.title = f"Reconstruction of {title}" if title else "Reconstruction"
-        for line in self.history:
-            out.add_history(line)
-        kwargs = {"method": method, "iterations": iterations, "constrain": constrain,
-                  "thresh": thresh, "cuda": cuda, "thickness": thickness, "p": p,
-                  "sino_filter": sino_filter, "dart_iterations": dart_iterations,
-                  "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
-                  "tv_weight": tv_weight, "seed": seed, "builder": builder}
-        out.add_history(_reconstruct_line(method, kwargs))
+        for old in self.history:
+            out.add_history(old)
+        out.add_history(line)
         self._describe_source(out, tilts)
         return out
 
@@ -174,20 +172,6 @@ class ReconMixin:
             value = self.metadata.get_item(f"Tomography.{key}")
             if value is not None:
                 rec.metadata.set_item(f"Tomography.{key}", value)
-
-    def _reconstruct_lazy(self, method, iterations, *, thickness, chunk_size, history,
-                          gray_levels_used):
-        """``reconstruct`` of a lazy stack: a LazyRecStack computed block by block."""
-        from ..scale import DEFAULT_CHUNK, reconstruct_lazy
-
-        options = {k: v for k, v in history.items() if k != "gray_levels"}
-        rec = reconstruct_lazy(self, method, iterations, thickness=thickness,
-                               chunk_size=chunk_size or DEFAULT_CHUNK,
-                               gray_levels=gray_levels_used, **options)
-        rec.add_history(_reconstruct_line(method, {"method": method, "iterations": iterations,
-                                                   "thickness": thickness, **history}))
-        self._describe_source(rec, self._checked_tilts())
-        return rec
 
     def iter_recon_error(  # noqa: PLR0917 - ETSpy's positional signature
             self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
