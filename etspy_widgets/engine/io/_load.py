@@ -381,10 +381,9 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
         Passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
-        ``LazyTomoStack`` whose data is read chunk by
-        chunk (NaN checks are then skipped); its ``reconstruct`` is computed block by block
-        (``reconstruct_lazy``), so a series larger than
-        memory can be reconstructed into a ``.zspy`` store.
+        ``LazyTomoStack`` whose data is read chunk by chunk (NaN checks are then skipped);
+        its ``reconstruct`` is computed block by block (``reconstruct_lazy``), so a series
+        larger than memory can be reconstructed into a ``.zspy`` store.
 
     Raises
     ------
