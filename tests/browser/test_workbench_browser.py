@@ -73,7 +73,8 @@ def test_canvases_show_the_frames_python_sent(page):
 def settled_centre(page, locator, selector):
     """The centre of ``locator`` once scrolled into view and no longer moving (JupyterLab
     scrolls smoothly after a cell runs), checked to be the element under that point."""
-    locator.scroll_into_view_if_needed()
+    # centred, away from JupyterLab's toolbars (top) and notification toasts (bottom right)
+    locator.evaluate("(e) => e.scrollIntoView({block: 'center', inline: 'center'})")
     box, previous = locator.bounding_box(), None
     for _ in range(50):
         if box == previous:
