@@ -10,6 +10,7 @@ plus interactive widgets whose every action is also a line of Python.
 
 from . import datasets
 from .engine import simulation
+from .engine.enums import AlignmentMethod
 from .engine.errors import (
     DataNotFoundError,
     InvalidDataError,
@@ -27,6 +28,7 @@ from .widgets.workbench import AlignmentWorkbench
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignmentMethod",
     "AlignmentWorkbench",
     "DataNotFoundError",
     "InvalidDataError",

@@ -21,6 +21,7 @@ from pathlib import Path as _Path
 
 from . import datasets
 from .engine import io, simulation
+from .engine.enums import AlignmentMethod, AlignmentMethodType, FbpMethodType, ReconMethodType
 from .engine.io import load
 from .engine.signals import RecStack, TomoStack
 
@@ -46,7 +47,11 @@ visualize = _optional("visualize")
 etspy_path = _Path(__file__).parent
 
 __all__ = [
+    "AlignmentMethod",
+    "AlignmentMethodType",
+    "FbpMethodType",
     "RecStack",
+    "ReconMethodType",
     "TomoStack",
     "align",
     "datasets",

@@ -26,7 +26,8 @@ from traits.api import Undefined
 
 from .align import AlignMixin
 from .atomic import atomic_path
-from .errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError
+from .common import CommonStackMixin
+from .errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
 from .recon import ReconMixin, RecStackMixin
 
 _SLICING_TARGETS = [
@@ -238,6 +239,10 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         return ok
 
     def _set_values(self, key: str, values) -> None:
+        self.metadata.set_item(f"Tomography.{key}", self._make_values(key, values))
+
+    def _make_values(self, key: str, values) -> TomoTilts | TomoShifts:
+        """The checked ``TomoTilts``/``TomoShifts`` for ``values`` (None: zeros), not stored."""
         cls = TomoTilts if key == "tilts" else TomoShifts
         width = cls._width
         n = self._n_projections
@@ -267,7 +272,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
                 raise (InvalidTiltsError if key == "tilts" else InvalidDataError)(
                     f"The {key} hold NaN or infinite values: {arr.ravel().tolist()[:10]}..."
                 )
-        self.metadata.set_item(f"Tomography.{key}", _nav_signal(cls, arr, self._nav_axis()))
+        return _nav_signal(cls, arr, self._nav_axis())
 
     @property
     def tilts(self) -> TomoTilts:
@@ -286,6 +291,17 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     @shifts.setter
     def shifts(self, values) -> None:
         self._set_values("shifts", values)
+
+    def shift_and_tilt_setter(self, mode: str, value) -> TomoTilts | TomoShifts:
+        """ETSpy's helper of the ``tilts``/``shifts`` setters: the checked signal for ``value``.
+
+        ``mode`` is ``"tilts"`` or ``"shifts"``; ``value`` an array, a ``TomoTilts``/
+        ``TomoShifts``, or None (zeros). Returns the signal that ``stack.tilts = value``
+        (or ``stack.shifts = value``) would store, with the stack's projection axis; like
+        ETSpy's, it does not store it.
+        """
+        mode = check_method("mode", mode, ("tilts", "shifts"))
+        return self._make_values(mode, value)
 
     @property
     def tilt_values(self) -> np.ndarray:
@@ -339,46 +355,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         out.shifts = self.shift_values[keep]
         return out
 
-    # -- small helpers ETSpy users rely on ------------------------------------
-    def invert(self) -> TomoStack:
-        """Return a copy with contrast inverted per projection (bright field → dark field)."""
-        data = np.asarray(self.data, dtype=np.float32)
-        hi = data.max(axis=(1, 2), keepdims=True)
-        lo = data.min(axis=(1, 2), keepdims=True)
-        out = self.deepcopy()
-        out.data = hi + lo - data
-        return out
-
-    def normalize(self, width: float = 3) -> TomoStack:
-        """Return a copy with each projection scaled to ``(x - min) / (mean + width·std)``."""
-        data = np.asarray(self.data, dtype=np.float32)
-        lo = data.min(axis=(1, 2), keepdims=True)
-        mean = data.mean(axis=(1, 2), keepdims=True)
-        std = data.std(axis=(1, 2), keepdims=True)
-        out = self.deepcopy()
-        out.data = (data - lo) / (mean + width * std)
-        return out
-
-    def change_data_type(self, dtype) -> None:
-        """Change the data type in place (HyperSpy's ``change_dtype``), as ETSpy names it."""
-        self.change_dtype(np.dtype(dtype))
-
-    def save_raw(self, filename=None, overwrite: bool = False) -> Path:
-        """Save the data as a raw (Ripple ``.rpl`` + ``.raw``) pair, named with shape and dtype.
-
-        Returns the path of the ``.rpl`` file.
-        """
-        if filename is None:
-            filename = self.metadata.get_item("General.title") or "stack"
-        path = Path(filename)
-        shape = "x".join(str(s) for s in self.data.shape)
-        path = path.with_name(f"{path.stem}_{shape}_{self.data.dtype.name}.rpl")
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-        sig = Signal2D(np.asarray(self.data))
-        sig.save(os.fspath(path), overwrite=True)
-        return path
-
+    # -- small helpers ETSpy users rely on (invert, normalize, stats, ... : common.py) --
     def test_correlation(self, images=None):
         """Show two projections and their cross-correlation (a quick check of registration).
 
@@ -399,15 +376,6 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             axis.set_title(title)
             axis.set_axis_off()
         return fig
-
-    def stats(self) -> dict:
-        """Print and return mean, standard deviation, maximum and minimum of the data."""
-        data = np.asarray(self.data)
-        result = {"mean": float(data.mean()), "std": float(data.std()),
-                  "max": float(data.max()), "min": float(data.min())}
-        for key, value in result.items():
-            print(f"{key.capitalize()}: {value:.1f}")
-        return result
 
     def extract_sinogram(self, column) -> Signal2D:
         """The sinogram at one column (int index, or float in the x axis's units).
@@ -444,12 +412,18 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
 
 
-class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
+class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
 
     Navigation runs along the tilt axis (x); each signal image is a slice
-    ``(thickness, ny)`` perpendicular to it.
+    ``(thickness, ny)`` perpendicular to it. ETSpy's ``CommonStack`` verbs (``invert``,
+    ``normalize``, ``stats``, ``change_data_type``, ``save_raw``, ``trans_stack``) come
+    from [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin]; on a volume
+    ``invert``/``normalize`` scale the whole volume and ``trans_stack`` rotates it about x.
     """
+
+    _per_projection = False
+    _history_name = "rec"
 
     _signal_type = "RecStack"
     _signal_dimension = 2
@@ -500,6 +474,19 @@ class RecStack(RecStackMixin, _TomoMetadataMixin, Signal2D):
             axis.set_title(title)
             axis.set_axis_off()
         fig.tight_layout()
+        return fig
+
+    def plot_3d(self, vmin_std: float = 0.1, vmax_std: float = 10, figsize=(10, 4)):
+        """ETSpy's ``plot_3d`` arguments, drawn by [`plot_slices`][]: the three central
+        orthogonal slices in a static figure of size ``figsize`` (returned).
+
+        ETSpy showed the same three planes with sliders to move them; here pass the
+        positions to ``plot_slices(xslice, yslice, zslice)``, or use ``render()`` for an
+        interactive 3D view.
+        """
+        fig = self.plot_slices(vmin_std=vmin_std, vmax_std=vmax_std)
+        if figsize is not None:
+            fig.set_size_inches(*figsize)
         return fig
 
     # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..common import CommonStackMixin
 from ..errors import InvalidDataError, check_method
 from ..filters import filter_stack
-from ..transform import crop_bounds, rotate_shift_stack, shift_stack
+from ..transform import crop_bounds, shift_stack
 from . import _register, _tiltaxis
-from ._apply import compose_rigid, get_rigid, set_rigid
+from ._apply import get_rigid, set_rigid
 from ._register import REGISTER_METHODS
 from ._slices import SliceSampler, default_slices, test_align_slices
 
@@ -24,10 +25,10 @@ TILT_METHODS = ("CoM", "MaxImage")
 # ETSpy's tuning knobs that our implementations do not need (no integer search window,
 # no iterative sub-pixel line search): accepted and ignored so ETSpy code runs unchanged
 _ETSPY_ONLY = {"COM": ("xrange", "p"), "COM-CL": ("cl_resolution", "cl_div_factor")}
-_INTERP = {"nearest": 0, "none": 0, "linear": 1, "cubic": 3}
 
 __all__ = ["REGISTER_METHODS", "TILT_METHODS", "AlignMixin", "SliceSampler",
-           "compute_shifts", "default_slices", "test_align_slices"]
+           "align_to_other", "apply_shifts", "compute_shifts", "default_slices",
+           "get_best_slices", "get_coms", "shift_crop", "test_align_slices"]
 
 
 def _args(*args, **kwargs) -> str:
@@ -66,25 +67,12 @@ def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, *
     return shifts
 
 
-class AlignMixin:
-    """Alignment verbs of a TomoStack. Every verb returns a new stack; the input is unchanged."""
+class AlignMixin(CommonStackMixin):
+    """Alignment verbs of a TomoStack. Every verb returns a new stack; the input is unchanged.
 
-    # -- helpers ---------------------------------------------------------------
-    def _with_data(self, data, record: str | None = None):
-        """A deep copy holding ``data`` (same shape or a new one), with one history line."""
-        data = np.asarray(data)
-        if data.shape == self.data.shape:
-            out = self._deepcopy_with_new_data(data)
-        else:
-            out = self._deepcopy_with_new_data(data)
-            out.get_dimensions_from_data()
-        if record:
-            out.add_history(record)
-        return out
-
-    def _float_data(self) -> np.ndarray:
-        data = np.asarray(self.data)
-        return data if data.dtype.kind == "f" else data.astype(np.float32)
+    ``trans_stack`` and the other verbs ETSpy's ``CommonStack`` gives both stacks come from
+    [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin].
+    """
 
     # -- pre-processing ----------------------------------------------------------
     def filter(self, method: str = "median", size: int = 5, taper: float = 0.1):
@@ -147,22 +135,6 @@ class AlignMixin:
         out.metadata.set_item("Tomography.crop_bounds",
                               [rows.start, rows.stop, cols.start, cols.stop])
         out.add_history("stack = stack.shift_crop()")
-        return out
-
-    def trans_stack(self, xshift: float = 0.0, yshift: float = 0.0, angle: float = 0.0,
-                    interpolation: str = "linear"):
-        """Rotate every projection by ``angle`` degrees about the centre, then shift it.
-
-        Same sign as ``shifts`` for both axes: content moves by ``+yshift`` rows and
-        ``+xshift`` columns (ETSpy 1.3.0 moved it by ``-yshift``). The transform is
-        composed into ``metadata.Tomography`` (tiltaxis, yshift, xshift).
-        """
-        name = check_method("interpolation", interpolation, tuple(_INTERP))
-        data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
-        out = self._with_data(data, "stack = stack.trans_stack("
-                              f"{_args(xshift=xshift, yshift=yshift, angle=angle)})")
-        set_rigid(out.metadata, compose_rigid(get_rigid(self.metadata),
-                                              (angle, yshift, xshift)))
         return out
 
     def apply_shifts(self, shifts, shift_type: str = "fourier"):
@@ -394,3 +366,64 @@ class AlignMixin:
             ax[0].imshow(data[nslice - 1] - data[nslice])
             ax[1].imshow(new[nslice - 1] - new[nslice])
         return out
+
+
+# -- ETSpy's module-level functions (etspy.align), thin wrappers over the verbs -------------
+def align_to_other(stack, other, shift_type: str = "fourier", cuda: bool = False):
+    """ETSpy's ``align_to_other``: ``stack.align_other(other, shift_type)``.
+
+    Returns an aligned copy of ``other`` with ``stack``'s shifts, crop and tilt-axis
+    transform replayed (see ``AlignMixin.align_other``); ``cuda`` is ignored.
+    """
+    return stack.align_other(other, shift_type=shift_type, cuda=cuda)
+
+
+def apply_shifts(stack, shifts, method: str = "fourier", cuda: bool = False, **kwargs):
+    """ETSpy's ``apply_shifts``: a copy of ``stack`` with ``(n, 2)`` (y, x) ``shifts`` applied.
+
+    ``method`` is ``"fourier"`` or ``"interp"`` (``order=`` for the latter, default 3);
+    ``shifts`` may be a ``TomoShifts`` or an array. The shifts are added to the copy's
+    ``shifts``. ``cuda`` is ignored.
+    """
+    values = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64)
+    n = stack.data.shape[0]
+    if values.size != 2 * n:
+        raise InvalidDataError(
+            f"Shifts of shape {values.shape} do not match the {n} images of the stack; "
+            f"give an ({n}, 2) array of (y, x) shifts."
+        )
+    values = values.reshape(n, 2)
+    if not kwargs:
+        return stack.apply_shifts(values, method)
+    data = shift_stack(stack._float_data(), values, method, **kwargs)
+    out = stack._with_data(data)
+    out.shifts = stack.shift_values + values
+    return out
+
+
+def shift_crop(stack):
+    """ETSpy's ``shift_crop``: ``stack.shift_crop()`` (crop to the area every shift kept)."""
+    return stack.shift_crop()
+
+
+def get_best_slices(stack, nslices: int) -> np.ndarray:
+    """ETSpy's ``get_best_slices``: the columns best suited to centre-of-mass tracking.
+
+    Columns with the highest ratio of mass to its variation over tilt (Sanders et al.
+    2015), as ``stack_register("COM", slices=None)`` chooses them. Returns at most
+    ``nslices`` column indices, sorted; the outer tenth of the columns on each side is
+    never chosen (ETSpy's returned them by decreasing score, edges included).
+    """
+    return _register.best_slices(np.asarray(stack.data, dtype=np.float64), nslices)
+
+
+def get_coms(stack, slices) -> np.ndarray:
+    """ETSpy's ``get_coms``: centre of mass across the tilt axis of the columns ``slices``.
+
+    Returns an ``(n_tilts, len(slices))`` array in pixels from the image centre (row
+    ``(ny - 1) / 2``); ETSpy's used a coordinate running from ``-ny//2`` to ``ny//2`` over
+    ``ny`` rows, i.e. a scale of ``ny / (ny - 1)`` pixels.
+    """
+    data = np.asarray(stack.data, dtype=np.float64)
+    cols = data[:, :, np.atleast_1d(np.asarray(slices))]  # (n, ny, k)
+    return _register._row_com(np.moveaxis(cols, 1, 2)) - (data.shape[1] - 1) / 2

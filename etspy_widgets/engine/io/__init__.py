@@ -3,8 +3,18 @@
 >>> import etspy_widgets as etw
 >>> stack = etw.load("HAADF.mrc")                 # doctest: +SKIP
 >>> stack = etw.load("HAADF.mrc", tilts=angles)   # doctest: +SKIP
+
+ETSpy's helpers by their names: ``load_serialem``, ``load_serialem_series``,
+``get_mrc_tilts``, ``get_dm_tilts``, ``parse_mrc_header``.
 """
 
+from ._etspy import (
+    get_dm_tilts,
+    get_mrc_tilts,
+    load_serialem,
+    load_serialem_series,
+    parse_mrc_header,
+)
 from ._load import SUPPORTED, MissingFileError, load
 from ._mdoc import Mdoc, find_mdoc, find_tilt_file, parse_mdoc, read_tilt_file
 from ._mrc import MrcHeader, read_mrc_header, serialem_tilts
@@ -16,8 +26,13 @@ __all__ = [
     "MrcHeader",
     "find_mdoc",
     "find_tilt_file",
+    "get_dm_tilts",
+    "get_mrc_tilts",
     "load",
+    "load_serialem",
+    "load_serialem_series",
     "parse_mdoc",
+    "parse_mrc_header",
     "read_mrc_header",
     "read_tilt_file",
     "serialem_tilts",

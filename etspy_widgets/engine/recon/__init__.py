@@ -8,17 +8,32 @@ stack, as stored); the batched projector operators take volume blocks
 
 ``ReconMixin`` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
 ``RecStackMixin`` those of a RecStack (``forward_project``).
+
+ETSpy's module functions: ``run`` and ``astra_error`` (``functions``), ``dart_segment`` and
+``get_dart_boundaries`` (``algorithms``).
 """
 
-from .algorithms import CGLS, DART, SART, SIRT, TV, Algorithm, ReconstructionCancelled
+from .algorithms import (
+    CGLS,
+    DART,
+    SART,
+    SIRT,
+    TV,
+    Algorithm,
+    ReconstructionCancelled,
+    dart_segment,
+    get_dart_boundaries,
+)
 from .api import METHODS, reconstruct_slices
 from .filters import FILTERS, filter_sinograms
+from .functions import astra_error, run
 from .parallel import reconstruct_stack
 from .projectors import clear_cache, cuda_available, get_projector
 from .verbs import ReconMixin, RecStackMixin
 
 __all__ = [
     "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm", "RecStackMixin",
-    "ReconMixin", "ReconstructionCancelled", "clear_cache", "cuda_available", "filter_sinograms",
-    "get_projector", "reconstruct_slices", "reconstruct_stack",
+    "ReconMixin", "ReconstructionCancelled", "astra_error", "clear_cache", "cuda_available",
+    "dart_segment", "filter_sinograms", "get_dart_boundaries", "get_projector",
+    "reconstruct_slices", "reconstruct_stack", "run",
 ]

@@ -287,6 +287,30 @@ class TV(Algorithm):
         self.x = x_new
 
 
+def dart_segment(rec, thresholds, gray_vals) -> np.ndarray:
+    """DART's segmentation (ETSpy's name): ``gray_vals[k]`` where ``rec`` lies in bin ``k``.
+
+    Bins are ``np.digitize(rec, thresholds)``: ``thresholds`` (ascending) split the values
+    into ``len(thresholds) + 1`` bins, one per gray value.
+    """
+    return np.asarray(gray_vals)[np.digitize(rec, thresholds)]
+
+
+def get_dart_boundaries(segmented) -> np.ndarray:
+    """DART's free boundary pixels (ETSpy's name): a pixel with a differently labelled
+    8-neighbour in the first two axes (further axes are stacked slices).
+
+    Edges are padded with the nearest value, so the image border is not a boundary by
+    itself (ETSpy's Laplacian padded with zeros and missed boundaries where neighbours'
+    labels cancel out).
+    """
+    seg = np.asarray(segmented)
+    size = (3, 3) + (1,) * (seg.ndim - 2)
+    hi = ndimage.maximum_filter(seg, size=size, mode="nearest")
+    lo = ndimage.minimum_filter(seg, size=size, mode="nearest")
+    return hi != lo
+
+
 class DART(Algorithm):
     """Discrete algebraic reconstruction (Batenburg & Sijbers, IEEE TIP 2011).
 
@@ -336,14 +360,10 @@ class DART(Algorithm):
         self.segmented = self.segment(self.x)
 
     def segment(self, x):
-        return self.gray[np.digitize(x, self.thresholds)]
+        return dart_segment(x, self.thresholds, self.gray)
 
     def boundary(self, seg):
-        img = seg.reshape(self.shape)
-        size = (3, 3, 1)
-        hi = ndimage.maximum_filter(img, size=size, mode="nearest")
-        lo = ndimage.minimum_filter(img, size=size, mode="nearest")
-        return (hi != lo).reshape(seg.shape)
+        return get_dart_boundaries(seg.reshape(self.shape)).reshape(seg.shape)
 
     def update(self, last=False):
         seg = self.segment(self.x)

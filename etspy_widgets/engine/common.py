@@ -1,0 +1,146 @@
+"""ETSpy's ``CommonStack`` verbs, shared by [`TomoStack`][etspy_widgets.engine.signals.TomoStack]
+and [`RecStack`][etspy_widgets.engine.signals.RecStack].
+
+``invert``, ``normalize``, ``stats``, ``change_data_type``, ``save_raw`` and ``trans_stack``
+work on the data of either signal: a tilt series ``(n_tilts, ny, nx)`` or a volume
+``(nx, thickness, ny)``. Where a tilt series and a volume need different meanings, the class
+attribute ``_per_projection`` chooses:
+
+* a tilt series (``True``): ``invert`` and ``normalize`` work projection by projection
+  (each projection has its own exposure); ``trans_stack`` is a tilt-axis correction and is
+  composed into ``metadata.Tomography`` (``tiltaxis``, ``yshift``, ``xshift``).
+* a volume (``False``): ``invert`` and ``normalize`` use the whole volume's minimum, mean
+  and standard deviation (per-slice scaling would make the slices disagree); ``trans_stack``
+  rotates every ``(z, y)`` slice about its centre, i.e. the volume about the tilt axis (x),
+  and leaves ``metadata.Tomography`` alone (there it describes the tilt series the volume
+  was reconstructed from).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import check_method
+from .transform import rotate_shift_stack
+
+_INTERP = {"nearest": 0, "none": 0, "linear": 1, "cubic": 3}
+
+
+def _args(*args, **kwargs) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+class CommonStackMixin:
+    """Verbs that ETSpy's ``CommonStack`` gives both ``TomoStack`` and ``RecStack``."""
+
+    _per_projection = True  # a tilt series; RecStack sets False
+    _history_name = "stack"  # the variable the history lines assign; RecStack: "rec"
+
+    # -- helpers ---------------------------------------------------------------
+    def _with_data(self, data, record: str | None = None):
+        """A deep copy holding ``data`` (same shape or a new one), with one history line."""
+        data = np.asarray(data)
+        out = self._deepcopy_with_new_data(data)
+        if data.shape != self.data.shape:
+            out.get_dimensions_from_data()
+        if record:
+            out.add_history(record)
+        return out
+
+    def _float_data(self) -> np.ndarray:
+        data = np.asarray(self.data)
+        return data if data.dtype.kind == "f" else data.astype(np.float32)
+
+    def _scale_axes(self):
+        """Axes over which ``invert``/``normalize`` take their min, mean and std."""
+        return (1, 2) if self._per_projection else None
+
+    # -- contrast --------------------------------------------------------------
+    def invert(self):
+        """Return a copy with inverted contrast: ``max + min − x`` (bright field → dark field).
+
+        Per projection for a tilt series, over the whole volume for a ``RecStack``.
+        """
+        data = np.asarray(self.data, dtype=np.float32)
+        axes = self._scale_axes()
+        hi = data.max(axis=axes, keepdims=True)
+        lo = data.min(axis=axes, keepdims=True)
+        out = self.deepcopy()
+        out.data = hi + lo - data
+        return out
+
+    def normalize(self, width: float = 3):
+        """Return a copy scaled to ``(x − min) / (mean + width·std)``.
+
+        Per projection for a tilt series, over the whole volume for a ``RecStack``.
+        """
+        data = np.asarray(self.data, dtype=np.float32)
+        axes = self._scale_axes()
+        lo = data.min(axis=axes, keepdims=True)
+        mean = data.mean(axis=axes, keepdims=True)
+        std = data.std(axis=axes, keepdims=True)
+        out = self.deepcopy()
+        out.data = (data - lo) / (mean + width * std)
+        return out
+
+    def stats(self) -> dict:
+        """Print and return mean, standard deviation, maximum and minimum of the data."""
+        data = np.asarray(self.data)
+        result = {"mean": float(data.mean()), "std": float(data.std()),
+                  "max": float(data.max()), "min": float(data.min())}
+        for key, value in result.items():
+            print(f"{key.capitalize()}: {value:.1f}")
+        return result
+
+    # -- data type and raw files -------------------------------------------------
+    def change_data_type(self, dtype) -> None:
+        """Change the data type in place (HyperSpy's ``change_dtype``), as ETSpy names it."""
+        self.change_dtype(np.dtype(dtype))
+
+    def save_raw(self, filename=None, overwrite: bool = False) -> Path:
+        """Save the data as a raw (Ripple ``.rpl`` + ``.raw``) pair, named with shape and dtype.
+
+        Returns the path of the ``.rpl`` file.
+        """
+        from hyperspy._signals.signal2d import Signal2D
+
+        if filename is None:
+            filename = self.metadata.get_item("General.title") or self._history_name
+        path = Path(filename)
+        shape = "x".join(str(s) for s in self.data.shape)
+        path = path.with_name(f"{path.stem}_{shape}_{self.data.dtype.name}.rpl")
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
+        sig = Signal2D(np.asarray(self.data))
+        sig.save(os.fspath(path), overwrite=True)
+        return path
+
+    # -- rigid transform of every image -------------------------------------------
+    def trans_stack(self, xshift: float = 0.0, yshift: float = 0.0, angle: float = 0.0,
+                    interpolation: str = "linear"):
+        """Rotate every image by ``angle`` degrees about its centre, then shift it.
+
+        Same sign as ``shifts`` for both axes: content moves by ``+yshift`` rows and
+        ``+xshift`` columns (ETSpy 1.3.0 moved it by ``-yshift``). On a tilt series the
+        transform is composed into ``metadata.Tomography`` (tiltaxis, yshift, xshift). On a
+        ``RecStack`` every ``(z, y)`` slice is transformed: a rotation of the volume about
+        the tilt axis (x), ``yshift`` along z and ``xshift`` along y.
+        """
+        name = check_method("interpolation", interpolation, tuple(_INTERP))
+        data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
+        var = self._history_name
+        out = self._with_data(data, f"{var} = {var}.trans_stack("
+                              f"{_args(xshift=xshift, yshift=yshift, angle=angle)})")
+        if self._per_projection:
+            from .align._apply import compose_rigid, get_rigid, set_rigid
+
+            set_rigid(out.metadata, compose_rigid(get_rigid(self.metadata),
+                                                  (angle, yshift, xshift)))
+        return out
+
+
+__all__ = ["CommonStackMixin"]
