@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_ruff_check_passes():
-    if shutil.which("ruff") is None:
+    if importlib.util.find_spec("ruff") is None:
         pytest.fail("ruff is not installed; `pip install -e .[test]` installs it")
-    result = subprocess.run(["ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300, check=False)
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
