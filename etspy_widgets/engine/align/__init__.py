@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..common import CommonStackMixin
+from ..common import CommonStackMixin, _args
 from ..errors import InvalidDataError, check_method
 from ..filters import filter_stack
 from ..transform import crop_bounds, shift_stack
@@ -29,11 +29,6 @@ _ETSPY_ONLY = {"COM": ("xrange", "p"), "COM-CL": ("cl_resolution", "cl_div_facto
 __all__ = ["REGISTER_METHODS", "TILT_METHODS", "AlignMixin", "SliceSampler",
            "align_to_other", "apply_shifts", "compute_shifts", "default_slices",
            "get_best_slices", "get_coms", "shift_crop", "test_align_slices"]
-
-
-def _args(*args, **kwargs) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return ", ".join(parts)
 
 
 def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, **kwargs):
