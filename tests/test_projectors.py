@@ -185,3 +185,37 @@ def test_strip_matrix_built_tiled_equals_the_tiled_csr(thickness, n_det, n_tilts
     direct = _kernels.strip_tiled(tilts, thickness, n_det)
     for a, b in zip(via_csr, direct, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_auto_falls_back_to_matrix_free_when_the_matrix_would_not_fit(monkeypatch):
+    """"auto" on a CPU: ASTRA's matrix-free projector (with a warning) instead of a sparse
+    matrix larger than the memory budget; an explicit "sparse" that cannot fit is refused."""
+    from etspy_widgets.engine.recon import projectors
+    from etspy_widgets.engine.recon.parallel import reconstruct_stack
+
+    projectors.clear_cache()
+    rng = np.random.default_rng(0)
+    tilts = np.linspace(-60, 60, 31)
+    data = rng.random((31, 40, 6)).astype(np.float32)
+    expected = reconstruct_stack(data, tilts, "SIRT", 5, backend="astra", cuda=False,
+                                 show_progressbar=False, client=None)
+    monkeypatch.setattr(projectors, "SPARSE_MEMORY_FRACTION", 1e-12)  # a tiny budget
+    with pytest.warns(ResourceWarning, match="matrix-free"):
+        got = reconstruct_stack(data, tilts, "SIRT", 5, cuda=False, show_progressbar=False,
+                                client=None)
+    np.testing.assert_array_equal(got, expected)
+    assert not projectors.is_cached(tilts, 40, 40, "sparse")
+    monkeypatch.setattr(projectors, "SPARSE_BYTES_PER_RAY_PIXEL", 10**15)  # cannot fit
+    with pytest.raises(MemoryError, match="backend='astra'"):
+        reconstruct_stack(data, tilts, "SIRT", 5, backend="sparse", show_progressbar=False,
+                          client=None)
+    projectors.clear_cache()
+
+
+def test_sparse_matrix_estimate_is_close_to_the_built_matrix():
+    from etspy_widgets.engine.recon import projectors
+
+    tilts = np.linspace(-70, 70, 61)
+    built = projectors.SparseProjector(tilts, 256, 256).nbytes
+    estimate = projectors.sparse_matrix_bytes(61, 256, 256)
+    assert 0.9 < estimate / built < 1.25

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InvalidDataError, check_finite
 from .api import check_options, check_tilts, n_iterations, reconstruct_slices
-from .projectors import get_projector, resolve_backend
+from .projectors import fit_sparse, get_projector, is_cached, resolve_backend
 
 DEFAULT_CHUNK = 32
 
@@ -130,7 +130,11 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
         check_finite(data, "tilt-series data")
     thickness = ny if thickness is None else int(thickness)
     ncores = available_cores() if ncores is None else max(1, int(ncores))
+    asked = backend
     backend = resolve_backend(backend, cuda)
+    if backend == "sparse" and kernel != "pixel" and not is_cached(
+            tilts, ny, thickness, "sparse", kernel=kernel, builder=builder):
+        backend = fit_sparse(asked, (n_tilts, ny, thickness))
     client = _resolve_client(client)
     chunks = _chunks(nx, chunk_size, ncores)
     out = np.empty((nx, thickness, ny), np.float32)
