@@ -499,12 +499,12 @@ def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str 
     asked = check_method("projector backend", backend, BACKENDS)
     backend = resolve_backend(asked, cuda)
     builder = check_method("matrix builder", builder, ("native", "astra"))
-    key = (backend, kernel, builder, int(n_det), thickness, tilts.tobytes())
+    key = _cache_key(backend, kernel, builder, n_det=n_det, thickness=thickness, tilts=tilts)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
         backend = fit_sparse(asked, (tilts.size, int(n_det), thickness))
-        key = (backend, kernel, builder, int(n_det), thickness, tilts.tobytes())
+        key = _cache_key(backend, kernel, builder, n_det=n_det, thickness=thickness, tilts=tilts)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
         if proj is not None:
@@ -534,13 +534,18 @@ def get_projector(tilts, n_det: int, thickness: int | None = None, backend: str 
     return proj
 
 
+def _cache_key(backend, kernel, builder, *, n_det, thickness, tilts) -> tuple:
+    """What identifies a built projector in the cache (``tilts`` as float64 degrees)."""
+    return (backend, kernel, builder, int(n_det), int(thickness), tilts.tobytes())
+
+
 def is_cached(tilts, n_det: int, thickness: int | None = None, backend: str = "sparse", *,
               kernel: str = "strip", builder: str = "native") -> bool:
     """Whether the projector of this geometry and (resolved) backend is built already."""
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
     thickness = int(n_det if thickness is None else thickness)
     kernel = check_method("projection kernel", kernel, KERNELS)
-    key = (backend, kernel, builder, int(n_det), thickness, tilts.tobytes())
+    key = _cache_key(backend, kernel, builder, n_det=n_det, thickness=thickness, tilts=tilts)
     with _CACHE_LOCK:
         return key in _CACHE
 
