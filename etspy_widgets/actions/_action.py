@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.errors import Cancelled
+
 #: Names a logged line may read: the package alias and the working variables.
 SCRIPT_NAMES = ("etw", "stack", "rec")
 
@@ -25,10 +27,6 @@ _IDENT_OK = frozenset(SCRIPT_NAMES)
 
 class ActionError(ValueError):
     """An action that cannot be written as a line of public Python (bad name or value)."""
-
-
-class Cancelled(Exception):
-    """The user cancelled a running action; nothing was logged or changed."""
 
 
 def literal(value: Any) -> str:

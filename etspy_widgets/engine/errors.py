@@ -55,6 +55,15 @@ class DataNotFoundError(TomographyError, FileNotFoundError):
     """ETSpy's published test data could not be found on this machine."""
 
 
+class Cancelled(TomographyError, KeyboardInterrupt):
+    """Work stopped because its ``cancel`` event was set; nothing was changed or written.
+
+    The one cancellation class of the project: the reconstruction's
+    ``ReconstructionCancelled`` and the actions' cancellation derive from it, so
+    ``except Cancelled`` catches every one (and ``except KeyboardInterrupt`` too).
+    """
+
+
 def check_method(kind: str, name: str, choices) -> str:
     """Return the canonical spelling of ``name`` from ``choices`` (case-insensitive).
 

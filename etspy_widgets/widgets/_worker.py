@@ -16,10 +16,6 @@ import traceback
 from collections.abc import Callable
 
 
-class Cancelled(Exception):
-    """Raised inside a job when its cancel event is set."""
-
-
 def describe(err: BaseException) -> str:
     """One line that says what went wrong, with the exception class."""
     text = str(err).strip() or repr(err)

@@ -534,7 +534,7 @@ class AlignmentWorkbench(anywidget.AnyWidget):
 
     def _job_failed(self, label, err):
         self.busy, self.progress = False, -1.0
-        cancelled = isinstance(err, Cancelled) or type(err).__name__.endswith("Cancelled")
+        cancelled = isinstance(err, Cancelled)
         if cancelled:
             self.status = f"Cancelled: {label}. Nothing changed."
             self.error = ""

@@ -19,7 +19,7 @@ from ..transform import crop_bounds, shift_stack
 from . import _register, _tiltaxis
 from ._apply import get_rigid, set_rigid
 from ._register import REGISTER_METHODS
-from ._slices import SliceSampler, default_slices, test_align_slices
+from ._slices import SliceSampler, default_slices, reconstruct_sinograms, test_align_slices
 
 TILT_METHODS = ("CoM", "MaxImage")
 # ETSpy's tuning knobs that our implementations do not need (no integer search window,
@@ -28,7 +28,8 @@ _ETSPY_ONLY = {"COM": ("xrange", "p"), "COM-CL": ("cl_resolution", "cl_div_facto
 
 __all__ = ["REGISTER_METHODS", "TILT_METHODS", "AlignMixin", "SliceSampler",
            "align_to_other", "apply_shifts", "compute_shifts", "default_slices",
-           "get_best_slices", "get_coms", "shift_crop", "test_align_slices"]
+           "get_best_slices", "get_coms", "reconstruct_sinograms", "shift_crop",
+           "test_align_slices"]
 
 
 def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, **kwargs):

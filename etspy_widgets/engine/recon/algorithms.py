@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InvalidDataError, TomographyError
+from ..errors import Cancelled, InvalidDataError
 from .filters import filter_sinograms
 
 _EPS = 1e-6
 
 
-class ReconstructionCancelled(TomographyError, KeyboardInterrupt):
+class ReconstructionCancelled(Cancelled):
     """The reconstruction was cancelled (its ``cancel`` event was set); nothing was written."""
 
 
