@@ -22,6 +22,7 @@ from .engine.errors import (
 )
 from .engine.io import load
 from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
+from .live import watch
 from .replay import Replay, replay
 from .widgets.workbench import AlignmentWorkbench
 
@@ -47,4 +48,5 @@ __all__ = [
     "load",
     "replay",
     "simulation",
+    "watch",
 ]

@@ -235,6 +235,12 @@ class Acquisition:
             raise self.error
         return self.written
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block up to ``timeout`` s; True once the writing has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
