@@ -114,6 +114,7 @@ class Watcher:
         self.end_reason = ""
         self._thread: threading.Thread | None = None
         self._last_new = None
+        self._marker_seen = False
         self.errors: list[str] = []
         self.events: list[ProjectionEvent] = []
         self.live: LiveFrame | None = None
@@ -190,7 +191,7 @@ class Watcher:
         if self.expected is not None and n >= self.expected:
             self.end_reason = f"{n} of {self.expected} projections in"
             return True
-        if self.marker and (self.folder / self.marker).exists() and not self._pending():
+        if self._marker_seen and not self._pending():
             self.end_reason = f"end marker {self.marker} found"
             return True
         if self.idle_timeout is not None and self._last_new is not None \
@@ -221,6 +222,8 @@ class Watcher:
     def poll_once(self) -> list[ProjectionEvent]:
         """List the folder once, read what is complete, update the live state."""
         now = time.time()
+        # the marker is looked for before the listing: every file written before it is listed
+        marker_seen = bool(self.marker) and (self.folder / self.marker).exists()
         listing = self._listing()
         names = sorted(listing, key=natural_key)
         self.source.refresh(self.folder)
@@ -241,6 +244,7 @@ class Watcher:
                 seen = self._seen[name]
             if now - seen[1] >= self.settle:
                 ready.append((name, sig, seen[1]))
+        self._marker_seen = marker_seen
         removed = [n for n in self._projections if n not in listing]
         for name in [n for n in self._seen if n not in listing]:
             del self._seen[name]
