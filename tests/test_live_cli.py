@@ -54,7 +54,7 @@ def test_watch_writes_the_offline_volume(series, tmp_path, capsys):
     files = sorted(series.glob("*.mrc"), key=lambda p: float(p.stem.rsplit("_", 1)[1]))
     tilts = [float(p.stem.rsplit("_", 1)[1]) for p in files]
     ref = etw.load([str(p) for p in files], tilts=tilts)
-    ref = ref.stack_register("PC", start=6, drift=None, shift_type="interp")
+    ref = ref.stack_register("PC", start=6, drift=None, shift_type="interp", upsample_factor=20)
     np.testing.assert_array_equal(rec.data, ref.reconstruct("FBP").data)
 
 

@@ -13,8 +13,10 @@ The live slices and the volume's orthoslices are filtered back projections of th
 far, kept as running sums: FBP is linear in the projections, so adding one projection costs
 one single-angle back projection (``reconstruct_slices(..., "FBP", kernel="pixel")``), and a
 projection whose shift or data changed is taken out (its old contribution subtracted) and
-put back. ``finish`` recomputes the slices from the whole aligned series in one call (the
-offline result); the running sums agree with it to float32 rounding (see tests).
+put back. Each projection is shifted as ``apply_shifts(shifts, "interp")`` shifts it, but
+only at the pixels the slices need; the binned volume is a preview (binned, then shifted
+bilinearly). ``finish`` recomputes the slices in one call from the whole series aligned by
+``apply_shifts(shifts, "interp")``, which is the offline result, same arrays (see tests).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from ..engine.align import compute_shifts, default_slices
 from ..engine.errors import InvalidDataError
 from ..engine.recon import reconstruct_slices
-from ..engine.transform import shift_stack
 
-PI_2 = np.float32(np.pi / 2)
+_NPAD = 12  # what scipy.ndimage pads a "nearest" image with before its spline filter
 
 
 @dataclass
@@ -48,6 +50,12 @@ class LiveFrame:
     registered: int             # pairs registered in this update
     reprojected: int            # projections whose contribution was (re)computed
     timings: dict = field(default_factory=dict)
+
+
+def _one_blas_thread():
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
 
 
 def _bin(image: np.ndarray, b: int) -> np.ndarray:
@@ -80,7 +88,7 @@ class LiveReconstructor:
     """
 
     def __init__(self, slices=None, thickness=None, volume_size: int = 128, *,
-                 register: bool = True, upsample_factor: int = 50,
+                 register: bool = True, upsample_factor: int = 20,
                  sino_filter: str = "shepp-logan", ncores: int = 2):
         self.slices = None if slices is None else np.asarray(slices, dtype=np.int64)
         self.thickness = thickness
@@ -112,6 +120,14 @@ class LiveReconstructor:
             by, bx = ny // self.binning, nx // self.binning
             self._sum_volume = np.zeros((bx, by, by), np.float32)
 
+    def warm_up(self) -> None:
+        """Compile the back projector (a few seconds, once) before the first file comes."""
+        reconstruct_slices(np.ones((1, 8, 1), np.float32), np.zeros(1), "FBP",
+                           kernel="pixel", check=False)
+        pair = np.random.default_rng(0).random((2, 16, 16))
+        with _one_blas_thread():
+            compute_shifts(pair, np.zeros(2), "PC", start=0, drift=None)
+
     # -- registration ------------------------------------------------------------------
     @staticmethod
     def start_index(tilts) -> int:
@@ -122,9 +138,10 @@ class LiveReconstructor:
         """The shift aligning ``mov`` to ``ref``; each is ``(key, image, tilt)``."""
         pair = (ref[0], mov[0])
         if pair not in self._pairs:
-            shifts = compute_shifts(np.stack([ref[1], mov[1]]), np.array([ref[2], mov[2]]), "PC",
-                                    start=0, drift=None,
-                                    upsample_factor=self.upsample_factor)
+            with _one_blas_thread():  # small matrix products: threads only contend
+                shifts = compute_shifts(np.stack([ref[1], mov[1]]),
+                                        np.array([ref[2], mov[2]]), "PC", start=0,
+                                        drift=None, upsample_factor=self.upsample_factor)
             self._pairs[pair] = shifts[1]
         return self._pairs[pair]
 
@@ -149,19 +166,40 @@ class LiveReconstructor:
         return out, start, new
 
     # -- reconstruction -------------------------------------------------------------------
+    def _shifted_columns(self, image, shift) -> np.ndarray:
+        """Columns ``slices`` of ``image`` shifted by ``shift``, ``(ny, k)``.
+
+        The same numbers as ``shift_stack(..., "interp")`` (``scipy.ndimage.shift``, cubic
+        spline, mode "nearest"): the image is padded and spline-filtered as ``shift`` does,
+        and the spline is evaluated at the ``ny × k`` points the slices need only.
+        """
+        image = np.asarray(image)
+        if image.dtype.kind != "f":
+            image = image.astype(np.float32)
+        if not np.any(shift):
+            return np.ascontiguousarray(image[:, self.slices])
+        padded = np.pad(image, _NPAD, mode="edge")
+        coeffs = ndimage.spline_filter(padded, order=3, output=np.float64, mode="nearest")
+        rows = np.arange(image.shape[0], dtype=np.float64)[:, None] - shift[0] + _NPAD
+        cols = self.slices[None, :].astype(np.float64) - shift[1] + _NPAD
+        rows, cols = np.broadcast_arrays(rows, cols)
+        return ndimage.map_coordinates(coeffs, [rows, cols], order=3, mode="nearest",
+                                       prefilter=False, output=image.dtype)
+
     def _contribution(self, image, shift, tilt):
         """Single-angle FBP terms of one shifted projection (slices, volume)."""
-        shifted = shift_stack(image[None], shift[None], "interp")[0] if np.any(shift) else \
-            np.asarray(image, dtype=np.float32)
         tilt = np.array([tilt], dtype=np.float64)
-        sino = np.ascontiguousarray(shifted[:, self.slices])[None]        # (1, ny, k)
+        sino = np.ascontiguousarray(self._shifted_columns(image, shift))[None]  # (1, ny, k)
         sl = reconstruct_slices(sino, tilt, "FBP", thickness=self.thickness,
                                 sino_filter=self.sino_filter, kernel="pixel",
                                 ncores=self.ncores, check=False)
         vol = None
         if self._sum_volume is not None:
-            small = _bin(np.asarray(shifted, dtype=np.float32), self.binning)[None]
-            vol = reconstruct_slices(small, tilt, "FBP", thickness=small.shape[1],
+            small = _bin(np.asarray(image, dtype=np.float32), self.binning)
+            if np.any(shift):
+                small = ndimage.shift(small, np.asarray(shift) / self.binning, order=1,
+                                      mode="nearest")
+            vol = reconstruct_slices(small[None], tilt, "FBP", thickness=small.shape[0],
                                      sino_filter=self.sino_filter, kernel="pixel",
                                      ncores=self.ncores, check=False)
         return sl, vol

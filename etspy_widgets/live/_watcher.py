@@ -111,6 +111,7 @@ class Watcher:
         self._stack_cache = None
         self._stop = threading.Event()
         self.done = threading.Event()
+        self.ready = threading.Event()  # set once the thread is up and compiled
         self.end_reason = ""
         self._thread: threading.Thread | None = None
         self._last_new = None
@@ -167,6 +168,9 @@ class Watcher:
 
     def _run(self):
         try:
+            if self.recon is not None:
+                self.recon.warm_up()
+            self.ready.set()
             while not self._stop.is_set():
                 self.poll_once()
                 if self._series_ended():
