@@ -22,7 +22,7 @@ from .engine.errors import (
 )
 from .engine.io import load
 from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
-from .live import watch
+from .live import _workbench, watch  # noqa: F401 - _workbench adds AlignmentWorkbench.watch
 from .replay import Replay, replay
 from .widgets.workbench import AlignmentWorkbench
 
