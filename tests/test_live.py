@@ -52,6 +52,7 @@ def run_series(folder, stack, *, scheme="dose-symmetric", watch_kw=None, **acq_k
     kw = {"settle": 0, "poll": 0.02, **(watch_kw or {})}
     watcher = live.watch(folder, **kw)
     try:
+        assert watcher.ready.wait(60)  # compiled: the files are seen as they come
         acq.start()
         acq.join(60)
         assert watcher.wait(60), f"the series did not end: {watcher.status()} {watcher.errors}"
@@ -118,11 +119,29 @@ def test_watch_dose_symmetric_equals_offline(tmp_path, truth, threads_end):
 
 @pytest.mark.parametrize("scheme", ["sequential", "bidirectional", "random"])
 def test_any_arrival_order_gives_the_offline_result(tmp_path, truth, scheme, threads_end):
+    starts = []
     _, watcher = run_series(tmp_path / scheme, truth.stack, scheme=scheme, seed=5,
-                            watch_kw={"expected": 21})
+                            interval=0.1 if scheme == "sequential" else 0.02,
+                            watch_kw={"expected": 21,
+                                      "callback": lambda e: starts.append(e.live.start)})
     assert_matches_offline(watcher, 21)
-    if scheme == "sequential":  # the reference moved towards 0° as the files came
-        assert [e.live.start for e in watcher.events][-1] == 10
+    assert starts[-1] == 10
+    if scheme == "sequential":  # from -60° up: the reference moved towards 0° as files came
+        assert starts[0] == 0 and len(set(starts)) > 2
+
+
+def test_binned_registration_equals_offline(tmp_path, truth, threads_end):
+    """Pairs registered on 2×2-binned images (the default for 1024² and up): the script
+    bins with stack.rebin and scales the shifts; same arrays."""
+    _, watcher = run_series(tmp_path / "b", truth.stack, scheme="random", seed=2,
+                            watch_kw={"expected": 21,
+                                      "reconstruct": {"register_binning": 2}})
+    assert "stack.rebin(scale=(1, 2, 2))" in watcher.code
+    ref = assert_matches_offline(watcher, 21)
+    one = live.load_registered(watcher.files, watcher.tilts, binning=2, upsample_factor=40)
+    np.testing.assert_array_equal(one.data, ref.data)
+    err = ref.shift_values + truth.shifts[np.argsort(truth.stack.tilt_values)]
+    assert np.abs(err - err[10]).max() < 0.8, err
 
 
 def test_partial_writes_are_never_read(tmp_path, truth, threads_end):

@@ -39,7 +39,7 @@ def test_workbench_follows_the_folder(tmp_path):
         np.testing.assert_array_equal(wb.stack.data, aligned.data)
         np.testing.assert_array_equal(wb.stack.shift_values, aligned.shift_values)
         # its code starts from the exact files used and replays to the same arrays
-        assert "etw.load([" in wb.code and "stack_register('PC'" in wb.code
+        assert "etw.live.load_registered([" in wb.code
         np.testing.assert_array_equal(replay(wb.code).namespace["stack"].data, aligned.data)
         assert wb.slice_images().shape == (3, 64, 64)
         assert wb.status.startswith("Stopped: 11 projections")

@@ -5,11 +5,11 @@ projections arrive.
 >>> w = etw.watch("/data/session1", pattern="*.mrc", tilts="mdoc", settle=0)  # doctest: +SKIP
 >>> w.wait_for(10, timeout=120); w.live.slice_images.shape                  # doctest: +SKIP
 
-* [`watch`][] / [`Watcher`][]: the growing ``TomoStack`` (``.stack``), ``wait_for``,
+* ``watch`` / ``Watcher``: the growing ``TomoStack`` (``.stack``), ``wait_for``,
   ``stop``, a callback per projection, the offline script of the files used (``.code``);
-* [`LiveReconstructor`][]: pairwise registration to the neighbour in tilt and running
+* ``LiveReconstructor``: pairwise registration to the neighbour in tilt and running
   FBP sums of three slices and a binned volume;
-* [`Acquisition`][] / [`simulate_acquisition`][]: write a series into a folder as SerialEM
+* ``Acquisition`` / ``simulate_acquisition``: write a series into a folder as SerialEM
   does (temporary name, rename, growing ``.mdoc``).
 """
 
@@ -23,10 +23,10 @@ from ._simulator import (
     simulate_acquisition,
 )
 from ._tilts import NAME_TILT, name_tilt
-from ._watcher import ProjectionEvent, Watcher, WatchTimeout, watch
+from ._watcher import ProjectionEvent, Watcher, WatchTimeout, load_registered, watch
 
 __all__ = [
     "NAME_TILT", "SCHEMES", "Acquisition", "LiveFrame", "LiveReconstructor",
     "ProjectionEvent", "WatchTimeout", "Watcher", "Written", "acquisition_order",
-    "load_dataset", "name_tilt", "simulate_acquisition", "watch",
+    "load_dataset", "load_registered", "name_tilt", "simulate_acquisition", "watch",
 ]

@@ -4,10 +4,11 @@ Every projection is registered to its neighbour in tilt with the engine's own pa
 phase correlation (``etspy_widgets.engine.align.compute_shifts`` on the pair), and the pair
 shifts are composed outward from the projection nearest 0°, exactly as
 ``stack.stack_register("PC", start=i0, drift=None, shift_type="interp")`` composes them on the
-whole series: the live shifts *are* the offline ones (same arrays), whatever the order in
-which the files came. A pair is computed once and kept while both its projections are
-unchanged; a new projection between two others, a rewritten file or a new start
-invalidates only the pairs it touches.
+whole series (on images binned by ``register_binning``, 2 for 1024² images, as
+``stack.rebin(scale=(1, b, b)).stack_register(...)``): the live shifts *are* the offline
+ones (same arrays), whatever the order in which the files came. A pair is computed once
+and kept while both its projections are unchanged; a new projection between two others, a
+rewritten file or a new start invalidates only the pairs it touches.
 
 The live slices and the volume's orthoslices are filtered back projections of the tilts so
 far, kept as running sums: FBP is linear in the projections, so adding one projection costs
@@ -21,7 +22,9 @@ bilinearly). ``finish`` recomputes the slices in one call from the whole series 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +33,7 @@ from scipy import ndimage
 from ..engine.align import compute_shifts, default_slices
 from ..engine.errors import InvalidDataError
 from ..engine.recon import reconstruct_slices
+from ..engine.signals import TomoStack
 
 _NPAD = 12  # what scipy.ndimage pads a "nearest" image with before its spline filter
 
@@ -50,6 +54,7 @@ class LiveFrame:
     registered: int             # pairs registered in this update
     reprojected: int            # projections whose contribution was (re)computed
     timings: dict = field(default_factory=dict)
+    keys: tuple = ()            # the projection versions it holds, in tilt order
 
 
 def _one_blas_thread():
@@ -80,7 +85,13 @@ class LiveReconstructor:
     register : bool
         Register the pairs (``False``: the projections are used as they come).
     upsample_factor : int
-        Sub-pixel precision of the phase correlation (``stack_register``'s).
+        Sub-pixel precision of the phase correlation, in pixels of the full images
+        (``stack_register``'s ``upsample_factor`` at the registration binning: ×binning).
+    register_binning : int, optional
+        Register the pairs on images binned by this factor (``stack.rebin``); default a
+        power of two that brings the smaller side to 512–1023 pixels (1 below 1024). The
+        phase correlation's low-pass weight (0.15 cycles/pixel) keeps little above the
+        binned Nyquist frequency; the shifts are in full pixels.
     sino_filter : str
         FBP filter.
     ncores : int
@@ -89,12 +100,17 @@ class LiveReconstructor:
 
     def __init__(self, slices=None, thickness=None, volume_size: int = 128, *,
                  register: bool = True, upsample_factor: int = 20,
+                 register_binning: int | None = None,
                  sino_filter: str = "shepp-logan", ncores: int = 2):
         self.slices = None if slices is None else np.asarray(slices, dtype=np.int64)
         self.thickness = thickness
         self.volume_size = int(volume_size)
         self.register = bool(register)
         self.upsample_factor = int(upsample_factor)
+        self.register_binning = None if register_binning is None else int(register_binning)
+        if self.register_binning is not None and self.register_binning < 1:
+            raise InvalidDataError(f"register_binning must be ≥ 1; got {register_binning}.")
+        self._binned: OrderedDict = OrderedDict()   # a few binned images, for the pairs
         self.sino_filter = sino_filter
         self.ncores = int(ncores)
         self._shape = None
@@ -104,6 +120,7 @@ class LiveReconstructor:
         self._sum_volume = None
         self.binning = 1
         self.frame: LiveFrame | None = None
+        self._lock = threading.RLock()  # the watcher's thread and result() both update
 
     # -- set-up ----------------------------------------------------------------------
     def _setup(self, shape):
@@ -114,6 +131,8 @@ class LiveReconstructor:
         if (self.slices < 0).any() or (self.slices >= nx).any():
             raise IndexError(f"slices must be columns in [0, {nx}); got {self.slices.tolist()}.")
         self.thickness = ny if self.thickness is None else int(self.thickness)
+        if self.register_binning is None:
+            self.register_binning = 2 ** int(np.log2(max(1, min(ny, nx) // 512)))
         self._sum_slices = np.zeros((len(self.slices), self.thickness, ny), np.float32)
         if self.volume_size > 0:
             self.binning = max(1, int(np.ceil(max(ny, nx) / self.volume_size)))
@@ -134,14 +153,35 @@ class LiveReconstructor:
         """The reference projection: the one nearest 0° (the first of equals)."""
         return int(np.argmin(np.abs(np.asarray(tilts, dtype=np.float64))))
 
+    @property
+    def register_upsample(self) -> int:
+        """``upsample_factor`` of the phase correlation on the binned images."""
+        return self.upsample_factor * (self.register_binning or 1)
+
+    def _for_registration(self, key, image) -> np.ndarray:
+        """``image`` binned as ``stack.rebin(scale=(1, b, b))`` bins it (kept for a while)."""
+        b = self.register_binning or 1
+        if b == 1:
+            return image
+        if key in self._binned:
+            self._binned.move_to_end(key)
+            return self._binned[key]
+        binned = TomoStack(np.asarray(image)[None], tilts=[0.0]).rebin(scale=(1, b, b)).data[0]
+        self._binned[key] = binned
+        while len(self._binned) > 8:
+            self._binned.popitem(last=False)
+        return binned
+
     def _pair(self, ref: tuple, mov: tuple) -> np.ndarray:
-        """The shift aligning ``mov`` to ``ref``; each is ``(key, image, tilt)``."""
+        """The shift (binned pixels) aligning ``mov`` to ``ref``; each is
+        ``(key, image, tilt)``."""
         pair = (ref[0], mov[0])
         if pair not in self._pairs:
+            images = np.stack([self._for_registration(ref[0], ref[1]),
+                               self._for_registration(mov[0], mov[1])])
             with _one_blas_thread():  # small matrix products: threads only contend
-                shifts = compute_shifts(np.stack([ref[1], mov[1]]),
-                                        np.array([ref[2], mov[2]]), "PC", start=0,
-                                        drift=None, upsample_factor=self.upsample_factor)
+                shifts = compute_shifts(images, np.array([ref[2], mov[2]]), "PC", start=0,
+                                        drift=None, upsample_factor=self.register_upsample)
             self._pairs[pair] = shifts[1]
         return self._pairs[pair]
 
@@ -163,7 +203,21 @@ class LiveReconstructor:
         new = len(self._pairs) - before
         for stale in set(self._pairs) - wanted:  # keep memory flat: only the chain's pairs
             del self._pairs[stale]
-        return out, start, new
+        # composed in binned pixels, then scaled: what the offline script computes
+        return out * (self.register_binning or 1), start, new
+
+    def offline_lines(self, tilts) -> list[str]:
+        """The registration as lines of the offline script (after ``stack = etw.load``)."""
+        if not self.register or len(tilts) < 2:
+            return []
+        start = self.start_index(tilts)
+        b = self.register_binning or 1
+        reg = (f"stack_register('PC', start={start}, drift=None, "
+               f"upsample_factor={self.register_upsample})")
+        if b == 1:
+            return [f"stack = stack.{reg[:-1]}, shift_type='interp')"]
+        return [f"shifts = stack.rebin(scale=(1, {b}, {b})).{reg}.shift_values * {b}",
+                "stack = stack.apply_shifts(shifts, 'interp')"]
 
     # -- reconstruction -------------------------------------------------------------------
     def _shifted_columns(self, image, shift) -> np.ndarray:
@@ -218,6 +272,10 @@ class LiveReconstructor:
     def update(self, keys, tilts, images) -> LiveFrame:
         """Bring the live state to the series ``keys`` (one hashable per projection version,
         in tilt order) with their ``tilts`` and ``images``; return the new frame."""
+        with self._lock:
+            return self._update(keys, tilts, images)
+
+    def _update(self, keys, tilts, images) -> LiveFrame:
         t0 = time.perf_counter()
         tilts = np.asarray(tilts, dtype=np.float64)
         if len(keys) == 0:
@@ -258,7 +316,8 @@ class LiveReconstructor:
         t3 = time.perf_counter()
         self.frame = LiveFrame(n, tilts.copy(), shifts, start, self.slices.copy(), images_now,
                                ortho, self.binning, t3 - t0, new_pairs, redo,
-                               {"register": t1 - t0, "backproject": t2 - t1, "show": t3 - t2})
+                               {"register": t1 - t0, "backproject": t2 - t1, "show": t3 - t2},
+                               tuple(keys))
         return self.frame
 
     def finish(self, aligned_data, tilts) -> np.ndarray:

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +63,8 @@ class ProjectionEvent:
     index: int            # position in tilt order now (-1 when removed)
     count: int            # projections in now
     latency: float        # seconds from the file found complete to this event
-    live: LiveFrame | None
+    live: LiveFrame | None  # the live state after the batch (None in ``watch.events``)
+    last: bool = True     # the last event of its batch (one live update per batch)
 
 
 def _is_temporary(name: str) -> bool:
@@ -320,11 +321,13 @@ class Watcher:
             self.live = live or self.live
             order = {p.name: i for i, p in enumerate(self._sorted())}
             done = time.time()
-            for kind, proj in changes:
+            for k, (kind, proj) in enumerate(changes):
                 events.append(ProjectionEvent(kind, proj.name, proj.tilt,
                                               order.get(proj.name, -1), len(order),
-                                              done - proj.complete, live))
-            self.events.extend(events)
+                                              done - proj.complete, live,
+                                              k == len(changes) - 1))
+            # the history keeps no live frames: memory stays flat over a long series
+            self.events.extend(replace(e, live=None) for e in events)
             del self.events[:-10000]
             self._changed.notify_all()
         if self.callback is not None:
@@ -431,19 +434,22 @@ class Watcher:
                  + (f", stopped: {self.end_reason}" if self.end_reason else "")
                  + "; the files used, in tilt order:",
                  f"stack = etw.load({files!r}, tilts={tilts!r})"]
-        if self.recon is not None and self.recon.register and len(used) > 1:
-            start = LiveReconstructor.start_index(tilts)
-            lines.append(f"stack = stack.stack_register('PC', start={start}, drift=None, "
-                         f"shift_type='interp', upsample_factor={self.recon.upsample_factor})")
+        if self.recon is not None:
+            lines += self.recon.offline_lines(tilts)
         return "\n".join(lines) + "\n"
 
     def result(self):
         """``(aligned stack, slice images)`` of the series now, computed in one go from the
         whole series as offline code would (``code``), with the live shifts."""
-        stack = self.stack
-        if self.recon is None or self.recon.frame is None:
+        with self._lock:
+            stack = self.stack
+            ordered = self._sorted()
+        if self.recon is None:
             return stack, None
+        keys = [p.key for p in ordered]
         frame = self.recon.frame
+        if frame is None or list(frame.keys) != keys:  # e.g. the last update failed
+            frame = self.recon.update(keys, [p.tilt for p in ordered], [p.data for p in ordered])
         aligned = stack.apply_shifts(frame.shifts, "interp") if self.recon.register else stack
         return aligned, self.recon.finish(aligned.data, aligned.tilt_values)
 
@@ -459,6 +465,28 @@ class Watcher:
     def __repr__(self):
         state = "running" if self.running else "stopped"
         return f"<Watcher {self.folder} {self.pattern!r} {state}: {self.count} in>"
+
+
+def load_registered(files, tilts, *, binning: int = 1, upsample_factor: int = 20,
+                    start: int | None = None) -> TomoStack:
+    """``etw.load(files, tilts=tilts)`` registered as ``watch`` registers it (one expression
+    for the lines of ``Watcher.code``): pairwise phase correlation on images binned by
+    ``binning`` (``upsample_factor`` at that binning), composed from ``start`` (default the
+    tilt nearest 0°), no drift correction, the shifts applied by interpolation."""
+    from ..engine.io import load
+
+    tilts = [float(t) for t in tilts]
+    stack = load([str(f) for f in files], tilts=tilts)
+    if len(tilts) < 2:
+        return stack
+    start = LiveReconstructor.start_index(tilts) if start is None else int(start)
+    if binning == 1:
+        return stack.stack_register("PC", start=start, drift=None,
+                                    upsample_factor=upsample_factor, shift_type="interp")
+    binned = stack.rebin(scale=(1, binning, binning))
+    shifts = binned.stack_register("PC", start=start, drift=None,
+                                   upsample_factor=upsample_factor).shift_values * binning
+    return stack.apply_shifts(shifts, "interp")
 
 
 def watch(folder, pattern: str = "*.mrc", tilts="auto", **kwargs) -> Watcher:

@@ -43,13 +43,14 @@ class LiveWorkbench:
 
     def source(self) -> str:
         """One expression that rebuilds the series shown (the exact files so far)."""
-        code = self.watcher.code.splitlines()
-        load = next(line for line in code if line.startswith("stack = etw.load("))
-        expr = load[len("stack = "):]
-        reg = [line for line in code if line.startswith("stack = stack.stack_register(")]
-        if reg:
-            expr += reg[0][len("stack = stack"):]
-        return expr
+        watcher, recon = self.watcher, self.watcher.recon
+        files = [str(p) for p in watcher.files]
+        tilts = [float(t) for t in watcher.tilts]
+        if recon is None or not recon.register or len(files) < 2:
+            return f"etw.load({files!r}, tilts={tilts!r})"
+        return (f"etw.live.load_registered({files!r}, {tilts!r}, "
+                f"binning={recon.register_binning or 1}, "
+                f"upsample_factor={recon.register_upsample})")
 
     def aligned(self) -> TomoStack:
         """The series so far with the live shifts applied (each projection shifted once)."""
@@ -77,7 +78,7 @@ class LiveWorkbench:
         return out
 
     def on_event(self, event: ProjectionEvent) -> None:
-        if event is not self.watcher.events[-1]:
+        if not event.last:
             return  # one refresh per batch of files
         with self._lock:
             _show(self.wb, self.aligned(), self.source())
@@ -100,7 +101,7 @@ def watch_workbench(cls, folder, pattern: str = "*.mrc", tilts="auto", *,
     """A workbench whose panes follow ``folder`` as projections arrive.
 
     Blocks until the first projection is in (``timeout`` seconds), then returns the
-    workbench; ``wb.live`` is its [`LiveWorkbench`][] (``wb.live.stop()``,
+    workbench; ``wb.live`` is its ``LiveWorkbench`` (``wb.live.stop()``,
     ``wb.live.watcher``). Other keywords go to ``etw.watch`` (``settle``, ``expected``...),
     and those the workbench knows (``slices``, ``cmap``...) to it.
     """
