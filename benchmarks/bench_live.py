@@ -10,10 +10,12 @@
 2. Equality: after the last file, ``watch.result()`` against ``etw.replay(watch.code)``
    (offline ``load`` + the same steps on the same files).
 3. Memory: ``--memory-n`` projections (default 600 of 128², a 2-hour series at 12 s each)
-   written at full speed; the process RSS (psutil) against the projections' own bytes.
+   written one every ``--memory-interval`` s (0.05); the process RSS (psutil) against the
+   projections' own bytes.
 
     python benchmarks/bench_live.py                 # the figures of docs/live.md
     python benchmarks/bench_live.py --quick         # 41 × 256², 200 × 64² (a smoke run)
+    python benchmarks/bench_live.py --only memory   # part 3 alone, in a clean process
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def equality(watcher, aligned, exact):
     print(f"running-sum preview vs exact slices: max |diff| / max = {preview:.2e}")
 
 
-def memory(folder: Path, size: int, n: int):
+def memory(folder: Path, size: int, n: int, interval: float):
     stack, _ = simulate(size, n)
     proc = psutil.Process()
     samples = []
@@ -129,7 +131,7 @@ def memory(folder: Path, size: int, n: int):
         if event.count >= last + every or (event.count == n and last != n):
             samples.append((event.count, proc.memory_info().rss))
 
-    acq = live.Acquisition(folder, stack, "dose-symmetric", 0.005)
+    acq = live.Acquisition(folder, stack, "dose-symmetric", interval)
     folder.mkdir(parents=True, exist_ok=True)
     rss0 = proc.memory_info().rss
     watcher = live.watch(folder, tilts="mdoc", settle=0, poll=0.01, expected=n,
@@ -144,7 +146,8 @@ def memory(folder: Path, size: int, n: int):
         watcher.stop()
     wall = time.perf_counter() - t0
     per = stack.data[0].nbytes
-    print(f"\n== 3. memory: {n} projections of {size}² at speed ({wall:.0f} s) ==")
+    print(f"\n== 3. memory: {n} projections of {size}², one every {interval:g} s ({wall:.0f} s) "
+          "==")
     print(f"RSS before the watcher: {rss0 / 2**20:.0f} MiB (holds the simulated series, "
           f"{stack.data.nbytes / 2**20:.0f} MiB)")
     print("  n    RSS MiB   projections MiB   RSS - projections MiB")
@@ -164,18 +167,22 @@ def main(argv=None):
     parser.add_argument("--interval", type=float, default=1.5)
     parser.add_argument("--memory-n", type=int, default=600)
     parser.add_argument("--memory-size", type=int, default=128)
-    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-interval", type=float, default=0.05)
+    parser.add_argument("--only", choices=("latency", "memory"), help="run one part only "
+                        "(memory alone starts from a clean process)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.n, args.interval, args.memory_n, args.memory_size = 256, 41, 0.3, 200, 64
     with tempfile.TemporaryDirectory() as tmp:
-        watcher, aligned, exact = latency(Path(tmp) / "latency", args.size, args.n,
-                                          args.interval)
-        equality(watcher, aligned, exact)
-        del watcher, aligned, exact
-        if not args.skip_memory:
-            memory(Path(tmp) / "memory", args.memory_size, args.memory_n)
+        if args.only != "memory":
+            watcher, aligned, exact = latency(Path(tmp) / "latency", args.size, args.n,
+                                              args.interval)
+            equality(watcher, aligned, exact)
+            del watcher, aligned, exact
+        if args.only != "latency":
+            memory(Path(tmp) / "memory", args.memory_size, args.memory_n,
+                   args.memory_interval)
 
 
 if __name__ == "__main__":
