@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import load
-from ._script import Code, assign, call, header
+from ._script import Code, assign, call, header, write_notebook
 from .actions import render, verbs
 from .demo import main as demo_main
 from .engine.atomic import atomic_path
@@ -80,14 +80,15 @@ def check_reconstruct_args(args: argparse.Namespace) -> None:
         raise CLIError(f"--bin must be >= 1; got {args.bin}")
 
 
-def run_script(source: str) -> dict:
+def run_script(source: str, *, trusted: bool = False, accept_changed: bool = False) -> dict:
     """Execute a script with ``etspy_widgets.replay`` (as the workbench's log replays).
 
-    Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
-    their ``metadata.Tomography.history``.
+    ``trusted`` for the scripts this CLI writes itself (and ``replay --trust``); anything
+    else is checked against the log grammar first. Returns the namespace; ``stack`` and
+    ``rec`` in it carry the lines that made them as their ``metadata.Tomography.history``.
     """
     try:
-        return replay(source).namespace
+        return replay(source, trusted=trusted, accept_changed=accept_changed).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
@@ -140,7 +141,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     source = "\n".join(lines) + "\n"
     if args.print_script:
         print(source, end="")
-    ns = run_script(source)
+    ns = run_script(source, trusted=True)  # the script this command wrote
     rec = ns["rec"]
     try:
         write_signal(rec, out, args.overwrite)
@@ -166,8 +167,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     source = log.read_text() if is_script else history_source(log)
     if args.input:
         source = _replace_input(source, args.input)
-    ns = run_script(source)
-    result = ns.get("rec", ns.get("stack"))
+    if args.notebook:
+        written = write_notebook(source, Path(args.notebook), overwrite=args.overwrite)
+        print(f"wrote {written}", file=sys.stderr)
+    ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
+    result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
         raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
     write_signal(result, out, args.overwrite)
@@ -316,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--input", help="run the log on another tilt-series file")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--trust", action="store_true", help="run the log as arbitrary Python "
+                   "(THIS RUNS CODE: only for a script you wrote or read); by default only "
+                   "the grammar the project writes is run")
+    p.add_argument("--accept-changed", action="store_true", help="replay even when a source "
+                   "file's SHA-256 differs from the one recorded in the history")
+    p.add_argument("--notebook", help="also write the log as a notebook (.ipynb)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("info", help="print shape, tilts, calibration and alignment metadata")

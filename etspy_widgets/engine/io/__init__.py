@@ -15,15 +15,21 @@ from ._etspy import (
     load_serialem_series,
     parse_mrc_header,
 )
-from ._load import SUPPORTED, MissingFileError, load
+from ._load import SUPPORTED, MissingFileError
+from ._load import load as _load
 from ._mdoc import Mdoc, find_mdoc, find_tilt_file, parse_mdoc, read_tilt_file
 from ._mrc import MrcHeader, read_mrc_header, serialem_tilts
+from ._sources import file_record, parse_source_comments, recorded_load, sha256_of
+
+#: ``load`` as users call it: it records its call and the checksums of the files it read.
+load = recorded_load(_load)
 
 __all__ = [
     "SUPPORTED",
     "Mdoc",
     "MissingFileError",
     "MrcHeader",
+    "file_record",
     "find_mdoc",
     "find_tilt_file",
     "get_dm_tilts",
@@ -33,7 +39,9 @@ __all__ = [
     "load_serialem_series",
     "parse_mdoc",
     "parse_mrc_header",
+    "parse_source_comments",
     "read_mrc_header",
     "read_tilt_file",
     "serialem_tilts",
+    "sha256_of",
 ]

@@ -11,7 +11,17 @@ history lines).
 """
 
 from ._common import CommonStackMixin
-from ._history import RUNTIME_CONTROLS, canonical_line, history_of, records, set_history
+from ._history import (
+    RUNTIME_CONTROLS,
+    SOURCES,
+    VERBS,
+    canonical_kwargs,
+    canonical_line,
+    history_of,
+    records,
+    set_history,
+    source,
+)
 from ._stacks import (
     LazyRecStack,
     LazyTomoStack,
@@ -24,6 +34,24 @@ from ._stacks import (
     viewer,
 )
 
-__all__ = ["RUNTIME_CONTROLS", "CommonStackMixin", "LazyRecStack", "LazyTomoStack", "RecStack",
-           "TomoShifts", "TomoStack", "TomoTilts", "as_tomostack", "canonical_line",
-           "history_of", "records", "register_viewer", "set_history", "viewer"]
+__all__ = [
+    "RUNTIME_CONTROLS",
+    "SOURCES",
+    "VERBS",
+    "CommonStackMixin",
+    "LazyRecStack",
+    "LazyTomoStack",
+    "RecStack",
+    "TomoShifts",
+    "TomoStack",
+    "TomoTilts",
+    "as_tomostack",
+    "canonical_kwargs",
+    "canonical_line",
+    "history_of",
+    "records",
+    "register_viewer",
+    "set_history",
+    "source",
+    "viewer",
+]

@@ -40,6 +40,25 @@ def _axis_dict(axis, **changes) -> dict:
     return d
 
 
+_DART_ONLY = ("p", "dart_iterations", "gray_levels")
+
+
+def _reconstruct_keywords(written: dict, arguments: dict) -> dict:
+    """What a reconstruction's line says: ``iterations`` for an iterative method (always),
+    never for BP/FBP; the FBP filter only for FBP; DART's options only for DART."""
+    method = str(arguments.get("method", "FBP")).upper()
+    out = {}
+    for key, value in arguments.items():
+        if key == "iterations":
+            if method not in ("BP", "FBP"):
+                out[key] = value
+        elif (key == "sino_filter" and method != "FBP") or (key in _DART_ONLY and method != "DART"):
+            continue
+        elif key in written:
+            out[key] = written[key]
+    return out
+
+
 class ReconMixin:
     """Reconstruction verbs of a TomoStack."""
 
@@ -47,7 +66,7 @@ class ReconMixin:
         n = self.data.shape[0] if self.data.ndim == 3 else 1
         return check_tilts(self.tilt_values, n)
 
-    @records()
+    @records(shape=_reconstruct_keywords)
     def reconstruct(  # noqa: PLR0917 - ETSpy's positional signature
             self, method="FBP", iterations=5, constrain=False, thresh=0, cuda=None,
                     thickness=None, show_progressbar=True, p=0.99, ncores=None,

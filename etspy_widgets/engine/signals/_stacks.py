@@ -35,7 +35,7 @@ from ..visualize import (
 )
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
-from ._history import records
+from ._history import record_call, record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
 _SLICING_TARGETS = [
@@ -119,6 +119,19 @@ class _TomoMetadataMixin:
                 tomo.set_item(key, value)
         if not tomo.has_item("history"):
             tomo.set_item("history", [])
+        if not tomo.history:
+            shape = " × ".join(str(n) for n in np.shape(self.data))
+            name = self._history_name
+            tomo.set_item("history", [
+                f"# {name}: data from memory (an array of {shape}); supply it to replay, "
+                f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
+
+    def _slicer(self, slices, isNavigation=None, out=None):
+        result = super()._slicer(slices, isNavigation, out)
+        if isNavigation is not None:
+            record_slice(result if out is None else out, self,
+                         "inav" if isNavigation else "isig", slices)
+        return result
 
     @property
     def history(self) -> list[str]:
@@ -324,7 +337,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     # -- copying and reshaping -------------------------------------------------
     def deepcopy(self):
         """A full copy: data, axes, metadata (tilts, shifts, history) and all."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def set_tilts(self, start: float, increment: float) -> None:
         """Set tilts to ``start + increment * k`` for each projection ``k`` (exactly ``n`` values).
@@ -454,7 +469,9 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
     def deepcopy(self):
         """A full copy: data, axes and metadata."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def plot_slices(self, xslice=None, yslice=None, zslice=None, vmin_std=0.1, vmax_std=10):
         """Plot three orthogonal slices through the volume (centre by default).
