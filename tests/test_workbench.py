@@ -298,7 +298,8 @@ def test_code_export_and_history(wb, tmp_path):
     path = tmp_path / "analysis.py"
     wb.export(path)
     assert path.read_text() == wb.code
-    assert wb.stack.history == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[1:] == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[0].startswith("# stack: data from memory")
     with pytest.raises(RuntimeError, match="IPython"):
         wb.insert_code()
 

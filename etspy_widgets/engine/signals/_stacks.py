@@ -440,7 +440,7 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     Navigation runs along the tilt axis (x); each signal image is a slice
     ``(thickness, ny)`` perpendicular to it. ETSpy's ``CommonStack`` verbs (``invert``,
     ``normalize``, ``stats``, ``change_data_type``, ``save_raw``, ``trans_stack``) come
-    from [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin]; on a volume
+    from [`CommonStackMixin`][etspy_widgets.engine.signals.CommonStackMixin]; on a volume
     ``invert``/``normalize`` scale the whole volume and ``trans_stack`` rotates it about x.
     """
 
