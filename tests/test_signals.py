@@ -17,7 +17,7 @@ from etspy_widgets import (
 )
 
 
-def MEMORY(signal):  # noqa: N802 - reads as the constant it is
+def MEMORY(signal):
     """The first history line of a signal built from an array: where its data came from."""
     assert signal.history[0].startswith("# stack: data from memory")
     return signal.history[:1]
