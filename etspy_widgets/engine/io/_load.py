@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from hyperspy.io import load as hs_load
 
 from ..errors import InvalidDataError, MismatchedTiltError, TomoFileError, check_finite
 from ..signals import LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
-from . import _mdoc, _mrc
+from . import _emd, _mdoc, _mrc, _omezarr
+from ._provenance import record_io
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +28,12 @@ HSPY_TYPES = (".hspy", ".hdf5", ".h5", ".zspy")
 MRC_TYPES = (".mrc", ".ali", ".rec", ".st", ".mrcs", ".preali")
 DM_TYPES = (".dm3", ".dm4")
 TIFF_TYPES = (".tif", ".tiff")
-SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES
+EMD_TYPES = (".emd",)
+TIA_TYPES = (".ser", ".emi")
+ZARR_TYPES = (".zarr",)
+SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES + EMD_TYPES + TIA_TYPES + ZARR_TYPES
+# single-image files a folder (or a list) of which makes a series
+IMAGE_TYPES = DM_TYPES + TIFF_TYPES + EMD_TYPES + TIA_TYPES
 
 
 class MissingFileError(TomoFileError, FileNotFoundError):
@@ -36,7 +43,9 @@ class MissingFileError(TomoFileError, FileNotFoundError):
 def _supported_message() -> str:
     return ("Supported: MRC (" + ", ".join(MRC_TYPES) + "), DigitalMicrograph ("
             + ", ".join(DM_TYPES) + "), HyperSpy (" + ", ".join(HSPY_TYPES) + "), TIFF ("
-            + ", ".join(TIFF_TYPES) + "), a list of such files, a NumPy array or a Signal2D.")
+            + ", ".join(TIFF_TYPES) + "), EMD (Velox, tomviz, Berkeley: .emd), TIA (.ser, .emi), "
+            "OME-Zarr (a .zarr folder), a folder or a list of single-image files, a NumPy array "
+            "or a Signal2D.")
 
 
 def _check_exists(path: Path) -> None:
@@ -56,7 +65,13 @@ class _DropEtspyNotice(logging.Filter):
         return "etspy Python package" not in record.getMessage()
 
 
-def _hs_read(path: Path, **kwargs):
+def _hs_read(path: Path, detector=None, **kwargs):
+    """One image or image stack read by HyperSpy/RosettaSciIO.
+
+    ``detector`` picks one signal by title from a file that holds several (Velox writes one
+    per detector: ``"HAADF"``, ``"DF4"``...). A 3D signal with no navigation axis (EMD
+    Berkeley, tomviz) becomes images along its first array axis.
+    """
     hs_logger = logging.getLogger("hyperspy.io")
     notice = _DropEtspyNotice()
     hs_logger.addFilter(notice)
@@ -68,12 +83,23 @@ def _hs_read(path: Path, **kwargs):
         hs_logger.removeFilter(notice)
     if isinstance(signal, list):
         images = [s for s in signal if isinstance(s, Signal2D)]
+        titles = [str(s.metadata.get_item("General.title", "")) for s in images]
+        if detector is not None:
+            images = [s for s, t in zip(images, titles, strict=True) if t == str(detector)]
         if len(images) != 1:
             raise TomoFileError(
-                f"{path} holds {len(signal)} signals ({[type(s).__name__ for s in signal]}); "
-                "load it with hyperspy.api.load and pass the tilt series to TomoStack(...)."
+                f"{path} holds {len(signal)} signals ({[type(s).__name__ for s in signal]}, "
+                f"titles {titles}); pick one with load(path, detector=title), or load it with "
+                "hyperspy.api.load and pass the tilt series to TomoStack(...)."
             )
         signal = images[0]
+    elif detector is not None:
+        title = str(signal.metadata.get_item("General.title", ""))
+        if title != str(detector):
+            raise TomoFileError(f"{path} holds one signal, {title!r}, not detector={detector!r}.")
+    if (not isinstance(signal, Signal2D) and signal.data.ndim == 3
+            and signal.axes_manager.navigation_dimension == 0):
+        signal = signal.as_signal2D((0, 1))  # natural order: x, y; the first array axis navigates
     if not isinstance(signal, Signal2D):
         raise TomoFileError(
             f"{path} holds a {type(signal).__name__} of shape {signal.data.shape}, not a "
@@ -111,6 +137,31 @@ def _checked_tilts(tilts, n: int, source: str) -> np.ndarray:
     return arr
 
 
+def _resolve_tilts(path, n: int, sources, tilts=None) -> np.ndarray:
+    """The one tilt chain of every reader: ``tilts=``, then each source in order, then zeros.
+
+    ``sources`` is a sequence of ``(label, getter)``; a getter returns ``None`` when its
+    source has no tilts (or none for this file), else the tilts, which must then hold one
+    angle per projection (``MismatchedTiltError`` naming ``label`` otherwise). With no
+    tilts found, all ``n`` tilts are 0 and a warning says how to set them.
+    """
+    if tilts is not None:
+        return _checked_tilts(tilts, n, "tilts=")
+    for label, getter in sources:
+        found = getter()
+        if found is not None:
+            values = _checked_tilts(found, n, str(label))
+            logger.info("Tilts of %s read from %s", Path(str(path)).name, label)
+            return values
+    return _warn_no_tilts(str(path), n)
+
+
+def _sidecar_source(path) -> tuple:
+    """The ``.rawtlt``/``.tlt`` (or ``.csv``) file beside ``path`` as a tilt source."""
+    tilt_file = _mdoc.find_tilt_file(path)
+    return (tilt_file, lambda: None if tilt_file is None else _mdoc.read_tilt_file(tilt_file))
+
+
 def _stack_class(signal) -> type:
     """LazyTomoStack for a lazily read signal (``load(..., lazy=True)``), else TomoStack."""
     return LazyTomoStack if getattr(signal, "_lazy", False) else TomoStack
@@ -134,23 +185,33 @@ def _load_mrc(path: Path, tilts, mdoc=None, **kwargs) -> TomoStack:
     n = 1 if signal.data.ndim == 2 else int(signal.data.shape[0])
     mdoc_path = Path(mdoc) if mdoc is not None else _mdoc.find_mdoc(path)
     parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
-        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
-        logger.info("Tilts of %s read from %s", path.name, tilt_file.name)
-    elif parsed is not None and parsed.tilts.size:
-        values = _checked_tilts(parsed.tilts, n, str(mdoc_path))
-        logger.info("Tilts of %s read from %s", path.name, mdoc_path.name)
-    elif (found := _header_tilts(path, header, signal, n)) is not None:
-        values = found
-    else:
-        values = _warn_no_tilts(str(path), n)
-    if parsed is not None:
-        _mdoc_metadata(signal, parsed, frames=1)
+    values = _resolve_tilts(path, n, [
+        _sidecar_source(path),
+        (mdoc_path, lambda: parsed.tilts if parsed is not None and parsed.tilts.size else None),
+        ("its extended header", lambda: _header_tilts(path, header, signal, n)),
+    ], tilts)
     if signal.data.ndim == 2:
         signal = _as_series([signal])
+    if parsed is not None:
+        _mdoc_metadata(signal, parsed, frames=1)
+        signal, values = _mdoc_order(signal, values, parsed)
     return _finish(signal, values, str(path))
+
+
+def _mdoc_order(signal, values, parsed):
+    """Record the acquisition order (``DateTime``) and sort a dose-symmetric series by tilt."""
+    rank = parsed.acquisition_order()
+    if rank is None or rank.size != values.size:
+        return signal, values
+    order = np.argsort(values, kind="stable")
+    if np.any(order != np.arange(values.size)):
+        logger.info("%s is stored in acquisition order (dose-symmetric?): sorted by tilt; "
+                    "metadata.Tomography.acquisition_order keeps the order of exposure.",
+                    parsed.path.name)
+        signal = signal._deepcopy_with_new_data(signal.data[order])
+        values, rank = values[order], rank[order]
+    signal.metadata.set_item("Tomography.acquisition_order", rank.tolist())
+    return signal, values
 
 
 def _header_tilts(path, header, signal, n) -> np.ndarray | None:
@@ -158,10 +219,7 @@ def _header_tilts(path, header, signal, n) -> np.ndarray | None:
     found = _mrc.fei_tilts(signal, n)
     if found is None:
         found = _mrc.serialem_tilts(path, header)
-    if found is not None and found.size == n:
-        logger.info("Tilts of %s read from its extended header", Path(path).name)
-        return found
-    return None
+    return found if found is not None and found.size == n else None
 
 
 def _mdoc_metadata(signal, parsed, frames: int) -> None:
@@ -177,6 +235,7 @@ def _mdoc_metadata(signal, parsed, frames: int) -> None:
     exposure = parsed.first("ExposureTime")
     if isinstance(exposure, float):
         pairs["Acquisition_instrument.TEM.dwell_time"] = exposure * frames / (nx * ny)
+    pairs["Acquisition_instrument.TEM.tilt_axis_angle"] = parsed.tilt_axis_angle
     for key, value in pairs.items():
         if isinstance(value, float):
             md.set_item(key, value)
@@ -208,12 +267,7 @@ def _load_dm(path: Path, tilts, **kwargs) -> TomoStack:
     if signal.data.ndim == 2:
         return _load_image_series([path], tilts, **kwargs)
     n = int(signal.data.shape[0])
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (found := _dm_tilts(signal, n)) is not None:
-        values = found
-    else:
-        values = _warn_no_tilts(str(path), n)
+    values = _resolve_tilts(path, n, [("its DM tags", lambda: _dm_tilts(signal, n))], tilts)
     return _finish(signal, values, str(path))
 
 
@@ -229,18 +283,86 @@ def _load_hspy(path: Path, tilts, **kwargs):
     return stack
 
 
-def _load_other(path: Path, tilts, **kwargs) -> TomoStack:
+def _load_other(path: Path, tilts, extra_sources=lambda signal, n: (), **kwargs) -> TomoStack:
+    """Any stack RosettaSciIO reads (TIFF, TIA, EMD...): tilts from a sidecar, then the
+    reader-specific ``extra_sources(signal, n)``."""
     signal = _hs_read(path, **kwargs)
     if signal.data.ndim == 2:
         signal = _as_series([signal])
     n = int(signal.data.shape[0])
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
-        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
-    else:
-        values = _warn_no_tilts(str(path), n)
+    values = _resolve_tilts(path, n, [_sidecar_source(path), *extra_sources(signal, n)], tilts)
     return _finish(signal, values, str(path))
+
+
+def _load_emd(path: Path, tilts, **kwargs) -> TomoStack:
+    """Velox (tilts from each frame's ``Stage.AlphaTilt``), tomviz (tilts = ``dim1``) or
+    EMD Berkeley (a sidecar, else a degree axis); RosettaSciIO reads the data of all three."""
+    kind = _emd.emd_kind(path)
+    if kind == "velox":
+        signal = _hs_read(path, **kwargs)
+        if signal.data.ndim == 2:  # a single frame: one projection at its stage tilt
+            return _load_image_series([path], tilts, **kwargs)
+        shape = tuple(signal.data.shape)
+        return _load_other(path, tilts, extra_sources=lambda sig, n: [
+            ("each frame's Stage.AlphaTilt", lambda: _emd.velox_frame_tilts(path, shape))],
+            **kwargs)
+    if kind == "tomviz":
+        return _load_other(path, tilts, extra_sources=lambda sig, n: [
+            ("its dim1 (tomviz angles)", lambda: _emd.tomviz_angles(path))], **kwargs)
+    return _load_other(path, tilts, extra_sources=lambda sig, n: [
+        ("its axis in degrees", lambda: _degree_axis(sig))], **kwargs)
+
+
+def _degree_axis(signal) -> np.ndarray | None:
+    nav = signal.axes_manager.navigation_axes
+    if nav and str(nav[-1].units).lower() in ("deg", "degree", "degrees", "°", "[deg]"):
+        return np.asarray(nav[-1].axis, dtype=np.float64)
+    return None
+
+
+def _load_omezarr(path: Path, tilts, lazy: bool = False, level: int = 0, **kwargs):
+    """An OME-Zarr image: a volume (three spatial axes) as a RecStack, else a tilt series."""
+    from hyperspy.signals import LazySignal2D
+
+    from ..signals import LazyRecStack
+
+    if kwargs:
+        raise TypeError(f"load() of OME-Zarr takes lazy= and level=; got {sorted(kwargs)}.")
+    data, axes, scale, ours = _omezarr.read_omezarr(path, level)
+    while data.ndim > 3 and data.shape[0] == 1:  # t, c of size 1
+        data, axes, scale = data[0], axes[1:], scale[1:]
+    if data.ndim != 3:
+        raise TomoFileError(f"{path}: an OME-Zarr image of shape {data.shape}; a tilt series "
+                            "or a volume has three axes (after dropping size-1 t/c axes).")
+    kind = ours.get("kind") or ("volume" if all(a.get("type") == "space" for a in axes)
+                                else "series")
+    signal = LazySignal2D(data) if lazy else Signal2D(np.asarray(data))
+    for k, ax in enumerate(sorted(signal.axes_manager._axes, key=lambda a: a.index_in_array)):
+        ax.scale, ax.units = scale[k], _omezarr.axis_units(axes[k])
+        ax.name = (ours.get("axes") or [a.get("name") for a in axes])[k]
+    signal.metadata.General.original_filename = path.name
+    record_io(signal, "load", "etspy_widgets.engine.io._omezarr")
+    if kind == "volume":
+        return (LazyRecStack if lazy else RecStack)(signal)
+    n = int(data.shape[0])
+    values = _resolve_tilts(path, n, [
+        ("its etspy_widgets metadata", lambda: ours.get("tilts")), _sidecar_source(path)], tilts)
+    return _finish(signal, values, str(path))
+
+
+def _natural_key(path) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", Path(path).name)]
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """The image files of a folder, of its most common type, in natural order."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_TYPES
+             and not p.name.startswith(".") and p.suffix.lower() != ".emi"]
+    if not files:
+        raise TomoFileError(f"The folder {folder} holds no image files ({', '.join(IMAGE_TYPES)}).")
+    exts = [p.suffix.lower() for p in files]
+    common = max(set(exts), key=exts.count)
+    return sorted((p for p in files if p.suffix.lower() == common), key=_natural_key)
 
 
 # -- lists of files ------------------------------------------------------------------------
@@ -267,6 +389,46 @@ def _stage_tilt(signal) -> float | None:
     return float(value)
 
 
+def _all_or_none(values) -> np.ndarray | None:
+    return None if any(v is None for v in values) else np.array(values, dtype=np.float64)
+
+
+_NAME_TILT = re.compile(r"(?:tilt|angle|alpha|deg)[_\s=:]*([-+]?\d+(?:\.\d+)?)", re.IGNORECASE)
+# a last number with a sign or a decimal point (``TS_01_-3.0``), never a plain counter (``img_007``)
+_LAST_NUMBER = re.compile(r"([-+]\d+(?:\.\d+)?|\d+\.\d+)(?!.*\d)")
+
+
+def _name_tilt(path) -> float | None:
+    """The tilt a file name gives: ``tilt_-60.0.tif``, ``angle+12.tif``, ``TS_01_-3.0.tif``.
+
+    A plain counter (``img_007.tif``) is not a tilt.
+    """
+    stem = Path(path).stem
+    match = _NAME_TILT.search(stem) or _LAST_NUMBER.search(stem)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return value if -90.0 <= value <= 90.0 else None
+
+
+def _folder_tilts(paths) -> np.ndarray | None:
+    """Tilts from the one ``.rawtlt``/``.tlt``/``.csv`` file in the files' folder (file order)."""
+    folder = Path(paths[0]).parent
+    found = sorted(p for ext in ("*.rawtlt", "*.tlt", "*.csv") for p in folder.glob(ext))
+    if len(found) != 1 or any(Path(p).parent != folder for p in paths):
+        return None
+    return _mdoc.read_tilt_file(found[0])
+
+
+def _no_series_tilts(paths):
+    missing = [str(p) for p in paths][:3]
+    raise TomoFileError(
+        f"No tilts for the files {missing}...: no stage tilt in their metadata "
+        "(Acquisition_instrument.TEM.Stage.tilt_alpha), none in their names (tilt_-60.0.tif), "
+        "no .rawtlt/.tlt/.csv in their folder. Give the tilts with load(files, tilts=angles) "
+        "in file order.")
+
+
 def _load_image_series(paths, tilts, **kwargs) -> TomoStack:
     """Single-image files (DM, TIFF...) → one series sorted by each file's stage tilt."""
     signals = [_hs_read(p, **kwargs) for p in paths]
@@ -276,17 +438,12 @@ def _load_image_series(paths, tilts, **kwargs) -> TomoStack:
                 f"{p} holds {s.data.shape[0]} images; a list of files must hold one image each "
                 "(load a stack file on its own)."
             )
-    if tilts is not None:
-        values = _checked_tilts(tilts, len(paths), "tilts=")
-    else:
-        found = [_stage_tilt(s) for s in signals]
-        if any(t is None for t in found):
-            missing = [str(p) for p, t in zip(paths, found, strict=True) if t is None][:3]
-            raise TomoFileError(
-                f"No stage tilt (metadata Acquisition_instrument.TEM.Stage.tilt_alpha) in "
-                f"{missing}. Give the tilts with load(files, tilts=angles) in file order."
-            )
-        values = np.array(found)
+    values = _resolve_tilts(f"{len(paths)} files", len(paths), [
+        ("each file's stage tilt", lambda: _all_or_none([_stage_tilt(s) for s in signals])),
+        ("the file names", lambda: _all_or_none([_name_tilt(p) for p in paths])),
+        ("a tilt file in the folder", lambda: _folder_tilts(paths)),
+        ("", lambda: _no_series_tilts(paths)),
+    ], tilts)
     order = np.argsort(values, kind="stable")
     series = _as_series([signals[k] for k in order])
     series.metadata.General.original_filename = str(Path(paths[order[0]]).name)
@@ -315,12 +472,8 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
         else:
             file_tilts.append(None)
         signals.append(signal)
-    if tilts is not None:
-        values = _checked_tilts(tilts, len(paths), "tilts=")
-    elif any(t is None for t in file_tilts):
-        values = _warn_no_tilts(f"{len(paths)} MRC files", len(paths))
-    else:
-        values = np.array(file_tilts)
+    values = _resolve_tilts(f"{len(paths)} MRC files", len(paths), [
+        ("the .mdoc files or extended headers", lambda: _all_or_none(file_tilts))], tilts)
     order = np.argsort(values, kind="stable")
     values = values[order]
     signals = [signals[k] for k in order]
@@ -422,8 +575,14 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         return _load_mrc(path, tilts, mdoc=mdocs[0] if mdocs else None, **kwargs)
     if ext in DM_TYPES:
         return _load_dm(path, tilts, **kwargs)
-    if ext in TIFF_TYPES:
+    if ext in ZARR_TYPES or _omezarr.is_omezarr(path):
+        return _load_omezarr(path, tilts, **kwargs)
+    if path.is_dir():
+        return _load_list(_folder_files(path), tilts, mdocs, **kwargs)
+    if ext in TIFF_TYPES + TIA_TYPES:
         return _load_other(path, tilts, **kwargs)
+    if ext in EMD_TYPES:
+        return _load_emd(path, tilts, **kwargs)
     raise TomoFileError(f"Unknown file type {path.suffix!r} ({path}). " + _supported_message())
 
 
@@ -443,7 +602,7 @@ def _load_list(items, tilts, mdocs, **kwargs):
     ext = exts.pop()
     if ext in MRC_TYPES:
         return _mrc_series(paths, tilts, mdocs, **kwargs)
-    if ext in DM_TYPES + TIFF_TYPES:
+    if ext in IMAGE_TYPES:
         return _load_image_series(paths, tilts, **kwargs)
     if ext in HSPY_TYPES:
         raise TomoFileError("Load HSPY/ZSPY files one at a time: each holds a whole series.")
