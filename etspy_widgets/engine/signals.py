@@ -135,8 +135,14 @@ class _TomoMetadataMixin:
 
         The file is written under a temporary name beside ``filename`` and
         renamed into place when complete. An existing file is replaced only
-        with ``overwrite=True`` (HyperSpy would ask on the console).
+        with ``overwrite=True`` (HyperSpy would ask on the console). Our hand-off formats
+        (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
+        (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        from .io.export import format_for, save as export_save
+
+        if filename is not None and format_for(filename, file_format) is not None:
+            return export_save(self, filename, file_format, overwrite, **kwargs)[0]
         if filename is None:
             title = self.metadata.get_item("General.title") or type(self).__name__
             filename = f"{title}.{extension or 'hspy'}"
@@ -410,6 +416,19 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         from .visualize import plot_missing_wedge
 
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+
+    # -- hand-offs (engine.io.export) --------------------------------------------
+    def apply_alignment(self, path, shift_type: str = "fourier"):
+        """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
+        from .io.export import apply_alignment
+
+        return apply_alignment(self, path, shift_type)
+
+    def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
+        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` by extension (``engine.io.export``)."""
+        from .io.export import save_alignment
+
+        return save_alignment(self, path, overwrite, raw_shape)
 
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):

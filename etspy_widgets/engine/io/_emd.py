@@ -55,6 +55,7 @@ def emd_kind(path) -> str:
         if group is not None and "data" in group and "dim1" in group:
             if _dim_units(group["dim1"]) in ("[deg]", "[rad]"):
                 return "tomviz"
+            return "tomviz-volume"
         if "data" not in f:
             raise TomoFileError(
                 f"{path} is HDF5 but not an EMD file RosettaSciIO or we read (no /data group, "
@@ -103,6 +104,26 @@ def velox_frame_tilts(path, shape) -> np.ndarray | None:
                 tilts.append(np.degrees(float(alpha)))
             return np.array(tilts)
     return None
+
+
+def read_tomviz_volume(path):
+    """``(data, [(name, scale, units)] in array order)`` of a tomviz volume."""
+    with _h5(path) as f:
+        group = f[TOMVIZ_GROUP]
+        data = group["data"][()]
+        axes = []
+        for k in range(data.ndim):
+            dim = group.get(f"dim{k + 1}")
+            values = np.asarray(dim[()], dtype=np.float64) if dim is not None else np.arange(2.0)
+            name = dim.attrs.get("name", f"dim{k + 1}") if dim is not None else f"dim{k + 1}"
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            units = _FROM_EMD.get(_dim_units(dim), _dim_units(dim).strip("[]")) if dim is not None \
+                else ""
+            axes.append((name, float(values[1] - values[0]) if values.size > 1 else 1.0, units))
+    return data, axes
+
+
+_FROM_EMD = {"[n_m]": "nm", "[u_m]": "µm", "[A]": "Å", "[p_m]": "pm", "[m]": "m"}
 
 
 def write_tomviz(signal, path, tilts=None) -> None:

@@ -19,7 +19,7 @@ from hyperspy.io import load as hs_load
 
 from ..errors import InvalidDataError, MismatchedTiltError, TomoFileError, check_finite
 from ..signals import LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
-from . import _emd, _mdoc, _mrc, _omezarr
+from . import _emd, _imod, _mdoc, _mrc, _omezarr
 from ._provenance import record_io
 
 logger = logging.getLogger(__name__)
@@ -99,13 +99,30 @@ def _hs_read(path: Path, detector=None, **kwargs):
             raise TomoFileError(f"{path} holds one signal, {title!r}, not detector={detector!r}.")
     if (not isinstance(signal, Signal2D) and signal.data.ndim == 3
             and signal.axes_manager.navigation_dimension == 0):
-        signal = signal.as_signal2D((0, 1))  # natural order: x, y; the first array axis navigates
+        signal = _as_images(signal)
     if not isinstance(signal, Signal2D):
         raise TomoFileError(
             f"{path} holds a {type(signal).__name__} of shape {signal.data.shape}, not a "
             "series of images."
         )
     return signal
+
+
+def _as_images(signal):
+    """A 3D signal without navigation axis (EMD Berkeley/tomviz as RosettaSciIO reads them) as
+    images: the axis in degrees (tomviz's ``angles``) navigates, else the first array axis;
+    axes named ``x``/``y`` are the image's, else the last two array axes (x the fastest)."""
+    axes = sorted(signal.axes_manager._axes, key=lambda a: a.index_in_array)
+    degree = [a for a in axes if _is_degrees(a.units)]
+    nav = degree[0] if degree else axes[0]
+    others = [a for a in axes if a is not nav]
+    names = {str(a.name): a for a in others}
+    image = [names["x"], names["y"]] if set(names) == {"x", "y"} else others[::-1]
+    return signal.transpose(signal_axes=image)
+
+
+def _is_degrees(units) -> bool:
+    return str(units).lower() in ("deg", "degree", "degrees", "°", "[deg]")
 
 
 def _calibrate(stack: TomoStack, tilts: np.ndarray) -> None:
@@ -182,6 +199,9 @@ def _load_mrc(path: Path, tilts, mdoc=None, **kwargs) -> TomoStack:
     if path.suffix.lower() not in (".mrc", ".ali"):
         kwargs.setdefault("reader", "MRC")  # RosettaSciIO knows only .mrc/.ali by name
     signal = _hs_read(path, **kwargs)
+    if _imod.MRC_LABEL in _imod.mrc_labels(path):  # our .ali: turn IMOD's frame back to ours
+        signal = signal._deepcopy_with_new_data(_imod.turn_images(signal.data, -_imod.IMOD_TURN))
+        signal.get_dimensions_from_data()
     n = 1 if signal.data.ndim == 2 else int(signal.data.shape[0])
     mdoc_path = Path(mdoc) if mdoc is not None else _mdoc.find_mdoc(path)
     parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
@@ -306,6 +326,16 @@ def _load_emd(path: Path, tilts, **kwargs) -> TomoStack:
         return _load_other(path, tilts, extra_sources=lambda sig, n: [
             ("each frame's Stage.AlphaTilt", lambda: _emd.velox_frame_tilts(path, shape))],
             **kwargs)
+    if kind == "tomviz-volume":
+        data, axes = _emd.read_tomviz_volume(path)
+        rec = RecStack(data)
+        for ax, (name, scale, units) in zip(sorted(rec.axes_manager._axes,
+                                                   key=lambda a: a.index_in_array), axes,
+                                            strict=True):
+            ax.name, ax.scale, ax.units = name, scale, units
+        rec.metadata.General.original_filename = path.name
+        record_io(rec, "load", "etspy_widgets.engine.io._emd")
+        return rec
     if kind == "tomviz":
         return _load_other(path, tilts, extra_sources=lambda sig, n: [
             ("its dim1 (tomviz angles)", lambda: _emd.tomviz_angles(path))], **kwargs)
@@ -315,9 +345,8 @@ def _load_emd(path: Path, tilts, **kwargs) -> TomoStack:
 
 def _degree_axis(signal) -> np.ndarray | None:
     nav = signal.axes_manager.navigation_axes
-    if nav and str(nav[-1].units).lower() in ("deg", "degree", "degrees", "°", "[deg]"):
-        return np.asarray(nav[-1].axis, dtype=np.float64)
-    return None
+    return np.asarray(nav[-1].axis, dtype=np.float64) if nav and _is_degrees(nav[-1].units) \
+        else None
 
 
 def _load_omezarr(path: Path, tilts, lazy: bool = False, level: int = 0, **kwargs):
