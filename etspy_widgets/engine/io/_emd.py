@@ -56,10 +56,13 @@ def emd_kind(path) -> str:
             if _dim_units(group["dim1"]) in ("[deg]", "[rad]"):
                 return "tomviz"
             return "tomviz-volume"
-        if "data" not in f:
+        def _emd_group(name, obj):
+            return name if "emd_group_type" in getattr(obj, "attrs", {}) else None
+
+        if f.visititems(_emd_group) is None:
             raise TomoFileError(
-                f"{path} is HDF5 but not an EMD file RosettaSciIO or we read (no /data group, "
-                "no Velox /Version). Open it with h5py to see what it holds.")
+                f"{path} is HDF5 but not an EMD file RosettaSciIO or we read (no group with "
+                "emd_group_type, no Velox /Version). Open it with h5py to see what it holds.")
     return "berkeley"
 
 

@@ -158,6 +158,8 @@ def read_tilt_file(path) -> np.ndarray:
         If a line is not a number.
     """
     path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return _read_csv_tilts(path)
     values = []
     for k, raw in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         line = raw.strip()
@@ -173,11 +175,37 @@ def read_tilt_file(path) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _read_csv_tilts(path: Path) -> np.ndarray:
+    """Tilts from a CSV: one column, or the column named ``tilt``/``angle`` in a header row,
+    else the last column."""
+    rows = [[c.strip() for c in line.split(",")] for line in
+            path.read_text(errors="replace").splitlines() if line.strip()]
+    column = -1
+    if rows and not _is_number(rows[0][-1]):
+        names = [c.lower() for c in rows.pop(0)]
+        found = [k for k, c in enumerate(names) if "tilt" in c or "angle" in c]
+        column = found[0] if found else -1
+    try:
+        return np.array([float(r[column]) for r in rows], dtype=np.float64)
+    except (ValueError, IndexError) as err:
+        raise TomoFileError(f"{path}: not a CSV of tilt angles ({err}); give one angle in "
+                            "degrees per row, or a column named 'tilt' or 'angle'.") from err
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def find_tilt_file(data_path) -> Path | None:
     """The tilt sidecar beside ``data_path``: IMOD's refined ``.tlt`` first for an ``.ali``,
-    the raw ``.rawtlt`` first otherwise."""
+    the raw ``.rawtlt`` first otherwise, then a ``.csv``."""
     data_path = Path(data_path)
     order = (".tlt", ".rawtlt") if data_path.suffix.lower() == ".ali" else (".rawtlt", ".tlt")
+    order = (*order, ".csv")
     for suffix in order:
         for candidate in (data_path.with_suffix(suffix), data_path.with_suffix(suffix.upper())):
             if candidate.is_file():
