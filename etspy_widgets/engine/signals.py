@@ -139,7 +139,8 @@ class _TomoMetadataMixin:
         (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
         (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
-        from .io.export import format_for, save as export_save
+        from .io.export import format_for
+        from .io.export import save as export_save
 
         if filename is not None and format_for(filename, file_format) is not None:
             return export_save(self, filename, file_format, overwrite, **kwargs)[0]
@@ -425,7 +426,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         return apply_alignment(self, path, shift_type)
 
     def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
-        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` by extension (``engine.io.export``)."""
+        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
         from .io.export import save_alignment
 
         return save_alignment(self, path, overwrite, raw_shape)

@@ -25,7 +25,8 @@ import numpy as np
 from ..errors import TomoFileError
 
 HEADER = "# AreTomo Alignment / Priims bprmMn"
-COLUMNS = "# SEC     ROT         GMAG       TX          TY      SMEAN     SFIT    SCALE     BASE     TILT"
+COLUMNS = ("# SEC     ROT         GMAG       TX          TY      SMEAN     SFIT    SCALE"
+           "     BASE     TILT")
 
 
 def imod_to_aln(A, d):

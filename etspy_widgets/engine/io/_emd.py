@@ -19,7 +19,6 @@ attributes; for a tilt series ``dim1`` holds the angles (name ``angles``, units 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 

@@ -40,7 +40,7 @@ _FROM_UDUNITS = {"nanometer": "nm", "angstrom": "Å", "micrometer": "µm", "pico
 def default_levels(shape, spatial, smallest: int = 32, most: int = 6) -> int:
     """Halve the spatial axes until the smallest would fall under ``smallest`` voxels."""
     low = min(shape[i] for i in spatial)
-    return max(1, min(most, 1 + int(math.floor(math.log2(max(low, 1) / smallest))))
+    return max(1, min(most, 1 + math.floor(math.log2(max(low, 1) / smallest)))
                if low >= smallest else 1)
 
 
@@ -65,7 +65,7 @@ def multiscales_metadata(axes, scale, levels, spatial, name="") -> dict:
                          "method": "dask.array.coarsen(numpy.mean)"}}
 
 
-def write_omezarr(signal, path, kind: str, tilts=None, levels=None, chunks: int = 64) -> None:
+def write_omezarr(signal, path, kind: str, tilts=None, *, levels=None, chunks: int = 64) -> None:
     """Write ``signal`` (a volume or a tilt series) as OME-Zarr at ``path`` (a new folder)."""
     import dask.array as da
     import zarr

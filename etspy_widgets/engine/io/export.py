@@ -58,7 +58,7 @@ def _write_text(path, text, overwrite):
         Path(tmp).write_text(text)
 
 
-def save(signal, path, file_format=None, overwrite: bool = False, raw_shape=None,
+def save(signal, path, file_format=None, overwrite: bool = False, *, raw_shape=None,
          levels=None) -> list[Path]:
     """Write ``signal`` in one of ``FORMATS``; return the files written.
 
@@ -86,8 +86,9 @@ def save(signal, path, file_format=None, overwrite: bool = False, raw_shape=None
     if fmt == "imod":
         _need_series(signal, "An IMOD set (.ali, .tlt, .xf)")
         base = path.with_suffix("") if path.suffix.lower() in (".ali", ".xf", ".tlt") else path
-        for ext, sub in ((".ali", "ali"), (".tlt", "tlt"), (".xf", "xf")):
-            written += save(signal, base.with_name(base.name + ext), sub, overwrite, raw_shape)
+        for ext, sub in ((".ali", "ali"), (".xf", "xf")):  # the .ali writes the .tlt beside
+            written += save(signal, base.with_name(base.name + ext), sub, overwrite,
+                            raw_shape=raw_shape)
         return written
     if fmt in ("xf", "aln"):
         _need_series(signal, f"An .{fmt} file")
@@ -116,7 +117,7 @@ def save(signal, path, file_format=None, overwrite: bool = False, raw_shape=None
         kind = "series" if _is_series(signal) else "volume"
         tilts = signal.tilt_values if kind == "series" else None
         with atomic_path(path, overwrite=overwrite) as tmp:
-            _omezarr.write_omezarr(signal, tmp, kind, tilts, levels)
+            _omezarr.write_omezarr(signal, tmp, kind, tilts, levels=levels)
     record_io(signal, "save", f"{_PLUGIN}:{fmt}", path.name)
     return [path, *written]
 
@@ -171,7 +172,11 @@ def apply_alignment(stack, path, shift_type: str = "fourier"):
     projection has the same rotation and no scaling (what our ``save_alignment`` and a
     typical fiducial-less alignment write), they are replayed as our own pipeline: shifts
     ``s = R⁻¹ d`` applied like ``apply_shifts`` and the rotation like ``trans_stack``, so
-    ``stack.shifts`` and ``metadata.Tomography.tiltaxis`` hold them. Otherwise each
+    ``stack.shifts`` and ``metadata.Tomography.tiltaxis`` hold them. An ``.xf`` holds only
+    the total translation of each projection: a tilt-axis shift that our pipeline applied
+    *after* the rotation (``yshift``, ``xshift``) is replayed as part of the shifts before
+    it, the same map resampled once less finely (linear rotation); without such a shift the
+    replay is our stack to the files' precision (3 decimals of a pixel). Otherwise each
     projection is resampled by its own affine map (cubic spline) and the transforms are
     kept in ``metadata.Tomography.external_alignment``.
     """
