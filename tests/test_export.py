@@ -343,3 +343,24 @@ def test_omezarr_tilt_series_round_trip(raw, tmp_path):
     assert isinstance(back, TomoStack)
     np.testing.assert_array_equal(back.data, raw.data)
     np.testing.assert_allclose(back.tilt_values, raw.tilt_values)
+
+
+# -- the command line --------------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "fmt"), [("vol.emd", None), ("vol.zarr", None),
+                                           ("vol.out", "ome-zarr")])
+def test_cli_writes_tomviz_and_omezarr(raw, tmp_path, name, fmt):
+    from etspy_widgets.cli import main
+
+    raw.save(tmp_path / "s.hspy")
+    args = ["reconstruct", str(tmp_path / "s.hspy"), "-o", str(tmp_path / name)]
+    assert main(args + (["--format", fmt] if fmt else [])) == 0
+    rec = etw.load(tmp_path / name) if fmt is None else None
+    if fmt is not None:
+        from etspy_widgets.engine.io import _omezarr
+
+        data = np.asarray(_omezarr.read_omezarr(tmp_path / name)[0])
+    else:
+        assert isinstance(rec, RecStack)
+        data = rec.data
+    expected = etw.load(tmp_path / "s.hspy").reconstruct(method="FBP")
+    np.testing.assert_allclose(data, expected.data, rtol=1e-5, atol=1e-6)
