@@ -5,7 +5,8 @@
 >>> stack = etw.load("HAADF.mrc", tilts=angles)   # doctest: +SKIP
 
 ETSpy's helpers by their names: ``load_serialem``, ``load_serialem_series``,
-``get_mrc_tilts``, ``get_dm_tilts``, ``parse_mrc_header``.
+``get_mrc_tilts``, ``get_dm_tilts``, ``parse_mrc_header``. Writing for other programs
+(IMOD, AreTomo, tomviz, OME-Zarr) and applying their alignments: ``export``.
 """
 
 from ._etspy import (
@@ -18,12 +19,14 @@ from ._etspy import (
 from ._load import SUPPORTED, MissingFileError, load
 from ._mdoc import Mdoc, find_mdoc, find_tilt_file, parse_mdoc, read_tilt_file
 from ._mrc import MrcHeader, read_mrc_header, serialem_tilts
+from .export import apply_alignment, save_alignment
 
 __all__ = [
     "SUPPORTED",
     "Mdoc",
     "MissingFileError",
     "MrcHeader",
+    "apply_alignment",
     "find_mdoc",
     "find_tilt_file",
     "get_dm_tilts",
@@ -35,5 +38,6 @@ __all__ = [
     "parse_mrc_header",
     "read_mrc_header",
     "read_tilt_file",
+    "save_alignment",
     "serialem_tilts",
 ]

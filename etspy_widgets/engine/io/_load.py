@@ -465,7 +465,13 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
           (``TiltAngle`` of every ``[ZValue]`` section), else the FEI or SerialEM extended
           header; none of these → tilts of 0 and a logged warning.
         * DM3/DM4 stack: the DM tomography tags (``start + step·k``), else a degree axis.
-        * a list of single-image DM/TIFF files: each file's stage tilt, sorted by tilt.
+        * a list of single-image DM/TIFF/Velox/TIA files, or a folder of them (natural
+          order): each file's stage tilt, else the file names (``tilt_-60.0.tif``), else
+          the one ``.rawtlt``/``.tlt``/``.csv`` in the folder; sorted by tilt.
+        * Velox EMD series: each frame's ``Stage.AlphaTilt``; tomviz EMD: ``dim1``; EMD
+          Berkeley: an axis in degrees; TIA ``.ser``/``.emi`` and TIFF stacks: a sidecar.
+        * OME-Zarr (a ``.zarr`` folder): a volume as a ``RecStack``; ``level=`` picks a
+          resolution level.
         * a list of MRC files (SerialEM multi-frame): one tilt per file from its ``.mdoc``,
           sorted; several frames per file give navigation axes ``(Frames, Projections)``.
         * HSPY/ZSPY written by etspy-widgets or by ETSpy: tilts and shifts as saved. A saved
@@ -473,6 +479,8 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         * a NumPy array ``(n, ny, nx)`` or a Signal2D: wrapped, with ``tilts``.
     tilts : array-like, optional
         One angle in degrees per projection (per file for a list); overrides the file's.
+    detector : str, optional
+        The signal to read from a file holding several (Velox: ``"HAADF"``, ``"DF4"``...).
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
