@@ -479,12 +479,12 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         * a NumPy array ``(n, ny, nx)`` or a Signal2D: wrapped, with ``tilts``.
     tilts : array-like, optional
         One angle in degrees per projection (per file for a list); overrides the file's.
-    detector : str, optional
-        The signal to read from a file holding several (Velox: ``"HAADF"``, ``"DF4"``...).
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
-        Passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
+        ``detector="HAADF"`` picks one signal of a file holding several (Velox writes one
+        per detector); ``level=k`` a resolution level of an OME-Zarr image; the rest is
+        passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
         ``LazyTomoStack`` whose data is read chunk by chunk (NaN checks are then skipped);
         its ``reconstruct`` is computed block by block (``reconstruct_lazy``), so a series
         larger than memory can be reconstructed into a ``.zspy`` store.
