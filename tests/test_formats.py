@@ -33,12 +33,13 @@ def _images(n=5, ny=12, nx=16, dtype=np.float32):
 
 
 # -- Velox EMD ---------------------------------------------------------------------------
-def _velox_metadata(alpha_deg: float, nbytes: int = 4096) -> np.ndarray:
+def _velox_metadata(alpha_deg: float, nbytes: int = 4096, detector: int = 0) -> np.ndarray:
     meta = {
         "BinaryResult": {"PixelSize": {"width": "2e-10", "height": "2e-10"},
                          "PixelUnitX": "m", "PixelUnitY": "m",
-                         "Offset": {"x": "0", "y": "0"}, "DetectorIndex": "0"},
-        "Detectors": {"Detector-0": {"DetectorName": "HAADF", "DetectorType": "ScanningDetector"}},
+                         "Offset": {"x": "0", "y": "0"}, "DetectorIndex": str(detector)},
+        "Detectors": {"Detector-0": {"DetectorName": "HAADF", "DetectorType": "ScanningDetector"},
+                      "Detector-1": {"DetectorName": "DF4", "DetectorType": "ScanningDetector"}},
         "Scan": {"FrameTime": "1.5"},
         "Stage": {"AlphaTilt": repr(float(np.deg2rad(alpha_deg))), "BetaTilt": "0"},
         "Acquisition": {"AcquisitionStartDatetime": {"DateTime": "1600000000"}},
@@ -50,17 +51,19 @@ def _velox_metadata(alpha_deg: float, nbytes: int = 4096) -> np.ndarray:
     return out
 
 
-def write_velox(path, frames, tilts_deg):
+def write_velox(path, frames, tilts_deg, detectors=1):
     """A Velox EMD image series: ``/Data/Image/<uuid>/Data`` ``(ny, nx, n)`` and ``Metadata``
-    ``(bytes, n)`` (one JSON document per frame), ``/Version`` naming the format Velox."""
+    ``(bytes, n)`` (one JSON document per frame), ``/Version`` naming the format Velox; one
+    image group per detector (the second holds the frames negated)."""
     with h5py.File(path, "w") as f:
         f.create_dataset("Version", data=np.array([json.dumps(
             {"format": "Velox", "version": "11"}).encode()]))
-        group = f.create_group("Data/Image/0123456789abcdef")
-        group.create_dataset("Data", data=np.moveaxis(frames, 0, -1),
-                             chunks=(frames.shape[1], frames.shape[2], 1))
-        group.create_dataset("Metadata", data=np.stack(
-            [_velox_metadata(t) for t in tilts_deg], axis=1))
+        for det in range(detectors):
+            group = f.create_group(f"Data/Image/0123456789abcde{det}")
+            group.create_dataset("Data", data=np.moveaxis(frames if det == 0 else -frames, 0, -1),
+                                 chunks=(frames.shape[1], frames.shape[2], 1))
+            group.create_dataset("Metadata", data=np.stack(
+                [_velox_metadata(t, detector=det) for t in tilts_deg], axis=1))
 
 
 def test_velox_tilt_series_tilts_from_each_frame(tmp_path):
@@ -77,6 +80,18 @@ def test_velox_tilt_series_tilts_from_each_frame(tmp_path):
     np.testing.assert_allclose(stack.tilt_values, tilts, atol=1e-9)  # not only the first
     assert stack.axes_manager.signal_axes[0].scale == pytest.approx(0.2)  # nm, from RSciIO
     assert stack.metadata.General.FileIO["0"]["io_plugin"] == "rsciio.emd"
+
+
+def test_velox_two_detectors_pick_one(tmp_path):
+    frames = _images(3)
+    path = tmp_path / "two.emd"
+    write_velox(path, frames, [-10.0, 0.0, 10.0], detectors=2)
+    assert sorted(s.metadata.General.title for s in hs.load(path)) == ["DF4", "HAADF"]
+    with pytest.raises(TomoFileError, match="detector="):
+        etw.load(path)
+    df4 = etw.load(path, detector="DF4")
+    np.testing.assert_array_equal(df4.data, -frames)
+    np.testing.assert_allclose(df4.tilt_values, [-10, 0, 10], atol=1e-9)
 
 
 def test_velox_single_frames_folder_sorted_by_stage_tilt(tmp_path):
@@ -140,6 +155,15 @@ def test_tiff_stack_written_by_hyperspy_with_csv_tilts(tmp_path):
     stack = etw.load(tmp_path / "stack.tif")
     np.testing.assert_array_equal(stack.data, frames)
     np.testing.assert_allclose(stack.tilt_values, [-45, -15, 15, 45])
+
+
+def test_tiff_written_through_hyperspy_from_our_save(tmp_path):
+    stack = TomoStack(_images(3), tilts=[-20, 0, 20])
+    stack.save(tmp_path / "ours.tif")  # not one of our formats: HyperSpy/RosettaSciIO writes it
+    (tmp_path / "ours.tlt").write_text("-20\n0\n20\n")
+    back = etw.load(tmp_path / "ours.tif")
+    np.testing.assert_array_equal(back.data, stack.data)
+    np.testing.assert_allclose(back.tilt_values, [-20, 0, 20])
 
 
 def test_tiff_folder_tilts_from_names_natural_order(tmp_path):

@@ -166,12 +166,20 @@ def write_mrc(path, data, voxel_angstrom=None, label=None) -> None:
 
 
 def mrc_labels(path) -> list[str]:
+    """The text labels of an MRC header ([] when mrcfile cannot read them)."""
+    import warnings
+
     import mrcfile
 
-    with mrcfile.open(path, header_only=True, permissive=True) as mrc:
-        nlabl = int(mrc.header.nlabl)
-        return [bytes(mrc.header.label[k]).decode("ascii", errors="replace").strip()
-                for k in range(nlabl)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with mrcfile.open(path, header_only=True, permissive=True) as mrc:
+                nlabl = min(int(mrc.header.nlabl), 10)
+                return [bytes(mrc.header.label[k]).decode("ascii", errors="replace").strip()
+                        for k in range(nlabl)]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 _TO_ANGSTROM = {"nm": 10.0, "µm": 1e4, "um": 1e4, "Å": 1.0, "A": 1.0, "pm": 0.01}

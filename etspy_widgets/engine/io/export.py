@@ -2,7 +2,7 @@
 OME-Zarr viewers, and another program's alignment applied to a series.
 
 >>> stack.save("series.xf")                      # doctest: +SKIP
->>> stack.save("series", file_format="imod")      # series.ali + series.tlt + series.xf
+>>> stack.save("series", file_format="imod")      # doctest: +SKIP
 >>> rec.save("volume.ome.zarr")                  # doctest: +SKIP
 >>> raw.apply_alignment("series.xf")             # doctest: +SKIP
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..errors import InvalidDataError, TomoFileError, check_method
+from ..errors import InvalidDataError, TomoFileError
 from . import _aretomo, _emd, _imod, _omezarr
 from ._provenance import record_io
 
@@ -33,13 +33,12 @@ _PLUGIN = "etspy_widgets.engine.io.export"
 
 def format_for(path, file_format=None) -> str | None:
     """Our format name for ``path`` (by ``file_format``, else the extension), or None when
-    the file is HyperSpy's to write (``.hspy``, ``.zspy``, ...)."""
+    the file is HyperSpy's to write (``.hspy``, ``.zspy``, ``.tif``, any other
+    ``file_format`` name HyperSpy knows)."""
     if file_format is not None:
         name = str(file_format).lower().replace("_", "-")
-        name = {"omezarr": "ome-zarr", "zarr": "ome-zarr", "emd": "tomviz"}.get(name, name)
-        if name in ("hspy", "zspy", "hdf5"):
-            return None
-        return check_method("export format", name, FORMATS)
+        name = {"omezarr": "ome-zarr", "zarr": "ome-zarr"}.get(name, name)
+        return name if name in FORMATS else None
     return _BY_SUFFIX.get(Path(path).suffix.lower())
 
 
@@ -80,8 +79,9 @@ def save(signal, path, file_format=None, overwrite: bool = False, *, raw_shape=N
     path = Path(path)
     fmt = format_for(path, file_format)
     if fmt is None:
-        raise TomoFileError(f"{path}: not one of our export formats {FORMATS}; HyperSpy "
-                            "writes .hspy/.zspy (signal.save).")
+        raise TomoFileError(f"{path} (file_format={file_format!r}): not one of our export "
+                            f"formats {FORMATS}; HyperSpy writes .hspy/.zspy/.tif "
+                            "(signal.save).")
     written = []
     if fmt == "imod":
         _need_series(signal, "An IMOD set (.ali, .tlt, .xf)")
