@@ -82,6 +82,10 @@ def save(signal, path, file_format=None, overwrite: bool = False, *, raw_shape=N
         raise TomoFileError(f"{path} (file_format={file_format!r}): not one of our export "
                             f"formats {FORMATS}; HyperSpy writes .hspy/.zspy/.tif "
                             "(signal.save).")
+    if signal.data.ndim != 3:
+        raise InvalidDataError(
+            f"{fmt} files hold a tilt series (n, ny, nx) or a volume; got data of shape "
+            f"{tuple(signal.data.shape)}. Sum or pick the frames of a multi-frame series first.")
     written = []
     if fmt == "imod":
         _need_series(signal, "An IMOD set (.ali, .tlt, .xf)")
