@@ -364,3 +364,26 @@ def test_cli_writes_tomviz_and_omezarr(raw, tmp_path, name, fmt):
         data = rec.data
     expected = etw.load(tmp_path / "s.hspy").reconstruct(method="FBP")
     np.testing.assert_allclose(data, expected.data, rtol=1e-5, atol=1e-6)
+
+
+# -- ETSpy's real tilt series -----------------------------------------------------------------
+def test_needle_hand_off_round_trips(data_dir, tmp_path):
+    """The NIST needle (HAADF.mrc + .rawtlt): aligned, written for IMOD, AreTomo, tomviz and
+    OME-Zarr, and read back."""
+    raw = etw.load(data_dir / "HAADF.mrc").inav[::4]
+    shifts = np.random.default_rng(5).uniform(-4, 4, (raw.data.shape[0], 2))
+    aligned = raw.apply_shifts(shifts).trans_stack(angle=-3.0)
+    aligned.save(tmp_path / "needle", file_format="imod")
+    aligned.save_alignment(tmp_path / "needle.aln")
+    for ext in (".xf", ".aln"):
+        again = raw.apply_alignment(tmp_path / f"needle{ext}")
+        scale = float(np.abs(aligned.data).max())
+        assert np.abs(again.data - aligned.data).max() < 2e-3 * scale
+        np.testing.assert_allclose(again.shift_values, shifts, atol=2e-3)
+    back = etw.load(tmp_path / "needle.ali")
+    np.testing.assert_allclose(back.data, aligned.data, rtol=1e-6)
+    np.testing.assert_allclose(back.tilt_values, raw.tilt_values, atol=5e-4)
+    aligned.save(tmp_path / "needle.emd")
+    tv = etw.load(tmp_path / "needle.emd")
+    np.testing.assert_array_equal(tv.data, aligned.data)
+    np.testing.assert_allclose(tv.tilt_values, raw.tilt_values, atol=1e-4)
