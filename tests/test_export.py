@@ -170,6 +170,19 @@ def test_apply_alignment_general_affine(raw, tmp_path):
         np.testing.assert_allclose(_centroid(out.data[k], *expect), expect, atol=0.1)
 
 
+def test_aln_dark_frames_are_removed(raw, tmp_path):
+    """AreTomo drops dark images (``# DarkFrame = index ...``, 0-based in the raw series) and
+    aligns the rest: the rows are those of the kept projections."""
+    kept = raw.remove_projections([1]).apply_shifts(SHIFTS[[0, 2]]).trans_stack(angle=ANGLE)
+    kept.save_alignment(tmp_path / "k.aln")
+    lines = (tmp_path / "k.aln").read_text().splitlines()
+    lines.insert(3, "# DarkFrame =      1    1     0.00")
+    (tmp_path / "d.aln").write_text("\n".join(lines) + "\n")
+    again = raw.apply_alignment(tmp_path / "d.aln")
+    np.testing.assert_allclose(again.tilt_values, [-30, 30])
+    assert np.abs(again.data - kept.data).max() < 2e-3 * np.abs(kept.data).max()
+
+
 def test_apply_alignment_errors(raw, tmp_path):
     (tmp_path / "short.xf").write_text("1 0 0 1 0 0\n")
     with pytest.raises(TomoFileError, match="one per projection"):

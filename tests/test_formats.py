@@ -80,6 +80,10 @@ def test_velox_tilt_series_tilts_from_each_frame(tmp_path):
     np.testing.assert_allclose(stack.tilt_values, tilts, atol=1e-9)  # not only the first
     assert stack.axes_manager.signal_axes[0].scale == pytest.approx(0.2)  # nm, from RSciIO
     assert stack.metadata.General.FileIO["0"]["io_plugin"] == "rsciio.emd"
+    lazy = etw.load(path, lazy=True)
+    assert lazy._lazy
+    np.testing.assert_allclose(lazy.tilt_values, tilts, atol=1e-9)
+    np.testing.assert_array_equal(lazy.data.compute(), frames)
 
 
 def test_velox_two_detectors_pick_one(tmp_path):

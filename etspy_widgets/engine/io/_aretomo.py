@@ -60,26 +60,31 @@ def format_aln(A, d, tilts, raw_shape) -> str:
 
 
 def read_aln(path):
-    """``(A, d, tilts, raw_size)`` of an ``.aln``'s global block (IMOD frame transforms).
+    """``(A, d, tilts, raw_size, dark)`` of an ``.aln``'s global block (IMOD frame transforms
+    of the kept images; ``dark``: 0-based indices in the raw series of the images AreTomo
+    removed as dark frames, ``# DarkFrame = index ...``).
 
     Raises
     ------
     TomoFileError
-        If the file has no ``# AreTomo Alignment`` header, a row is malformed, ``GMAG`` is
-        not 1 (magnification changes are not applied here) or images were removed as dark
-        frames (the rows then do not match the projections one to one).
+        If the file has no ``# AreTomo Alignment`` header, a row is malformed or ``GMAG`` is
+        not 1 (magnification changes are not applied here).
     """
     path = Path(path)
     text = path.read_text(errors="replace").splitlines()
     if not text or not text[0].startswith("# AreTomo Alignment"):
         raise TomoFileError(f"{path} is not an AreTomo .aln file (its first line is not "
                             "'# AreTomo Alignment ...').")
-    rows, raw, in_global, dark = [], None, False, 0
+    rows, raw, in_global, dark = [], None, False, []
     for k, line in enumerate(text, start=1):
         if line.startswith("# RawSize"):
             raw = tuple(int(v) for v in line.split("=")[1].split())
         elif line.startswith("# DarkFrame"):
-            dark += 1
+            try:
+                dark.append(int(line.split("=")[1].split()[0]))
+            except (IndexError, ValueError) as err:
+                raise TomoFileError(f"{path}, line {k}: {line.strip()!r} is not a DarkFrame "
+                                    "line ('# DarkFrame = index ...').") from err
         elif line.startswith("# SEC"):
             in_global = True
         elif line.startswith("# Local Alignment"):
@@ -95,13 +100,9 @@ def read_aln(path):
             rows.append(values)
     if not rows:
         raise TomoFileError(f"{path} holds no global-alignment rows.")
-    if dark:
-        raise TomoFileError(f"{path} lists {dark} dark frame(s) that AreTomo removed; its rows "
-                            "do not match the projections one to one. Remove those projections "
-                            "first (stack.remove_projections) and edit the file.")
     arr = np.array(rows)
     if np.any(np.abs(arr[:, 2] - 1.0) > 1e-4):
         raise TomoFileError(f"{path}: GMAG differs from 1 ({arr[:, 2].min():.5f}.."
                             f"{arr[:, 2].max():.5f}); magnification changes are not applied.")
     A, d = aln_to_imod(arr[:, 1], arr[:, 3:5])
-    return A, d, arr[:, 9], raw
+    return A, d, arr[:, 9], raw, sorted(dark)

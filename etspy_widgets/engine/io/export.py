@@ -152,21 +152,24 @@ def save_alignment(stack, path, overwrite: bool = False, raw_shape=None) -> Path
 
 
 def read_alignment(path, n: int):
-    """IMOD-frame ``(A, d)`` of ``n`` projections from an ``.xf`` or ``.aln`` file."""
+    """IMOD-frame ``(A, d, dark)`` of ``n`` projections from an ``.xf`` or ``.aln`` file;
+    ``dark``: the projections AreTomo dropped (the transforms are those of the others)."""
     path = Path(path)
     if not path.is_file():
         raise TomoFileError(f"No such alignment file: {path}.")
     ext = path.suffix.lower()
+    dark = []
     if ext in (".xf", ".xg", ".prexg"):
         A, d = _imod.read_xf(path)
     elif ext == ".aln":
-        A, d, _, _ = _aretomo.read_aln(path)
+        A, d, _, _, dark = _aretomo.read_aln(path)
     else:
         raise TomoFileError(f"{path}: apply_alignment reads IMOD .xf or AreTomo .aln files.")
-    if A.shape[0] != n:
-        raise TomoFileError(f"{path} holds {A.shape[0]} transforms for a stack of {n} "
+    if A.shape[0] + len(dark) != n or any(not 0 <= k < n for k in dark):
+        extra = f" and {len(dark)} dark frame(s)" if dark else ""
+        raise TomoFileError(f"{path} holds {A.shape[0]} transforms{extra} for a stack of {n} "
                             "projections; it must hold one per projection.")
-    return A, d
+    return A, d, dark
 
 
 def apply_alignment(stack, path, shift_type: str = "fourier"):
@@ -182,11 +185,14 @@ def apply_alignment(stack, path, shift_type: str = "fourier"):
     it, the same map resampled once less finely (linear rotation); without such a shift the
     replay is our stack to the files' precision (3 decimals of a pixel). Otherwise each
     projection is resampled by its own affine map (cubic spline) and the transforms are
-    kept in ``metadata.Tomography.external_alignment``.
+    kept in ``metadata.Tomography.external_alignment``. Projections an ``.aln`` lists as
+    dark frames are removed (AreTomo aligned and reconstructed the others only).
     """
     path = Path(path)
     n = int(stack.data.shape[0])
-    A, d = read_alignment(path, n)
+    A, d, dark = read_alignment(path, n)
+    if dark:  # AreTomo aligned the others only: drop them, as its reconstruction does
+        stack = stack.remove_projections(dark)
     back = np.round(_imod.rotation(-_imod.IMOD_TURN))
     A = np.einsum("ij,njk->nik", back, A)
     d = d @ back.T
