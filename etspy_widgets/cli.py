@@ -22,10 +22,13 @@ from .actions import render, verbs
 from .demo import main as demo_main
 from .engine.atomic import atomic_path
 from .engine.errors import TomographyError
+from .engine.io.export import save as export_save
 from .replay import replay
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc")
+OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc", ".emd", ".zarr")
+# --format: the writer, whatever the extension (.emd = tomviz EMD, .zarr = OME-Zarr)
+FORMAT_CHOICES = ("hspy", "zspy", "mrc", "tomviz", "ome-zarr")
 
 
 class CLIError(Exception):
@@ -94,9 +97,9 @@ def run_script(source: str, *, trusted: bool = False, accept_changed: bool = Fal
 
 
 # -- writing -------------------------------------------------------------------------------
-def check_output(path: Path, overwrite: bool) -> None:
+def check_output(path: Path, overwrite: bool, fmt: str | None = None) -> None:
     """Fail early (before any work) when ``path`` cannot be written."""
-    if path.suffix.lower() not in OUTPUT_FORMATS:
+    if fmt is None and path.suffix.lower() not in OUTPUT_FORMATS:
         raise CLIError(f"output {path}: unsupported format; use one of {', '.join(OUTPUT_FORMATS)}")
     if path.exists() and not overwrite:
         raise CLIError(f"output {path} exists; pass --overwrite to replace it")
@@ -107,10 +110,14 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise CLIError(f"output folder {parent} is not writable")
 
 
-def write_signal(signal, path: Path, overwrite: bool) -> Path:
-    """Write a RecStack/TomoStack to hspy, zspy or MRC, atomically."""
-    if path.suffix.lower() == ".mrc":
+def write_signal(signal, path: Path, overwrite: bool, fmt: str | None = None) -> Path:
+    """Write a RecStack/TomoStack to hspy, zspy, MRC, tomviz EMD or OME-Zarr, atomically."""
+    if fmt in ("hspy", "zspy"):
+        return signal.save(path, overwrite=overwrite, file_format=fmt.upper())
+    if fmt is None and path.suffix.lower() == ".mrc":
         return write_mrc(signal, path, overwrite)
+    if fmt is not None or path.suffix.lower() in (".emd", ".zarr"):
+        return export_save(signal, path, fmt, overwrite)[0]
     return signal.save(path, overwrite=overwrite)
 
 
@@ -135,7 +142,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if not Path(args.input).exists():
         raise CLIError(f"input {args.input}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     check_reconstruct_args(args)
     lines = build_reconstruct_script(args)
     source = "\n".join(lines) + "\n"
@@ -144,7 +151,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     ns = run_script(source, trusted=True)  # the script this command wrote
     rec = ns["rec"]
     try:
-        write_signal(rec, out, args.overwrite)
+        write_signal(rec, out, args.overwrite, args.format)
     finally:
         if ns.get("client") is not None:
             ns["client"].close()
@@ -162,7 +169,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not log.exists():
         raise CLIError(f"log {args.log}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     is_script = log.suffix.lower() in (".py", ".txt")
     source = log.read_text() if is_script else history_source(log)
     if args.input:
@@ -174,7 +181,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
         raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
-    write_signal(result, out, args.overwrite)
+    write_signal(result, out, args.overwrite, args.format)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -295,7 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reconstruct", help="align and reconstruct a tilt series")
     p.add_argument("input", help="tilt series (MRC + .rawtlt/.mdoc, DM3/DM4, HSPY/ZSPY)")
-    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy or .mrc)")
+    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy, .mrc, "
+                   ".emd = tomviz, .zarr = OME-Zarr)")
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format, whatever the "
+                   "extension (default: from the extension)")
     p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
     p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
                    "COM, COM-CL, PM)")
@@ -318,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="re-run a workbench code log or a saved result's history")
     p.add_argument("log", help="a .py log, or a .hspy/.zspy whose history to replay")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format (default: from "
+                   "the extension)")
     p.add_argument("--input", help="run the log on another tilt-series file")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--trust", action="store_true", help="run the log as arbitrary Python "

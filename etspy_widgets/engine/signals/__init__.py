@@ -22,6 +22,7 @@ from ._history import (
     set_history,
     source,
 )
+from ._rigid import get_rigid, set_crop, set_rigid
 from ._stacks import (
     LazyRecStack,
     LazyTomoStack,
@@ -30,6 +31,8 @@ from ._stacks import (
     TomoStack,
     TomoTilts,
     as_tomostack,
+    extension,
+    register_extension,
     register_viewer,
     viewer,
 )
@@ -47,9 +50,14 @@ __all__ = [
     "TomoTilts",
     "as_tomostack",
     "canonical_kwargs",
+    "extension",
     "canonical_line",
     "history_of",
     "records",
+    "set_rigid",
+    "set_crop",
+    "get_rigid",
+    "register_extension",
     "register_viewer",
     "set_history",
     "source",

@@ -156,8 +156,14 @@ class _TomoMetadataMixin:
 
         The file is written under a temporary name beside ``filename`` and
         renamed into place when complete. An existing file is replaced only
-        with ``overwrite=True`` (HyperSpy would ask on the console).
+        with ``overwrite=True`` (HyperSpy would ask on the console). Our hand-off formats
+        (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
+        (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        writer = _EXTENSIONS.get("writer")
+        if filename is not None and writer is not None \
+                and writer.accepts(filename, file_format):
+            return writer.save(self, filename, file_format, overwrite, **kwargs)[0]
         if filename is None:
             title = self.metadata.get_item("General.title") or type(self).__name__
             filename = f"{title}.{extension or 'hspy'}"
@@ -433,6 +439,16 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
 
+    # -- hand-offs (engine.io.export) --------------------------------------------
+    @records()
+    def apply_alignment(self, path, shift_type: str = "fourier"):
+        """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
+        return extension("apply_alignment")(self, path, shift_type)
+
+    def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
+        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
+        return extension("save_alignment")(self, path, overwrite, raw_shape)
+
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
@@ -578,6 +594,25 @@ TomoStack._volume_class = RecStack
 RecStack._series_class = TomoStack
 
 _VIEWERS: dict = {}
+#: What layers above the signals lend to them (the file writers of ``engine.io.export``,
+#: ``apply_alignment``): registered from above, so the signals import nothing above them.
+_EXTENSIONS: dict = {}
+
+
+def register_extension(name: str, implementation) -> None:
+    """Lend the signals an implementation from a higher layer (e.g. ``engine.io.export``)."""
+    _EXTENSIONS[str(name)] = implementation
+
+
+def extension(name: str):
+    """The implementation registered as ``name``."""
+    try:
+        return _EXTENSIONS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"{name} is provided by etspy_widgets.engine.io, which is not imported: "
+            "import etspy_widgets first."
+        ) from None
 
 
 def register_viewer(name: str, factory) -> None:
@@ -607,4 +642,4 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
 
 
 __all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
-           "as_tomostack", "register_viewer", "viewer"]
+           "as_tomostack", "extension", "register_extension", "register_viewer", "viewer"]
