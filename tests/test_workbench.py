@@ -15,11 +15,11 @@ import pytest
 import traitlets
 
 import etspy_widgets as etw
-from etspy_widgets.engine.align._slices import test_align_slices as engine_slices
+from etspy_widgets.engine.align import test_align_slices as engine_slices
 from etspy_widgets.engine.simulation import simulate_catalyst
 from etspy_widgets.engine.transform import bin_stack
-from etspy_widgets.widgets import _display
 from etspy_widgets.widgets._worker import LatestWorker
+from etspy_widgets.widgets.workbench import _frames as _display
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def wb(series):
 
 
 def frame_pixels(frame):
-    return _display.decode(frame["data"], frame["shape"])
+    return np.frombuffer(frame["data"], dtype=np.uint8).reshape(frame["shape"])
 
 
 def test_initial_frames_are_binary_uint8_of_the_data(wb, series):
@@ -151,7 +151,7 @@ def test_rapid_slider_values_settle_on_the_last_one(wb):
         wb.set_state({"tilt_shift": float(value)})  # what a comm message from the browser does
     wb.wait()
     assert wb.slices_frame["tilt_shift"] == 3.0
-    assert wb._preview.completed <= wb._preview.submitted
+    assert wb._live._worker.completed <= wb._live._worker.submitted
 
 
 def test_dragging_previews_binned_then_refines():
@@ -332,3 +332,44 @@ def test_convergence_choice_reconstructs_through_the_workbench(wb):
     expected = wb.stack.reconstruct("SIRT", iterations=3, constrain=True,
                                     show_progressbar=False)
     np.testing.assert_array_equal(wb.rec.data, expected.data)
+
+
+def test_method_lists_are_the_engines(wb):
+    from etspy_widgets.engine import align, filters, recon
+
+    assert wb.choices["registration"] == list(align.REGISTER_METHODS)
+    assert wb.choices["filter"] == list(filters.FILTER_METHODS)
+    assert wb.choices["tilt"] == list(align.TILT_METHODS)
+    assert wb.choices["reconstruction"] == list(recon.METHODS)
+    for method in wb.choices["slices"]:  # each one the live engine accepts
+        wb.slice_method = method
+        assert wb.slice_images().shape == (3, 64, 64)
+
+
+def test_only_the_engines_cancelled_is_a_cancellation(wb):
+    from etspy_widgets.engine.errors import Cancelled
+
+    lookalike = type("UserCancelled", (RuntimeError,), {})("the user's own error")
+    wb._ctl._failed("Registering", lookalike)  # a name ending in Cancelled is not enough
+    assert "UserCancelled: the user's own error" in wb.error
+    assert "failed" in wb.status
+    wb._ctl._failed("Registering", Cancelled())
+    assert wb.status == "Cancelled: Registering. Nothing changed." and wb.error == ""
+
+
+def test_run_time_controls_are_the_shared_names_the_verb_takes(wb):
+    from etspy_widgets.actions import verbs
+    from etspy_widgets.widgets.workbench._controller import RUNTIME_CONTROLS, accepted_controls
+
+    assert set(RUNTIME_CONTROLS) == {"client", "cancel", "callbacks", "show_progressbar",
+                                     "progress"}
+    taken = accepted_controls(wb.stack.reconstruct)
+    assert {"cancel", "callbacks", "show_progressbar", "client"} <= taken
+    event = threading.Event()
+    controls = wb._ctl.controls(verbs.reconstruct("SIRT", iterations=3), event)
+    assert controls["cancel"] is event and controls["show_progressbar"] is False
+    assert len(controls["callbacks"]) == 1
+    assert "client" not in controls  # accepted, but the workbench leaves it to the verb
+    assert set(controls) <= taken
+    assert wb._ctl.controls(verbs.remove_projections([1]), event).keys() <= \
+        accepted_controls(wb.stack.remove_projections)
