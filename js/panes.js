@@ -32,9 +32,9 @@ export function statusBar({ model }) {
 
 /**
  * The projection pane: image, overlay (tilt axis and slice lines), tilt slider.
- * @param {{model: any, el: HTMLElement, sync: any, cmap: () => string}} ctx
+ * @param {{model: any, el: HTMLElement, sync: any, cmap: () => string, frames: any}} ctx
  */
-export function tiltPane({ model, el, sync, cmap }) {
+export function tiltPane({ model, el, sync, cmap, frames }) {
   const canvas = h("canvas", { class: "etw-image", dataset: { pane: "tilt" } });
   const overlay = h("canvas", { class: "etw-overlay", dataset: { pane: "tilt-overlay" },
     title: "Wheel: zoom · Shift-drag: pan · drag: move the nearest slice line · " +
@@ -51,7 +51,7 @@ export function tiltPane({ model, el, sync, cmap }) {
   const shape = () => model.get("stack_shape") || [1, 64, 64];
 
   const drawOverlay = () => {
-    const frame = model.get("tilt_frame"), ov = model.get("overlay");
+    const frame = frames.tilt_frame, ov = model.get("overlay");
     if (!frame || !frame.shape || !ov || !ov.axis) return;
     const [h0, w0] = frame.shape;
     const scale = 2; // drawn at twice the image resolution for crisp lines
@@ -72,7 +72,7 @@ export function tiltPane({ model, el, sync, cmap }) {
       line(seg, k === sel ? "#ffd60a" : "#30d158", k === sel ? 3 : 2));
   };
   const draw = () => {
-    const frame = model.get("tilt_frame");
+    const frame = frames.tilt_frame;
     if (paint(canvas, frame, cmap())) probe.drawn(el, "tilt", frame);
     const n = shape()[0];
     slider.max = n - 1;
@@ -85,7 +85,7 @@ export function tiltPane({ model, el, sync, cmap }) {
 
   // pointer: drag a slice line, shift-drag to pan, wheel to zoom
   const at = (/** @type {PointerEvent|WheelEvent} */ ev) =>
-    toData(model.get("tilt_frame"), overlay.getBoundingClientRect(), ev.clientX, ev.clientY);
+    toData(frames.tilt_frame, overlay.getBoundingClientRect(), ev.clientX, ev.clientY);
   /** @type {any} */
   let drag = null;
   const slideTo = (/** @type {number} */ k, /** @type {number} */ x) => {
@@ -93,7 +93,7 @@ export function tiltPane({ model, el, sync, cmap }) {
     sync.drag("slices", moveSlice(model.get("slices"), k, x, shape()[2]));
   };
   overlay.addEventListener("pointerdown", (/** @type {PointerEvent} */ ev) => {
-    const frame = model.get("tilt_frame");
+    const frame = frames.tilt_frame;
     if (!frame || !frame.shape) return;
     overlay.setPointerCapture(ev.pointerId);
     const p = at(ev);
@@ -115,7 +115,7 @@ export function tiltPane({ model, el, sync, cmap }) {
   overlay.addEventListener("pointerup", endDrag);
   overlay.addEventListener("pointercancel", endDrag);
   overlay.addEventListener("wheel", (/** @type {WheelEvent} */ ev) => {
-    const frame = model.get("tilt_frame");
+    const frame = frames.tilt_frame;
     if (!frame || !frame.window) return;
     ev.preventDefault();
     const current = model.get("view");
@@ -128,16 +128,16 @@ export function tiltPane({ model, el, sync, cmap }) {
 
 /**
  * The sinogram pane (of the selected slice column).
- * @param {{model: any, el: HTMLElement, cmap: () => string}} ctx
+ * @param {{model: any, el: HTMLElement, cmap: () => string, frames: any}} ctx
  */
-export function sinoPane({ model, el, cmap }) {
+export function sinoPane({ model, el, cmap, frames }) {
   const canvas = h("canvas", { class: "etw-image", dataset: { pane: "sinogram" } });
   const title = h("div", { class: "etw-title", textContent: "Sinogram" });
   const node = h("div", { class: "etw-pane", title: "Sinogram of the selected slice column " +
     "(rows: projections) under the trial alignment" },
   [title, h("div", { class: "etw-canvasbox" }, [canvas])]);
   const draw = () => {
-    const frame = model.get("sino_frame");
+    const frame = frames.sino_frame;
     if (paint(canvas, frame, cmap())) {
       probe.drawn(el, "sino", frame);
       title.textContent = `Sinogram x = ${frame.slice}`;
@@ -148,9 +148,9 @@ export function sinoPane({ model, el, cmap }) {
 
 /**
  * The three live slices; a click selects one.
- * @param {{model: any, el: HTMLElement, sync: any, cmap: () => string}} ctx
+ * @param {{model: any, el: HTMLElement, sync: any, cmap: () => string, frames: any}} ctx
  */
-export function slicePanes({ model, el, sync, cmap }) {
+export function slicePanes({ model, el, sync, cmap, frames }) {
   const canvases = [0, 1, 2].map((k) => h("canvas", { class: "etw-image",
     dataset: { pane: `slice-${k}` } }));
   const titles = [0, 1, 2].map(() => h("div", { class: "etw-title" }));
@@ -159,7 +159,7 @@ export function slicePanes({ model, el, sync, cmap }) {
     onclick: () => sync.now("selected_slice", k) },
   [titles[k], h("div", { class: "etw-canvasbox" }, [c])]));
   const draw = () => {
-    const frame = model.get("slices_frame");
+    const frame = frames.slices_frame;
     if (!frame || !frame.shape) return;
     let ok = true;
     for (let k = 0; k < 3; k++) {

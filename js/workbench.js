@@ -1,5 +1,5 @@
 // AlignmentWorkbench front end: plain ESM for anywidget, no bundler, no network.
-// State lives in the Python model's traits; images arrive as frames
+// State lives in the Python model's traits; images arrive as frames in custom messages
 // {data: DataView (uint8), shape: [h, w] or [k, h, w], ...}; buttons send
 // {action: name} messages. Nothing here computes on the data: it paints.
 //
@@ -160,7 +160,9 @@ function displayControls({ model, sync }) {
 function render({ model, el }) {
   const sync = makeSync(model);
   const cmap = () => model.get("cmap") || "gray";
-  const ctx = { model, el, sync, cmap };
+  /** @type {Record<string, any>} the frames received (custom messages, pixels in a buffer) */
+  const frames = {};
+  const ctx = { model, el, sync, cmap, frames };
   const root = h("div", { class: "etw-root", tabIndex: 0 });
   el.append(root);
   el.dataset.etwReady = "0";
@@ -187,9 +189,7 @@ function render({ model, el }) {
   };
   const redrawAll = () => { tilt.draw(); slices.draw(); sino.draw(); };
   const handlers = {
-    "change:tilt_frame": () => { tilt.draw(); trial.drawNudges(); },
     "change:overlay": tilt.drawOverlay,
-    "change:slices_frame": slices.draw, "change:sino_frame": sino.draw,
     "change:cmap": redrawAll, "change:choices": drawControls,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
@@ -199,12 +199,25 @@ function render({ model, el }) {
     "change:tilt_index": () => { tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); },
     "change:nudges": trial.drawNudges,
   };
+  /** @type {Record<string, Function>} */
+  const onFrame = {
+    tilt_frame: () => { tilt.draw(); trial.drawNudges(); },
+    slices_frame: slices.draw, sino_frame: sino.draw,
+  };
+  const onMessage = (/** @type {any} */ msg, /** @type {any[]} */ buffers) => {
+    if (!msg || !onFrame[msg.frame]) return;
+    frames[msg.frame] = { ...msg, data: buffers && buffers[0] };
+    onFrame[msg.frame]();
+  };
+  model.on("msg:custom", onMessage);
   for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
   drawControls(); drawStatus(); trial.drawRanges(); display.draw(); steps.drawCode();
   redrawAll(); trial.drawNudges();
   el.dataset.etwReady = "1";
+  model.send({ action: "frames" });  // the frames are not in the widget state: ask for them
   return () => {
     sync.flush();
+    model.off("msg:custom", onMessage);
     trial.off();
     for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
   };

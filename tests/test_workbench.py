@@ -373,3 +373,20 @@ def test_run_time_controls_are_the_shared_names_the_verb_takes(wb):
     assert set(controls) <= taken
     assert wb._ctl.controls(verbs.remove_projections([1]), event).keys() <= \
         accepted_controls(wb.stack.remove_projections)
+
+
+def test_frames_travel_as_messages_with_a_buffer_never_in_the_state(wb):
+    sent = []
+    wb.send = lambda content, buffers=None: sent.append((content, buffers))
+    wb.tilt_index = 5
+    content, buffers = sent[-1]
+    assert content["frame"] == "tilt_frame" and content["index"] == 5
+    assert "data" not in content and buffers == [wb.tilt_frame["data"]]
+    state = wb.get_state()
+    assert not {"tilt_frame", "sino_frame", "slices_frame"} & set(state)
+    data = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the front end
+    assert sum(len(str(v)) for v in data.values()) < 5000  # a light saved state
+    sent.clear()
+    wb._on_front_message(wb, {"action": "frames"}, [])  # a new view asks for what is shown
+    assert [c["frame"] for c, _ in sent] == ["tilt_frame", "sino_frame", "slices_frame"]
+    del wb.send

@@ -167,8 +167,22 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._ready and not change["new"]:
             self.request_slices()  # refine at full resolution where the drag stopped
 
+    @t.observe("tilt_frame", "sino_frame", "slices_frame")
+    def _on_frame(self, change):
+        self._push_frame(change["name"], change["new"])
+
+    def _push_frame(self, name: str, frame: dict) -> None:
+        """Send one frame to the views: its fields as JSON, its pixels as one buffer."""
+        if frame:
+            meta = {k: v for k, v in frame.items() if k != "data"}
+            self.send({"frame": name, **meta}, buffers=[frame["data"]])
+
     def _on_front_message(self, _widget, content, _buffers):
         if not isinstance(content, dict) or "action" not in content:
+            return
+        if content["action"] == "frames":  # a new view: send what is shown
+            for name in ("tilt_frame", "sino_frame", "slices_frame"):
+                self._push_frame(name, getattr(self, name))
             return
         try:
             self.press(content["action"], **{k: v for k, v in content.items() if k != "action"})

@@ -91,9 +91,11 @@ class WorkbenchModel(anywidget.AnyWidget):
     cmap = t.Unicode("gray").tag(sync=True)
     contrast = t.List(t.Float(), minlen=2, maxlen=2, default_value=[0.5, 99.5]).tag(sync=True)
     view = t.List(t.Float(), default_value=[]).tag(sync=True)  # tilt-pane zoom [x0,y0,x1,y1]
-    tilt_frame = t.Dict().tag(sync=True)
-    sino_frame = t.Dict().tag(sync=True)
-    slices_frame = t.Dict().tag(sync=True)
+    # frames travel as custom messages with a binary buffer (never in the saved widget
+    # state, so a saved notebook stays light); a new view asks for them ({"action": "frames"})
+    tilt_frame = t.Dict()
+    sino_frame = t.Dict()
+    slices_frame = t.Dict()
     overlay = t.Dict().tag(sync=True)
     # -- data facts ------------------------------------------------------------
     stack_shape = t.List(t.Int()).tag(sync=True)
