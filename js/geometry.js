@@ -2,6 +2,21 @@
 // nudges. No DOM, no model: unit-tested with `node --test js/`.
 
 /**
+ * Where an image of `w × h` pixels lies inside `rect` when drawn with `object-fit:
+ * contain` (centred, aspect kept).
+ * @param {{left: number, top: number, width: number, height: number}} rect
+ * @param {number} w
+ * @param {number} h
+ * @returns {{left: number, top: number, width: number, height: number}}
+ */
+export function containRect(rect, w, h) {
+  const scale = Math.min(rect.width / w, rect.height / h);
+  const width = w * scale, height = h * scale;
+  return { left: rect.left + (rect.width - width) / 2, top: rect.top + (rect.height - height) / 2,
+    width, height };
+}
+
+/**
  * Data pixel `[x, y]` under a pointer, for a frame showing `frame.window` (data pixels
  * `[x0, y0, x1, y1]`) reduced by `frame.factor`, drawn in the box `rect`.
  * @param {{shape: number[], window: number[], factor: number}} frame
@@ -12,6 +27,7 @@
  */
 export function toData(frame, rect, clientX, clientY) {
   const [h0, w0] = frame.shape.slice(-2);
+  rect = containRect(rect, w0, h0);
   const fx = (clientX - rect.left) / rect.width * w0;
   const fy = (clientY - rect.top) / rect.height * h0;
   return [frame.window[0] + fx * frame.factor, frame.window[1] + fy * frame.factor];

@@ -4,12 +4,14 @@
 // {action: name} messages. Nothing here computes on the data: it paints.
 //
 // Modules: dom.js (elements), paint.js (colour maps), geometry.js (pure pane geometry),
-// transport.js (JS → Python sync, instrumentation), controls.js, panes.js; the Python
+// transport.js (JS → Python sync, instrumentation), keys.js (shortcuts), controls.js,
+// panes.js; the Python
 // side joins them into one module (etspy_widgets/widgets/workbench/_model.py: bundle).
 
 import { copyText, h, insertCellBelow } from "./dom.js";
 import { actionButton, fillSelect, traitSelect, traitSlider } from "./controls.js";
-import { nudgeUpdate } from "./geometry.js";
+import { moveSlice, nudgeUpdate } from "./geometry.js";
+import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
 import { makeSync } from "./transport.js";
 
@@ -155,6 +157,66 @@ function displayControls({ model, sync }) {
 }
 
 /**
+ * The `?` overlay listing the keyboard shortcuts.
+ */
+function helpOverlay() {
+  const rows = SHORTCUTS.map(([keys, what]) => h("tr", {}, [
+    h("td", {}, [h("kbd", { textContent: keys })]), h("td", { textContent: what })]));
+  const close = h("button", { textContent: "Close", title: "Close the help (Esc)" });
+  const node = h("div", { class: "etw-help etw-hidden", dataset: { role: "help" } }, [
+    h("div", { class: "etw-title", textContent: "Keyboard shortcuts (when the workbench has focus)" }),
+    h("table", {}, rows),
+    h("p", { class: "etw-hint", textContent: "Mouse on the projection: wheel zooms, Shift-drag " +
+      "pans, drag moves the nearest slice line, double-click shows the whole image." }),
+    close]);
+  const show = (/** @type {boolean|string} */ on) => {
+    const open = on === "toggle" ? node.classList.contains("etw-hidden") : Boolean(on);
+    node.classList.toggle("etw-hidden", !open);
+  };
+  close.addEventListener("click", () => show(false));
+  return { node, show };
+}
+
+/**
+ * Keyboard shortcuts on the whole widget (keys.js), outside text fields and selects.
+ * @param {{model: any, sync: any}} ctx
+ * @param {HTMLElement} root
+ * @param {(on: boolean|string) => void} help
+ */
+function bindKeys({ model, sync }, root, help) {
+  root.addEventListener("keydown", (/** @type {KeyboardEvent} */ ev) => {
+    const target = /** @type {HTMLElement} */ (ev.target);
+    const tag = target && target.tagName;
+    if (tag === "SELECT" || tag === "TEXTAREA" ||
+        (tag === "INPUT" && /** @type {HTMLInputElement} */ (target).type !== "range")) return;
+    if (tag === "INPUT" && !ev.altKey && !ev.ctrlKey && !ev.metaKey &&
+        ev.key.startsWith("Arrow")) return;  // a focused slider moves itself
+    const act = keyAction(ev);
+    if (!act) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const shape = model.get("stack_shape") || [1, 1, 1];
+    if (act.help !== undefined) help(act.help);
+    else if (act.action) model.send({ action: act.action });
+    else if (act.set) {
+      sync.now(act.set, act.value === "last" ? shape[0] - 1 : act.value);
+    } else if (act.step) {
+      const lim = act.step === "tilt_index" ? [0, shape[0] - 1] : [-Infinity, Infinity];
+      sync.drag(act.step, stepValue(model.get(act.step), act.by, lim[0], lim[1]));
+    } else if (act.slice) {
+      const k = model.get("selected_slice");
+      const s = model.get("slices");
+      sync.drag("slices", moveSlice(s, k, s[k] + act.slice, shape[2]));
+    } else if (act.nudge !== undefined) {
+      const index = model.get("tilt_index");
+      const cur = (model.get("nudges") || {})[String(index)] || [0, 0];
+      sync.drag("nudges", nudgeUpdate(model.get("nudges"), index, act.nudge,
+        stepValue(cur[act.nudge], act.by, -10, 10)));
+    }
+  });
+}
+
+/**
  * @param {{model: any, el: HTMLElement}} ctx
  */
 function render({ model, el }) {
@@ -163,16 +225,30 @@ function render({ model, el }) {
   /** @type {Record<string, any>} the frames received (custom messages, pixels in a buffer) */
   const frames = {};
   const ctx = { model, el, sync, cmap, frames };
-  const root = h("div", { class: "etw-root", tabIndex: 0 });
+  // data-lm-suppress-shortcuts: JupyterLab leaves the keys to the widget while it has focus
+  const root = h("div", { class: "etw-root", tabIndex: 0,
+    dataset: { lmSuppressShortcuts: "true" } });
   el.append(root);
   el.dataset.etwReady = "0";
   const bar = statusBar(ctx), tilt = tiltPane(ctx), sino = sinoPane(ctx);
   const slices = slicePanes(ctx);
   const trial = trialControls(ctx), steps = stepControls(ctx), display = displayControls(ctx);
-  root.append(bar.node,
-    h("div", { class: "etw-row" }, [tilt.node, sino.node, trial.node]),
-    h("div", { class: "etw-row" }, [...slices.nodes, h("div", {}, [steps.node, display.node])]),
-    steps.details);
+  const help = helpOverlay();
+  const size = h("select", { title: "Size of the image panes", dataset: { role: "pane-size" } },
+    [["Small", "180px"], ["Medium", "240px"], ["Large", "340px"]].map(([t, v]) =>
+      h("option", { value: v, textContent: t })));
+  size.value = "240px";
+  size.addEventListener("change", () => root.style.setProperty("--etw-pane", size.value));
+  const helpButton = h("button", { textContent: "?", title: "Keyboard shortcuts (?)",
+    dataset: { action: "help" }, onclick: () => help.show("toggle") });
+  const toolbar = h("div", { class: "etw-toolbar" }, [bar.node, size, helpButton]);
+  bar.node.style.flex = "1 1 400px";
+  root.append(toolbar,
+    h("div", { class: "etw-grid", dataset: { role: "images" } },
+      [tilt.node, sino.node, ...slices.nodes]),
+    h("div", { class: "etw-controlgrid" }, [trial.node, steps.node, display.node]),
+    steps.details, help.node);
+  bindKeys(ctx, root, help.show);
 
   const drawControls = () => {
     const c = model.get("choices") || {};

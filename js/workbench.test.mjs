@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { moveSlice, nearestSlice, nudgeUpdate, panWindow, toData, zoomWindow } from "./geometry.js";
+import { containRect, moveSlice, nearestSlice, nudgeUpdate, panWindow, toData, zoomWindow } from "./geometry.js";
+import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { bytesOf, lut } from "./paint.js";
 import { instrument, instrumented, makeSync } from "./transport.js";
 
@@ -143,4 +144,41 @@ test("the instrumentation is off until switched on", () => {
   makeSync(model, { frame: () => {} }).now("tilt_shift", 2);
   assert.equal(globalThis.__etwSent.value, 2);
   instrument(false);
+});
+
+test("containRect centres an image drawn with object-fit: contain", () => {
+  const r = { left: 0, top: 10, width: 200, height: 100 };
+  assert.deepEqual(containRect(r, 50, 50), { left: 50, top: 10, width: 100, height: 100 });
+  assert.deepEqual(containRect(r, 400, 100), { left: 0, top: 35, width: 200, height: 50 });
+  // a pointer at the image's right edge maps to its last data column, wherever the bars are
+  const frame = { shape: [50, 50], window: [0, 0, 50, 50], factor: 1 };
+  assert.deepEqual(toData(frame, r, 150, 60), [50, 25]);
+  assert.deepEqual(toData(frame, r, 50, 10), [0, 0]);
+});
+
+test("keyAction: tilt, slices, axis, nudges, undo/redo and help", () => {
+  assert.deepEqual(keyAction({ key: "ArrowRight" }), { step: "tilt_index", by: 1 });
+  assert.deepEqual(keyAction({ key: "ArrowLeft", shiftKey: true }), { step: "tilt_index", by: -10 });
+  assert.deepEqual(keyAction({ key: "End" }), { set: "tilt_index", value: "last" });
+  assert.deepEqual(keyAction({ key: "2" }), { set: "selected_slice", value: 1 });
+  assert.deepEqual(keyAction({ key: "ArrowUp" }), { slice: 1 });
+  assert.deepEqual(keyAction({ key: "." }), { step: "tilt_shift", by: 0.1 });
+  assert.deepEqual(keyAction({ key: "<", shiftKey: true }), { step: "tilt_shift", by: -1 });
+  assert.deepEqual(keyAction({ key: "]" }), { step: "tilt_rotation", by: 0.05 });
+  assert.deepEqual(keyAction({ key: "ArrowUp", altKey: true }), { nudge: 0, by: -0.25 });
+  assert.deepEqual(keyAction({ key: "ArrowRight", altKey: true }), { nudge: 1, by: 0.25 });
+  assert.deepEqual(keyAction({ key: "z", ctrlKey: true }), { action: "undo" });
+  assert.deepEqual(keyAction({ key: "Z", metaKey: true, shiftKey: true }), { action: "redo" });
+  assert.deepEqual(keyAction({ key: "y", ctrlKey: true }), { action: "redo" });
+  assert.deepEqual(keyAction({ key: "?" }), { help: "toggle" });
+  assert.deepEqual(keyAction({ key: "Escape" }), { help: false });
+  assert.equal(keyAction({ key: "c", ctrlKey: true }), null);  // copy stays the browser's
+  assert.equal(keyAction({ key: "q" }), null);
+  assert.ok(SHORTCUTS.length >= 10 && SHORTCUTS.every(([k, w]) => k && w));
+});
+
+test("stepValue clamps and rounds", () => {
+  assert.equal(stepValue(0.2, 0.1), 0.3);
+  assert.equal(stepValue(88, 10, 0, 89), 89);
+  assert.equal(stepValue(0, -1, 0, 89), 0);
 });
