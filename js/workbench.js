@@ -11,6 +11,7 @@
 import { copyText, h, insertCellBelow } from "./dom.js";
 import { actionButton, fillSelect, traitSelect, traitSlider } from "./controls.js";
 import { moveSlice, nudgeUpdate } from "./geometry.js";
+import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
 import { makeSync } from "./transport.js";
@@ -123,11 +124,13 @@ function stepControls({ model, el, sync }) {
 }
 
 /**
- * Colour map, contrast, zoom.
- * @param {{model: any, sync: any}} ctx
+ * Colour map, contrast (mode, histogram with draggable limits, percentiles), zoom.
+ * @param {{model: any, sync: any, frames: any}} ctx
  */
-function displayControls({ model, sync }) {
+function displayControls({ model, sync, frames }) {
   const cmap = traitSelect(model, sync, "cmap", "Colour map of every pane");
+  const mode = traitSelect(model, sync, "contrast_mode", "Contrast: Auto (robust limits on " +
+    "the object), Percentiles (the two sliders), Manual (drag the limits on the histogram)");
   const contrast = [0, 1].map((k) => {
     const input = h("input", { type: "range", min: 0, max: 100, step: 0.5, class: "etw-slider",
       title: k ? "Upper contrast limit (percentile)" : "Lower contrast limit (percentile)",
@@ -139,21 +142,55 @@ function displayControls({ model, sync }) {
     });
     return input;
   });
+  const hist = h("canvas", { class: "etw-plot", dataset: { pane: "histogram" } });
+  const histBox = h("div", { class: "etw-plotbox", style: "height: 70px",
+    title: "Histogram of the projection (log counts): drag a limit to set the contrast" },
+  [hist]);
+  const drawHist = () => {
+    const f = frames.tilt_frame;
+    if (!f || !f.histogram) return;
+    const limits = model.get("contrast_mode") === "manual" && model.get("contrast_limits").length
+      ? model.get("contrast_limits") : f.limits;
+    drawHistogram(hist, f.histogram, limits, themeColours(hist));
+  };
+  /** @type {any} */
+  let held = null;
+  const dragTo = (/** @type {PointerEvent} */ ev) => {
+    const f = frames.tilt_frame;
+    if (!f || !f.histogram) return;
+    const r = hist.getBoundingClientRect();
+    const value = valueAt(ev.clientX - r.left, f.histogram.range, r.width);
+    const current = held ? held.limits : (model.get("contrast_limits").length &&
+      model.get("contrast_mode") === "manual" ? model.get("contrast_limits") : f.limits);
+    const next = dragLimits(current, value, f.histogram.range, held ? held.which : undefined);
+    held = next;
+    sync.drag("contrast_limits", next.limits);
+    drawHist();
+  };
+  hist.addEventListener("pointerdown", (/** @type {PointerEvent} */ ev) => {
+    hist.setPointerCapture(ev.pointerId); held = null; dragTo(ev);
+  });
+  hist.addEventListener("pointermove", (/** @type {PointerEvent} */ ev) => { if (held) dragTo(ev); });
+  // the release point is the final value (the browser may merge the last move into it)
+  hist.addEventListener("pointerup", (/** @type {PointerEvent} */ ev) => {
+    if (held) dragTo(ev);
+    held = null; sync.flush();
+  });
+  hist.addEventListener("pointercancel", () => { held = null; sync.flush(); });
   const node = h("div", { class: "etw-controls" }, [
     h("div", { class: "etw-title", textContent: "Display" }),
-    h("label", { class: "etw-field" }, ["Colour map ", cmap]),
-    h("label", { class: "etw-field" }, ["Contrast (percentiles) ", contrast[0], contrast[1]]),
+    h("label", { class: "etw-field" }, ["Colour map ", cmap, " Contrast ", mode]),
+    histBox,
+    h("label", { class: "etw-field" }, ["Percentiles ", contrast[0], contrast[1]]),
     h("button", { textContent: "Reset zoom", title: "Show the whole projection",
       onclick: () => sync.now("view", []) }),
-    h("div", { class: "etw-hint", textContent:
-      "Wheel: zoom · Shift-drag: pan · click/drag: move the nearest slice line · " +
-      "←/→ on the tilt slider" }),
   ]);
   const draw = () => {
     const c = model.get("contrast");
     contrast[0].value = c[0]; contrast[1].value = c[1];
+    drawHist();
   };
-  return { node, cmap, draw };
+  return { node, cmap, mode, draw, drawHist };
 }
 
 /**
@@ -258,6 +295,7 @@ function render({ model, el }) {
       model.get(trait));
     fillSelect(trial.method, c.slices, model.get("slice_method"));
     fillSelect(display.cmap, c.cmap, model.get("cmap"));
+    fillSelect(display.mode, c.contrast, model.get("contrast_mode"));
   };
   const drawStatus = () => {
     bar.draw(); steps.drawStatus();
@@ -270,14 +308,15 @@ function render({ model, el }) {
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
     "change:code": steps.drawCode, "change:stack_shape": trial.drawRanges,
-    "change:contrast": display.draw,
+    "change:contrast": display.draw, "change:contrast_mode": display.draw,
+    "change:contrast_limits": display.drawHist,
     "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
     "change:tilt_index": () => { tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); },
     "change:nudges": trial.drawNudges,
   };
   /** @type {Record<string, Function>} */
   const onFrame = {
-    tilt_frame: () => { tilt.draw(); trial.drawNudges(); },
+    tilt_frame: () => { tilt.draw(); trial.drawNudges(); display.drawHist(); },
     slices_frame: slices.draw, sino_frame: sino.draw,
   };
   const onMessage = (/** @type {any} */ msg, /** @type {any[]} */ buffers) => {

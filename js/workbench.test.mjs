@@ -182,3 +182,39 @@ test("stepValue clamps and rounds", () => {
   assert.equal(stepValue(88, 10, 0, 89), 89);
   assert.equal(stepValue(0, -1, 0, 89), 0);
 });
+
+import { dragLimits, flagColour, nearestIndex, paddedRange, plotX, pxOf, stripIndex,
+  valueAt } from "./plots.js";
+
+test("plot axes map values to pixels and back", () => {
+  assert.equal(pxOf(5, [0, 10], 200), 100);
+  assert.equal(valueAt(100, [0, 10], 200), 5);
+  assert.equal(valueAt(-5, [0, 10], 200), 0);  // clamped
+  assert.equal(valueAt(500, [0, 10], 200), 10);
+  assert.deepEqual(paddedRange([[0, 10], [5]]), [-0.5, 10.5]);
+  assert.deepEqual(paddedRange([[3, 3]]), [2.45, 3.55]);
+  assert.deepEqual(paddedRange([[]]), [0, 1]);
+  const layout = { xRange: [-70, 70], w: 226, pad: 22 };
+  assert.equal(plotX(layout, 22), -70);
+  assert.equal(plotX(layout, 222), 70);
+  assert.equal(nearestIndex([-60, -30, 0, 30], 12), 2);
+});
+
+test("dragLimits moves the nearest handle and keeps low below high", () => {
+  const r = [0, 1000];
+  assert.deepEqual(dragLimits([100, 900], 200, r), { limits: [200, 900], which: 0 });
+  assert.deepEqual(dragLimits([100, 900], 700, r), { limits: [100, 700], which: 1 });
+  // the held handle stays held when it passes the other one, stopped 1/1000 before it
+  assert.deepEqual(dragLimits([100, 900], 950, r, 0), { limits: [899, 900], which: 0 });
+  assert.deepEqual(dragLimits([100, 900], 10, r, 1), { limits: [100, 101], which: 1 });
+});
+
+test("quality strip: bar under the pointer and colour by flag reason", () => {
+  assert.equal(stripIndex(0, 300, 90), 0);
+  assert.equal(stripIndex(299.9, 300, 90), 89);
+  assert.equal(stripIndex(150, 300, 90), 45);
+  assert.equal(flagColour(""), "#4caf50");
+  assert.equal(flagColour("high residual"), "#f44336");
+  assert.equal(flagColour("low NCC"), "#ff9800");
+  assert.equal(flagColour("something else"), "#795548");
+});

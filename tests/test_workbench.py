@@ -47,7 +47,7 @@ def test_initial_frames_are_binary_uint8_of_the_data(wb, series):
     frame = wb.tilt_frame
     assert isinstance(frame["data"], bytes) and frame["shape"] == [64, 64]
     img = np.asarray(stack.data[0], np.float32)
-    lo, hi = _display.limits(img, *wb.contrast)
+    lo, hi = _display.robust_limits(img)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(img, lo, hi))
     assert frame["angle"] == -66.0
     assert wb.slices_frame["shape"] == [3, 64, 64]
@@ -59,7 +59,7 @@ def test_tilt_index_moves_the_projection(wb, series):
     wb.tilt_index = 11
     assert wb.tilt_frame["index"] == 11 and wb.tilt_frame["angle"] == 0.0
     img = np.asarray(series.stack.data[11], np.float32)
-    lo, hi = _display.limits(img, *wb.contrast)
+    lo, hi = _display.robust_limits(img)
     np.testing.assert_array_equal(frame_pixels(wb.tilt_frame), _display.to_uint8(img, lo, hi))
 
 
@@ -99,7 +99,7 @@ def test_live_slices_equal_the_engine_test_align(wb, series):
     frame = wb.slices_frame
     assert frame["tilt_shift"] == -1.5 and frame["slices"] == [10, 30, 50]
     assert frame["level"] == "full"
-    lo, hi = _display.limits(ref, *wb.contrast)
+    lo, hi = _display.robust_limits(ref)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
     # the sinogram pane shows the selected slice's sinogram under the same trial alignment
     assert wb.sino_frame["slice"] == 30
@@ -168,7 +168,7 @@ def test_dragging_previews_binned_then_refines():
     binned = bin_stack(stack.data, 2)
     ref = engine_slices(binned, stack.tilt_values, 2.0, 0.0, [s // 2 for s in wb.slices],
                         iterations=wb.slice_iterations)
-    lo, hi = _display.limits(ref, *wb.contrast)
+    lo, hi = _display.robust_limits(ref)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
     wb.dragging = False
     wb.wait()
@@ -390,3 +390,55 @@ def test_frames_travel_as_messages_with_a_buffer_never_in_the_state(wb):
     wb._on_front_message(wb, {"action": "frames"}, [])  # a new view asks for what is shown
     assert [c["frame"] for c, _ in sent] == ["tilt_frame", "sino_frame", "slices_frame"]
     del wb.send
+
+
+def catalyst_slices(n_particles, **traits):
+    """The workbench's slice frame (uint8) and float slices of the aligned 256² catalyst."""
+    sim = etw.datasets.get_catalyst_data(seed=0, size=256, n_particles=n_particles,
+                                         return_truth=True)
+    wb = etw.AlignmentWorkbench(etw.TomoStack(sim.aligned, tilts=sim.stack.tilt_values),
+                                **traits)
+    images = wb.slice_images()
+    wb.wait()
+    pixels = frame_pixels(wb.slices_frame).astype(float)
+    wb.shutdown()
+    return pixels, images
+
+
+def test_default_contrast_shows_the_catalysts_particles():
+    """Particles are where the series with them differs from the same support without
+    them; on the default frame they must stand out from the support, unsaturated."""
+    shown, rec = catalyst_slices(20)
+    _, support_only = catalyst_slices(0)
+    diff = rec - support_only
+    particles = diff > 0.3 * diff.max()
+    support = (support_only > 0.5 * support_only.max()) & ~particles
+    assert 10 <= particles.sum() < 0.01 * particles.size  # a few small particles
+    contrast = shown[particles].mean() - shown[support].mean()
+    assert contrast >= 60, contrast  # grey levels out of 255
+    assert shown[support].mean() < 200 and (shown[support] >= 254).mean() < 0.01
+    # the percentile limits of before put the top inside the support: particles vanish
+    old, _ = catalyst_slices(20, contrast=[0.5, 99.5], contrast_mode="percentile")
+    assert old[particles].mean() - old[support].mean() < 30
+    assert old[support].mean() > 230
+
+
+def test_contrast_modes(wb, series):
+    assert wb.contrast_mode == "auto"
+    img = np.asarray(series.stack.data[0], np.float32)
+    hist = wb.tilt_frame["histogram"]
+    assert sum(hist["counts"]) == img.size
+    assert hist["range"] == [float(img.min()), float(img.max())]
+    wb.contrast_limits = [float(img.mean()), float(img.max())]  # a histogram drag
+    assert wb.contrast_mode == "manual"
+    assert wb.tilt_frame["limits"] == wb.contrast_limits
+    assert wb.sino_frame["limits"] == wb.contrast_limits  # the same data values
+    wb.contrast = [2.0, 98.0]
+    assert wb.contrast_mode == "percentile"
+    assert wb.tilt_frame["limits"] == list(_display.limits(img, 2.0, 98.0))
+    wb.contrast_mode = "auto"
+    assert wb.tilt_frame["limits"] == list(_display.robust_limits(img))
+    with pytest.raises(traitlets.TraitError, match="low < high"):
+        wb.contrast_limits = [5.0, 1.0]
+    with pytest.raises(traitlets.TraitError, match="contrast_mode"):
+        wb.contrast_mode = "fancy"

@@ -33,8 +33,8 @@ def test_front_end_units_with_node(node):
 def test_the_bundle_is_one_module_with_every_part_and_no_relative_import(node, tmp_path):
     text = _model.bundle()
     assert 'from "./' not in text
-    for name in ("dom.js", "paint.js", "geometry.js", "transport.js", "keys.js", "controls.js",
-                 "panes.js", "workbench.js"):
+    for name in ("dom.js", "paint.js", "geometry.js", "transport.js", "keys.js", "plots.js",
+                 "controls.js", "panes.js", "workbench.js"):
         assert f"// ---- {name} ----" in text
     assert text.index("// ---- geometry.js") < text.index("// ---- panes.js")
     assert text.rstrip().endswith("export default { render };")

@@ -102,6 +102,32 @@ def test_the_workbench_follows_the_jupyterlab_theme(page, theme):
             path=str(Path(folder) / f"workbench-{'light' if light else 'dark'}.png"))
 
 
+def test_dragging_a_limit_on_the_histogram_sets_the_contrast(page):
+    before = canvas_pixels(page, "[data-pane='tilt']")
+    hist = page.locator("[data-pane='histogram']")
+    _, y0 = settled_centre(page, hist, "[data-pane='histogram']")
+    box = hist.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.97, y0)  # the upper limit, near the right
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y0, steps=5)
+    page.mouse.up()
+    # the last value may still be on its way (ipywidgets holds a message back while the
+    # kernel is busy with the one before): read until Python has it
+    for _ in range(20):
+        state = run_cell_source(page, "wb.wait()\nf = wb.tilt_frame['histogram']['range']\n"
+                                      "RESULT = [wb.contrast_mode, wb.contrast_limits, f, "
+                                      "wb.tilt_frame['limits']]")
+        mode, limits, (lo, hi), shown = state
+        if limits and abs(limits[1] - (lo + 0.6 * (hi - lo))) < 0.05 * (hi - lo):
+            break
+        page.wait_for_timeout(200)
+    assert mode == "manual" and shown == limits
+    assert limits[1] == pytest.approx(lo + 0.6 * (hi - lo), abs=0.02 * (hi - lo)), (state, box)
+    after = canvas_pixels(page, "[data-pane='tilt']")
+    assert after != before and after == python_frame(page, "tilt_frame")
+    run_cell_source(page, "wb.contrast_mode = 'auto'\nRESULT = 1")
+
+
 def test_every_control_has_a_tooltip(page):
     missing = page.evaluate("""() => [...document.querySelectorAll(
         '.etw-root input, .etw-root select, .etw-root button, .etw-root summary')]

@@ -148,12 +148,33 @@ class AlignmentWorkbench(WorkbenchModel):
         shell.set_next_input(self.code, replace=False)
 
     # -- reacting to the front end ---------------------------------------------
-    @t.observe("tilt_index", "view", "contrast")
+    @t.observe("tilt_index", "view")
     def _on_view_change(self, change):
         if self._ready:
             self._refresh_tilt()
-            if change["name"] == "contrast":
-                self._live.republish()
+
+    @t.observe("contrast", "contrast_limits", "contrast_mode")
+    def _on_contrast_change(self, change):
+        if not self._ready:
+            return
+        mode = {"contrast": "percentile", "contrast_limits": "manual"}.get(change["name"])
+        if mode is not None and (mode != "manual" or self.contrast_limits):
+            self._ready = False
+            try:
+                self.contrast_mode = mode  # assigning a setting chooses its mode
+            finally:
+                self._ready = True
+        self._refresh_tilt()
+        self._live.republish()
+
+    def _contrast_for(self, kind: str) -> dict:
+        """``frame()`` keywords for ``kind`` "projection" (projection, sinogram) or
+        "slices", from the contrast mode."""
+        if self.contrast_mode == "percentile":
+            return {"contrast": self.contrast}
+        if self.contrast_mode == "manual" and kind == "projection" and self.contrast_limits:
+            return {"values": self.contrast_limits}
+        return {}
 
     @t.observe("tilt_shift", "tilt_rotation", "slices", "nudges", "slice_method",
                "slice_iterations", "selected_slice")
@@ -347,8 +368,10 @@ class AlignmentWorkbench(WorkbenchModel):
         rows, cols, window = _frames.view_window(snap.data.shape[-2:], self.view)
         image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
         angle = float(snap.tilts[self.tilt_index])
-        self.tilt_frame = _frames.frame(image, self.contrast, {
-            "window": window, "index": int(self.tilt_index), "angle": angle})
+        self.tilt_frame = _frames.frame(image, extra={
+            "window": window, "index": int(self.tilt_index), "angle": angle,
+            "histogram": _frames.histogram(_frames.reduce(image, _frames.reduction_factor(
+                image.shape)))}, **self._contrast_for("projection"))
 
     def _refresh_overlay(self):
         self.overlay = _frames.overlay(self._snap.data.shape, self.tilt_shift,

@@ -54,6 +54,42 @@ def limits(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[flo
     return float(lo), float(hi)
 
 
+def robust_limits(image: np.ndarray, low: float = 0.5) -> tuple[float, float]:
+    """Limits that show the object's structure: ``low`` percentile below, and above the
+    brightest value held by a whole 2 × 2 block (single hot pixels do not count).
+
+    Percentile limits put the top where most pixels are: on a catalyst the support fills
+    the top percent, and its particles (a few hundred pixels of 360 000) saturate with it.
+    The brightest coherent structure sets the top instead, so the particles stay visible.
+    """
+    from scipy import ndimage
+
+    data = np.asarray(image, dtype=np.float32)
+    finite = np.isfinite(data)
+    if not finite.any():
+        return 0.0, 1.0
+    lo = limits(data, low, 100.0)[0]
+    size = (1,) * (data.ndim - 2) + (2, 2)
+    core = ndimage.minimum_filter(np.where(finite, data, -np.inf), size=size, mode="nearest")
+    hi = float(core.max())
+    if not (np.isfinite(hi) and hi > lo):
+        return limits(data, 0.0, 100.0)
+    return float(lo), hi
+
+
+def histogram(image: np.ndarray, bins: int = 64) -> dict:
+    """``{"counts": [...], "range": [min, max]}`` of the finite values (the contrast pane)."""
+    data = np.asarray(image, dtype=np.float32)
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return {"counts": [0] * bins, "range": [0.0, 1.0]}
+    lo, hi = float(data.min()), float(data.max())
+    if not hi > lo:
+        hi = lo + 1.0
+    counts, _ = np.histogram(data, bins=bins, range=(lo, hi))
+    return {"counts": counts.tolist(), "range": [lo, hi]}
+
+
 def to_uint8(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Map ``[lo, hi]`` to 0..255 (clipped); NaN shows as 0."""
     data = np.asarray(image, dtype=np.float32)
@@ -62,17 +98,23 @@ def to_uint8(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.nan_to_num(out, nan=0.0).astype(np.uint8)
 
 
-def frame(images: np.ndarray, contrast, extra: dict | None = None,
-          max_size: int = DISPLAY_SIZE) -> dict:
-    """A display frame: uint8 ``bytes`` + ``shape``, reduced to ``max_size``, with the
-    percentile ``contrast`` computed over all the images together.
+def frame(images: np.ndarray, contrast=None, extra: dict | None = None,
+          max_size: int = DISPLAY_SIZE, *, values=None) -> dict:
+    """A display frame: uint8 ``bytes`` + ``shape``, reduced to ``max_size``.
 
-    ``images`` is one image ``(h, w)`` or several ``(k, h, w)`` that share one contrast.
+    ``images`` is one image ``(h, w)`` or several ``(k, h, w)`` that share one contrast:
+    ``values`` (data limits ``[lo, hi]``) when given, else the percentiles ``contrast``
+    ``[low, high]``, else [`robust_limits`][], computed over all the images together.
     """
     images = np.asarray(images)
     factor = reduction_factor(images.shape[-2:], max_size)
     small = reduce(images, factor)
-    lo, hi = limits(small, *contrast)
+    if values is not None and len(values) == 2:
+        lo, hi = float(values[0]), float(values[1])
+    elif contrast is not None:
+        lo, hi = limits(small, *contrast)
+    else:
+        lo, hi = robust_limits(small)
     pixels = np.ascontiguousarray(to_uint8(small, lo, hi))
     out = {"data": pixels.tobytes(), "shape": list(pixels.shape), "factor": factor,
            "limits": [lo, hi]}

@@ -25,6 +25,7 @@ RECON_METHODS = list(recon.METHODS)
 SLICE_METHODS = list(getattr(align, "SLICE_METHODS", ("FBP", "SIRT", "SART")))
 #: Colour maps the front end paints (``js/paint.js`` exports the same list; a test checks).
 COLORMAPS = ["gray", "viridis", "magma", "afmhot", "inferno"]
+CONTRAST_MODES = ("auto", "percentile", "manual")
 
 _IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./([\w.-]+\.js)";[ \t]*\n?', re.M)
 
@@ -89,7 +90,12 @@ class WorkbenchModel(anywidget.AnyWidget):
     slice_iterations = t.Int(20).tag(sync=True)
     # -- display ---------------------------------------------------------------
     cmap = t.Unicode("gray").tag(sync=True)
+    # contrast: "auto" (robust limits on the object), "percentile" (``contrast``, set by
+    # assigning it) or "manual" (``contrast_limits`` in data values, from the histogram;
+    # for the projection and sinogram, whose values they are: the slices stay automatic)
+    contrast_mode = t.Unicode("auto").tag(sync=True)
     contrast = t.List(t.Float(), minlen=2, maxlen=2, default_value=[0.5, 99.5]).tag(sync=True)
+    contrast_limits = t.List(t.Float(), default_value=[]).tag(sync=True)
     view = t.List(t.Float(), default_value=[]).tag(sync=True)  # tilt-pane zoom [x0,y0,x1,y1]
     # frames travel as custom messages with a binary buffer (never in the saved widget
     # state, so a saved notebook stays light); a new view asks for them ({"action": "frames"})
@@ -121,7 +127,8 @@ class WorkbenchModel(anywidget.AnyWidget):
     def method_choices() -> dict:
         return {"registration": REGISTRATION_METHODS, "filter": FILTER_METHODS,
                 "tilt": TILT_METHODS, "reconstruction": RECON_METHODS,
-                "slices": SLICE_METHODS, "cmap": COLORMAPS}
+                "slices": SLICE_METHODS, "cmap": COLORMAPS,
+                "contrast": list(CONTRAST_MODES)}
 
     def _settable(self):
         return [k for k in self.traits(sync=True) if not k.startswith("_")
@@ -170,6 +177,22 @@ class WorkbenchModel(anywidget.AnyWidget):
             raise t.TraitError(f"contrast is [low, high] percentiles with 0 ≤ low < high ≤ 100; "
                                f"got {[lo, hi]}.")
         return [lo, hi]
+
+    @t.validate("contrast_mode")
+    def _check_contrast_mode(self, proposal):
+        value = str(proposal["value"])
+        if value not in CONTRAST_MODES:
+            raise t.TraitError(f"contrast_mode is one of {CONTRAST_MODES}; got {value!r}.")
+        return value
+
+    @t.validate("contrast_limits")
+    def _check_contrast_limits(self, proposal):
+        values = [float(v) for v in proposal["value"]]
+        if values and (len(values) != 2 or not np.isfinite(values).all()
+                       or not values[0] < values[1]):
+            raise t.TraitError("contrast_limits is [] or [low, high] data values with "
+                               f"low < high; got {values}.")
+        return values
 
     @t.validate("slice_method")
     def _check_slice_method(self, proposal):
