@@ -14,7 +14,7 @@ import etspy_widgets as etw
 from etspy_widgets import live
 from etspy_widgets.engine.errors import InvalidTiltsError
 from etspy_widgets.engine.recon import reconstruct_slices
-from etspy_widgets.replay import replay
+from etspy_widgets.replay import SourceChanged, replay
 
 pytestmark = pytest.mark.timeout(180)
 STEP = 6.0  # ±60° in steps of 6: 21 projections
@@ -136,7 +136,7 @@ def test_binned_registration_equals_offline(tmp_path, truth, threads_end):
     _, watcher = run_series(tmp_path / "b", truth.stack, scheme="random", seed=2,
                             watch_kw={"expected": 21,
                                       "reconstruct": {"register_binning": 2}})
-    assert "stack.rebin(scale=(1, 2, 2))" in watcher.code
+    assert "binning=2, upsample_factor=40" in watcher.code
     ref = assert_matches_offline(watcher, 21)
     one = live.load_registered(watcher.files, watcher.tilts, binning=2, upsample_factor=40)
     np.testing.assert_array_equal(one.data, ref.data)
@@ -188,7 +188,9 @@ def test_stop_and_resume(tmp_path, truth, threads_end):
         assert not watcher.running
         used = watcher.code
         n_stop = watcher.count
-        assert used.count("/tilt_") == n_stop  # the log names exactly the files used
+        load_line = next(ln for ln in used.splitlines() if ln.startswith("stack = "))
+        assert load_line.count("/tilt_") == n_stop  # the log names exactly the files used
+        assert used.count("# source ") == n_stop    # with their size and SHA-256
         assert replay(used).namespace["stack"].data.shape[0] == n_stop
         acq.join(60)
         assert watcher.count == n_stop  # stopped: nothing more was read
@@ -198,6 +200,22 @@ def test_stop_and_resume(tmp_path, truth, threads_end):
         acq.stop()
         watcher.stop()
     assert_matches_offline(watcher, 21)
+
+
+def test_replay_refuses_a_file_changed_after_the_series(tmp_path, truth, threads_end):
+    stack = truth.stack.inav[::4]
+    live.Acquisition(tmp_path, stack, interval=0).run()
+    watcher = live.watch(tmp_path, settle=0, poll=0.02)
+    try:
+        assert watcher.wait(30)
+    finally:
+        watcher.stop()
+    code = watcher.code
+    np.testing.assert_array_equal(replay(code).namespace["stack"].data, watcher.result()[0].data)
+    changed = watcher.files[2]
+    changed.write_bytes(changed.read_bytes()[:-4] + b"\0\0\0\1")
+    with pytest.raises(SourceChanged, match=changed.name):
+        replay(code)
 
 
 def test_wait_for_times_out_and_threads_end(tmp_path, threads_end):

@@ -206,19 +206,6 @@ class LiveReconstructor:
         # composed in binned pixels, then scaled: what the offline script computes
         return out * (self.register_binning or 1), start, new
 
-    def offline_lines(self, tilts) -> list[str]:
-        """The registration as lines of the offline script (after ``stack = etw.load``)."""
-        if not self.register or len(tilts) < 2:
-            return []
-        start = self.start_index(tilts)
-        b = self.register_binning or 1
-        reg = (f"stack_register('PC', start={start}, drift=None, "
-               f"upsample_factor={self.register_upsample})")
-        if b == 1:
-            return [f"stack = stack.{reg[:-1]}, shift_type='interp')"]
-        return [f"shifts = stack.rebin(scale=(1, {b}, {b})).{reg}.shift_values * {b}",
-                "stack = stack.apply_shifts(shifts, 'interp')"]
-
     # -- reconstruction -------------------------------------------------------------------
     def _shifted_columns(self, image, shift) -> np.ndarray:
         """Columns ``slices`` of ``image`` shifted by ``shift``, ``(ny, k)``.

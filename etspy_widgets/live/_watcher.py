@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.errors import InvalidDataError, TomographyError
-from ..engine.signals import TomoStack
+from ..engine.io import sha256_of
+from ..engine.signals import SOURCES, TomoStack, history_of, set_history
 from ._reader import Calibration, NotReadyError, read_projection
 from ._recon import LiveFrame, LiveReconstructor
 from ._tilts import MetadataTilts, make_source, natural_key
@@ -122,6 +123,7 @@ class Watcher:
         self.live: LiveFrame | None = None
         self.started = time.time()
         self._files_used: list[tuple[str, float]] | None = None
+        self._hashes: dict[str, tuple] = {}
         if start:
             self.start()
 
@@ -416,9 +418,25 @@ class Watcher:
                 f"tilts={self.source.describe()}"]
         return f"watch = etw.watch({', '.join(args)})"
 
+    def _source_lines(self, used) -> list[str]:
+        """``# source`` lines (size, SHA-256) of the files used: replay checks them."""
+        lines = []
+        for name, _ in used:
+            path = self.folder / name
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            sig = (st.st_size, st.st_mtime_ns, st.st_ino)
+            if self._hashes.get(name, (None,))[0] != sig:
+                self._hashes[name] = (sig, sha256_of(path))
+            lines.append(f"# source {path}: {st.st_size} bytes, sha256 {self._hashes[name][1]}")
+        return lines
+
     @property
     def code(self) -> str:
-        """A script that rebuilds the live result offline from the exact files used.
+        """A script that rebuilds the live result offline from the exact files used (with
+        their size and SHA-256, which ``etw.replay`` checks before it runs).
 
         Before ``stop`` it names the files in now; after, the ones used when it stopped.
         """
@@ -432,10 +450,16 @@ class Watcher:
                  f"# live: {self._call()}",
                  f"# {len(used)} projections"
                  + (f", stopped: {self.end_reason}" if self.end_reason else "")
-                 + "; the files used, in tilt order:",
-                 f"stack = etw.load({files!r}, tilts={tilts!r})"]
-        if self.recon is not None:
-            lines += self.recon.offline_lines(tilts)
+                 + "; the files used, in tilt order:"]
+        recon = self.recon
+        if recon is not None and recon.register and len(used) > 1:
+            lines.append(f"stack = etw.live.load_registered({files!r}, {tilts!r}, "
+                         f"binning={recon.register_binning or 1}, "
+                         f"upsample_factor={recon.register_upsample}, "
+                         f"start={LiveReconstructor.start_index(tilts)})")
+        else:
+            lines.append(f"stack = etw.load({files!r}, tilts={tilts!r})")
+        lines += self._source_lines(used)
         return "\n".join(lines) + "\n"
 
     def result(self):
@@ -469,24 +493,39 @@ class Watcher:
 
 def load_registered(files, tilts, *, binning: int = 1, upsample_factor: int = 20,
                     start: int | None = None) -> TomoStack:
-    """``etw.load(files, tilts=tilts)`` registered as ``watch`` registers it (one expression
-    for the lines of ``Watcher.code``): pairwise phase correlation on images binned by
-    ``binning`` (``upsample_factor`` at that binning), composed from ``start`` (default the
-    tilt nearest 0°), no drift correction, the shifts applied by interpolation."""
+    """``etw.load(files, tilts=tilts)`` registered as ``watch`` registers it: pairwise phase
+    correlation of neighbours in tilt on images binned by ``binning`` (``stack.rebin``;
+    ``upsample_factor`` at that binning), composed from ``start`` (default the tilt nearest
+    0°), no drift correction, the shifts applied by interpolation.
+
+    The offline half of live tomography, and a data source a replayed script may call
+    (``stack = etw.live.load_registered([...], [...], binning=2, upsample_factor=40)``): the
+    result's history is that line and the ``# source`` size and SHA-256 of every file.
+    """
     from ..engine.io import load
 
+    files = [str(f) for f in files]
     tilts = [float(t) for t in tilts]
-    stack = load([str(f) for f in files], tilts=tilts)
-    if len(tilts) < 2:
-        return stack
+    stack = load(files, tilts=tilts)
+    sources = [ln for ln in history_of(stack) if ln.startswith("# source ")]
     start = LiveReconstructor.start_index(tilts) if start is None else int(start)
-    if binning == 1:
-        return stack.stack_register("PC", start=start, drift=None,
-                                    upsample_factor=upsample_factor, shift_type="interp")
-    binned = stack.rebin(scale=(1, binning, binning))
-    shifts = binned.stack_register("PC", start=start, drift=None,
-                                   upsample_factor=upsample_factor).shift_values * binning
-    return stack.apply_shifts(shifts, "interp")
+    if len(tilts) < 2:
+        out = stack
+    elif binning == 1:
+        out = stack.stack_register("PC", start=start, drift=None,
+                                   upsample_factor=upsample_factor, shift_type="interp")
+    else:
+        binned = stack.rebin(scale=(1, binning, binning))
+        shifts = binned.stack_register("PC", start=start, drift=None,
+                                       upsample_factor=upsample_factor).shift_values * binning
+        out = stack.apply_shifts(shifts, "interp")
+    line = (f"stack = etw.live.load_registered({files!r}, {tilts!r}, binning={int(binning)}, "
+            f"upsample_factor={int(upsample_factor)}, start={start})")
+    set_history(out, [line, *sources])
+    return out
+
+
+SOURCES["etw.live.load_registered"] = load_registered  # replay may call it
 
 
 def watch(folder, pattern: str = "*.mrc", tilts="auto", **kwargs) -> Watcher:

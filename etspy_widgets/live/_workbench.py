@@ -10,7 +10,9 @@ whose code log starts from the exact files used (``etw.load([...], tilts=[...])`
 registration), so its script replays offline to the same arrays.
 
 The workbench has no public call that swaps its series yet; ``_show`` is the one place
-that reaches into it (a fresh ``ActionLog`` and its pane refresh).
+that reaches into it (a fresh ``ActionLog`` for its controller and its pane refresh).
+``AlignmentWorkbench.watch`` calls ``watch_workbench`` (imported on first use, so the live
+package never imports a widget library).
 """
 
 from __future__ import annotations
@@ -22,20 +24,20 @@ import numpy as np
 from ..actions import ActionLog
 from ..engine.signals import TomoStack
 from ..engine.transform import shift_stack
-from ..widgets.workbench import AlignmentWorkbench
+from ._recon import LiveReconstructor
 from ._watcher import ProjectionEvent, Watcher
 
 
-def _show(wb: AlignmentWorkbench, stack: TomoStack, source: str) -> None:
+def _show(wb, stack: TomoStack, source: str) -> None:
     """Give ``wb`` a new series (what the workbench's constructor does with its stack)."""
-    wb._log = ActionLog(stack, source)  # no public setter (see module doc)
+    wb._ctl.log = ActionLog(stack, source)  # no public setter (see module doc)
     wb._stack_changed()
 
 
 class LiveWorkbench:
     """Drives an ``AlignmentWorkbench`` from a ``Watcher``; ``wb.live`` is this object."""
 
-    def __init__(self, wb: AlignmentWorkbench, watcher: Watcher):
+    def __init__(self, wb, watcher: Watcher):
         self.wb, self.watcher = wb, watcher
         self._shifted: dict[str, tuple] = {}  # name -> (key, shift, shifted image)
         self._lock = threading.Lock()
@@ -50,7 +52,8 @@ class LiveWorkbench:
             return f"etw.load({files!r}, tilts={tilts!r})"
         return (f"etw.live.load_registered({files!r}, {tilts!r}, "
                 f"binning={recon.register_binning or 1}, "
-                f"upsample_factor={recon.register_upsample})")
+                f"upsample_factor={recon.register_upsample}, "
+                f"start={LiveReconstructor.start_index(tilts)})")
 
     def aligned(self) -> TomoStack:
         """The series so far with the live shifts applied (each projection shifted once)."""
@@ -85,7 +88,7 @@ class LiveWorkbench:
             self.updates += 1
             self.wb.status = "Live: " + self.watcher.status()
 
-    def stop(self) -> AlignmentWorkbench:
+    def stop(self):
         """Stop following the folder; the workbench keeps the series of the files used."""
         self.watcher.stop()
         with self._lock:
@@ -97,7 +100,7 @@ class LiveWorkbench:
 
 
 def watch_workbench(cls, folder, pattern: str = "*.mrc", tilts="auto", *,
-                    timeout: float | None = 600, **kwargs) -> AlignmentWorkbench:
+                    timeout: float | None = 600, **kwargs):
     """A workbench whose panes follow ``folder`` as projections arrive.
 
     Blocks until the first projection is in (``timeout`` seconds), then returns the
@@ -132,5 +135,3 @@ def watch_workbench(cls, folder, pattern: str = "*.mrc", tilts="auto", *,
         raise
     return wb
 
-
-AlignmentWorkbench.watch = classmethod(watch_workbench)
