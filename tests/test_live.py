@@ -268,6 +268,29 @@ def test_tilts_from_the_files_metadata(tmp_path, data_dir, threads_end):
     np.testing.assert_array_equal(watcher.stack.data, ref.data)
 
 
+def test_velox_emd_files_with_their_stage_tilts(tmp_path, threads_end):
+    """Velox EMD (the formats' reader), one frame per file, tilts from each file's metadata."""
+    from test_formats import write_velox
+
+    rng = np.random.default_rng(1)
+    tilts = [0.0, 15.0, -15.0, 30.0, -30.0]
+    frames = rng.random((5, 40, 40)).astype(np.float32)
+    watcher = live.watch(tmp_path, pattern="*.emd", tilts="metadata", settle=0, poll=0.02,
+                         expected=5, reconstruct=False)
+    try:
+        for k, (frame, tilt) in enumerate(zip(frames, tilts, strict=True)):
+            tmp = tmp_path / f".frame_{k}.emd.tmp"
+            write_velox(tmp, frame[None], [tilt])
+            tmp.rename(tmp_path / f"frame_{k}.emd")
+        assert watcher.wait(60), watcher.status()
+    finally:
+        watcher.stop()
+    np.testing.assert_array_equal(watcher.tilts, sorted(tilts))
+    np.testing.assert_array_equal(watcher.stack.data, frames[np.argsort(tilts)])
+    ref = etw.load([str(p) for p in watcher.files])
+    np.testing.assert_array_equal(watcher.stack.data, ref.data)
+
+
 def test_removed_file_leaves_the_series(tmp_path, truth, threads_end):
     stack = truth.stack.inav[::4]
     live.Acquisition(tmp_path, stack, interval=0, marker=None).run()
