@@ -74,8 +74,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"etspy-widgets watch: {message}", file=sys.stderr)
     if watcher.count == 0:
         raise CLIError(f"no projection arrived in {folder} ({args.pattern})", EXIT_FAILED)
-    if args.no_register:
-        watcher.recon.register = False
     source = build_watch_script(watcher, args)
     if args.print_script:
         print(source, end="")
