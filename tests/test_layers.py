@@ -55,10 +55,12 @@ LAYERS = {
 
 #: Function-level imports of project modules that are allowed: loading the widgets on
 #: first use from the front door (the engine never does).
-LAZY_OK = {("etspy_widgets", "etspy_widgets.widgets.volume")}
+LAZY_OK = {("etspy_widgets", "etspy_widgets.widgets.volume"),
+           # the convergence plot (ipympl) is loaded when the user asks for it
+           ("etspy_widgets.widgets.workbench", "etspy_widgets.widgets.convergence")}
 #: Modules under rework on other branches (projector family, workbench in parts): their
 #: late imports go when those land. Emptied by the merge; the test names each.
-PENDING = ("etspy_widgets.widgets", "etspy_widgets.engine.recon.parallel",
+PENDING = ("etspy_widgets.engine.recon.parallel",
            "etspy_widgets.engine.scale")
 
 
