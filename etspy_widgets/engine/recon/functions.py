@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError
-from .parallel import reconstruct_stack
+from ..project import backend_for_cuda
+from .stack import reconstruct_stack
 
 
 def run(  # noqa: PLR0917 - ETSpy's positional signature
@@ -37,7 +38,7 @@ def run(  # noqa: PLR0917 - ETSpy's positional signature
     return reconstruct_stack(
         data, np.asarray(tilts, dtype=np.float64).ravel(), method, niterations,
         thickness=thickness, constrain=constrain, thresh=thresh, sino_filter=bp_filter,
-        cuda=cuda, ncores=ncores, show_progressbar=show_progressbar, p=p,
+        backend=backend_for_cuda(cuda), ncores=ncores, show_progressbar=show_progressbar, p=p,
         dart_iterations=dart_iterations, gray_levels=gray_levels)
 
 

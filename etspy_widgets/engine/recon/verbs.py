@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError, check_finite, check_method
-from .api import check_tilts, make_algorithm
-from .parallel import reconstruct_stack
-from .projectors import get_projector
+from ..project import backend_for_cuda, get_projector
+from .slices import check_tilts, make_algorithm
+from .stack import reconstruct_stack
 
 _RECON_DEFAULTS = {
     "method": "FBP", "iterations": 5, "constrain": False, "thresh": 0, "cuda": None,
@@ -135,7 +135,8 @@ class ReconMixin:
                   "tv_weight": tv_weight, "seed": seed, "builder": builder}
         line = _reconstruct_line(method, kwargs)
         options = {k: v for k, v in kwargs.items()
-                   if k not in ("method", "iterations", "thickness", "gray_levels")}
+                   if k not in ("method", "iterations", "thickness", "gray_levels", "cuda")}
+        options["backend"] = backend_for_cuda(cuda, backend)
         uses_levels = not isinstance(method, str) or method.lower() == "dart"
         options["gray_levels"] = gray_levels if uses_levels else None
         if getattr(self, "_lazy", False):
@@ -194,7 +195,7 @@ class ReconMixin:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
-        proj = get_projector(tilts, ny, ny, backend, kernel=kernel, cuda=cuda)
+        proj = get_projector(tilts, ny, ny, backend_for_cuda(cuda, backend), kernel=kernel)
         alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
                              constrain=constrain, thresh=thresh, tv_weight=tv_weight)
         for i in range(int(iterations)):
@@ -283,7 +284,7 @@ class RecStackMixin:
             raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
         check_finite(vol, "volume")
         nx, nz, ny = vol.shape
-        proj = get_projector(tilts, ny, nz, backend, kernel=kernel, cuda=cuda)
+        proj = get_projector(tilts, ny, nz, backend_for_cuda(cuda, backend), kernel=kernel)
         out = np.empty((tilts.size, ny, nx), np.float32)
         for x0 in range(0, nx, chunk_size):
             x1 = min(nx, x0 + chunk_size)
