@@ -220,3 +220,4 @@ def test_sparse_matrix_estimate_is_close_to_the_built_matrix():
     built = project.SparseProjector(tilts, 256, 256).nbytes
     estimate = project.sparse_matrix_bytes(61, 256, 256)
     assert 0.9 < estimate / built < 1.25
+

@@ -331,3 +331,4 @@ def test_volume_records_the_alignment_of_its_series():
     assert rec.metadata.Tomography.tiltaxis == 1.25
     assert rec.metadata.Tomography.yshift == -0.5
     np.testing.assert_array_equal(rec.metadata.Tomography.source_tilts, stack.tilt_values)
+

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError, check_method
-from ..project._pixel import available_cores
+from ..project._threads import available_cores
 from ..recon.slices import DEFAULT_FILTER, reconstruct_slices
 from ..transform import rotation_source_coords
 

@@ -8,23 +8,19 @@ pixel half a bin outside still takes its partial weight from the end bin. No set
 and no memory beyond the images: the fastest choice for a few slices.
 
 Both kernels are serial and release the GIL; a call splits its (slice, row) or
-(slice, angle) jobs over ``threads`` Python threads, which is safe under any Numba
-threading layer and inside Dask's worker threads (a ``prange`` kernel is not, with the
-``workqueue`` layer).
+(slice, angle) jobs over ``threads`` threads (``_threads``).
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
 from ..geometry import detector_u_jit
 from ._base import Projector
+from ._threads import available_cores, run_ranges, split
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -118,38 +114,9 @@ def _forward(vol, trig, out, jobs):  # pragma: no cover - compiled
                     o[i0 + 1] += w * v
 
 
-_POOL = None
-_POOL_LOCK = threading.Lock()
-_SERIAL_WORK = 200_000  # pixel-angle pairs below which one thread is faster
-
-
-def available_cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL  # noqa: PLW0603 - one pool for the process, made when first needed
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max(2, available_cores()),
-                                       thread_name_prefix="etw-pixel")
-        return _POOL
-
-
 def _run(kernel, src, trig, out, n_jobs, threads, work):  # noqa: PLR0917 - private
-    threads = max(1, min(int(threads), n_jobs))
-    if threads == 1 or work < _SERIAL_WORK:
-        kernel(src, trig, out, np.array([0, n_jobs], np.int64))
-        return out
-    edges = np.linspace(0, n_jobs, threads + 1).astype(np.int64)
-    futures = [_pool().submit(kernel, src, trig, out, edges[i:i + 2].copy())
-               for i in range(threads)]
-    for f in futures:
-        f.result()
+    run_ranges(lambda _, j0, j1: kernel(src, trig, out, np.array([j0, j1], np.int64)),
+               split(n_jobs, threads, work))
     return out
 
 

@@ -13,7 +13,8 @@ The objective ``‖W x − y‖`` per slice is kept by the base (``objective()``
 ``objectives``): SIRT records the residual its update computes anyway (of the iterate the
 update starts from), CGLS the one it carries; the others compute it when asked.
 
-Blocks: ``y`` is a sinogram block ``(n_tilts * n_det, k)``, solutions ``(thickness * n_det, k)``.
+Blocks (except ``fbp_slices``): ``y`` is a sinogram block ``(n_tilts * n_det, k)``,
+solutions ``(thickness * n_det, k)``.
 """
 
 from __future__ import annotations
@@ -491,6 +492,20 @@ def fbp(projector, y, sino_filter="shepp-logan") -> np.ndarray:
     yf = filter_sinograms(y.reshape(n_a, n_d, -1), n_d, sino_filter, axis=1)
     out = projector.bp_cols(yf.reshape(n_a * n_d, -1))
     out *= np.float32(np.pi / 2 / n_a)
+    return out
+
+
+def fbp_slices(projector, sino3, sino_filter="shepp-logan") -> np.ndarray:
+    """``fbp`` in the slice-first layout: ``(k, n_tilts, n_det)`` → ``(k, thickness, n_det)``
+    (the detector axis contiguous for the FFT; for projectors whose kernels are
+    slice-first, ``PixelProjector``, no transposes at all). ``sino_filter=None``: plain
+    back projection."""
+    sino3 = np.ascontiguousarray(sino3, dtype=np.float32)
+    if sino_filter is None:
+        return projector.back_slices(sino3)
+    yf = filter_sinograms(sino3, projector.n_det, sino_filter, axis=-1)
+    out = projector.back_slices(yf)
+    out *= np.float32(np.pi / 2 / projector.n_angles)
     return out
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InvalidDataError, MismatchedTiltError, check_finite, check_method
 from ..project import KERNELS, get_projector
 from ..project.fbp_filters import FILTERS
-from .algorithms import ITERATIVE, backproject, fbp
+from .algorithms import ITERATIVE, backproject, fbp, fbp_slices
 
 #: The FBP filter of ``reconstruct`` and of the live slices (one default for both).
 DEFAULT_FILTER = "shepp-logan"
@@ -174,6 +174,12 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, builder=builder)
     if kernel == "pixel":
         proj = proj.with_threads(ncores)
+        if method in ("BP", "FBP"):  # its kernels are slice-first: no transposes
+            out = fbp_slices(proj, sino.transpose(2, 0, 1),
+                             sino_filter if method == "FBP" else None)
+            if constrain and method == "FBP":
+                np.maximum(out, thresh, out=out)
+            return out[0] if single else out
     y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n_tilts * n_det, k)
     if method == "BP":
         x = backproject(proj, y)
@@ -190,3 +196,4 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
                     cancel=cancel)
     out = np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
     return out[0] if single else out
+

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import InvalidDataError, check_finite
 from ..project import fit_sparse, get_projector, is_cached, resolve_backend
-from ..project._pixel import available_cores
+from ..project._threads import available_cores
 from .algorithms import ProgressCallback, ReconstructionCancelled
 from .slices import DEFAULT_FILTER, check_options, check_tilts, n_iterations, reconstruct_slices
 

@@ -188,13 +188,14 @@ class ReconMixin:
             raise InvalidDataError(f"iterations must be ≥ 0; got {iterations}.")
         if self.data.ndim != 3:
             raise InvalidDataError("recon_error needs a tilt series (n_tilts, ny, nx).")
-        _, ny, nx = self.data.shape
+        nx = self.data.shape[2]
         tilts = self._checked_tilts()
         nslice = nx // 2 if nslice is None else int(nslice)
         if not -nx <= nslice < nx:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
+        ny = self.data.shape[1]
         proj = get_projector(tilts, ny, ny, backend_for_cuda(cuda, backend), kernel=kernel)
         alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
                              constrain=constrain, thresh=thresh, tv_weight=tv_weight)
