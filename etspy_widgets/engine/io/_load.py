@@ -484,7 +484,7 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         per detector); ``level=k`` a resolution level of an OME-Zarr image; the rest is
         passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
         ``LazyTomoStack`` whose data is read chunk by chunk (NaN checks are then skipped);
-        its ``reconstruct`` is computed block by block (``reconstruct_lazy``), so a series
+        its ``reconstruct`` is computed block by block (``engine.recon.lazy``), so a series
         larger than memory can be reconstructed into a ``.zspy`` store.
 
     Raises

@@ -591,6 +591,7 @@ class LazyRecStack(RecStack, LazySignal2D):
 
 
 TomoStack._volume_class = RecStack
+TomoStack._lazy_volume_class = LazyRecStack
 RecStack._series_class = TomoStack
 
 _VIEWERS: dict = {}

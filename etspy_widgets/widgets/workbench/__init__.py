@@ -21,6 +21,7 @@ import traitlets as t
 
 from ...actions import ActionLog, verbs
 from ...engine import align
+from ...engine.signals import as_tomostack
 from . import _frames
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -68,8 +69,6 @@ class AlignmentWorkbench(WorkbenchModel):
             raise TypeError(f"AlignmentWorkbench got unknown argument(s) {unknown}; "
                             f"settable: {sorted(self._settable())}.")
         if stack is not None and not hasattr(stack, "tilt_values"):
-            from ...engine.signals import as_tomostack
-
             stack = as_tomostack(stack)
         self._ready = False
         self._ctl = Controller(self, stack, source)
