@@ -61,11 +61,28 @@ def check_complete(path: Path) -> None:
             raise NotReadyError(str(err)) from err
 
 
-def read_projection(path: Path, tilt: float | None):
+def _fast_mrc(path: Path):
+    """The image of a one-image MRC read by RosettaSciIO's reader alone (the array
+    ``load`` wraps, without building a HyperSpy signal: ~10× faster, and no cyclic garbage
+    for the collector), or None when the file is not a plain 2-D MRC."""
+    from rsciio.mrc import file_reader
+
+    try:
+        out = file_reader(str(path))
+    except Exception as err:  # a file still being written, or replaced meanwhile
+        raise NotReadyError(f"RosettaSciIO could not read {path.name}: {err}") from err
+    if len(out) != 1 or np.ndim(out[0]["data"]) != 2:
+        return None
+    return np.array(out[0]["data"])  # out of the memory map: the file may be replaced
+
+
+def read_projection(path: Path, tilt: float | None, *, fast: bool = False):
     """``(image, tilt, calibration)`` of a one-image file.
 
     ``tilt=None`` takes the tilt from the file's metadata (MRC extended header or a
     ``X.mrc.mdoc`` beside it, the stage tilt of DM/TIFF/EMD), as ``load`` reads it.
+    ``fast=True`` (a known tilt and an MRC file) reads only the pixels, with RosettaSciIO's
+    MRC reader, and returns no calibration (the series keeps its first file's).
 
     Raises
     ------
@@ -75,6 +92,10 @@ def read_projection(path: Path, tilt: float | None):
         If it holds several images, or ``tilt=None`` and it carries no tilt.
     """
     check_complete(path)
+    if fast and tilt is not None and path.suffix.lower() in (".mrc", ".mrcs"):
+        image = _fast_mrc(path)
+        if image is not None:
+            return image, float(tilt), None
     io_logger = logging.getLogger("etspy_widgets.engine.io")
     catch = _Catch()
     io_logger.addHandler(catch)

@@ -265,7 +265,8 @@ class Watcher:
         metadata = isinstance(self.source, MetadataTilts) or \
             getattr(getattr(self.source, "chosen", None), "kind", "") == "metadata"
         try:
-            image, tilt, calibration = read_projection(path, None if metadata else tilt)
+            image, tilt, calibration = read_projection(
+                path, None if metadata else tilt, fast=self._calibration is not None)
         except NotReadyError as err:
             stale = time.time() - since > max(2.0, 4 * self.settle)
             if stale:  # a file that keeps its size and still cannot be read is broken
@@ -282,7 +283,7 @@ class Watcher:
             self._failed[name] = sig
             self.errors.append(f"{name}: tilt {tilt} is not finite")
             return None
-        if self._calibration is None:
+        if self._calibration is None and calibration is not None:
             self._calibration = calibration
         return Projection(name, float(tilt), image, sig, 1, since, time.time())
 
