@@ -23,6 +23,7 @@ from .demo import main as demo_main
 from .engine.atomic import atomic_path
 from .engine.errors import TomographyError
 from .engine.io.export import save as export_save
+from .live._cli import add_commands as add_live_commands
 from .replay import replay
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -359,9 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="etspy-widgets-demo.png")
     p.set_defaults(func=cmd_demo)
 
-    from .live._cli import add_commands as add_live_commands
-
-    add_live_commands(sub)  # watch, simulate-acquisition
+    add_live_commands(sub, sys.modules[__name__])  # watch, simulate-acquisition
     return parser
 
 

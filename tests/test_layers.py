@@ -50,6 +50,7 @@ LAYERS = {
     "etspy_widgets": 5,
     "etspy_widgets.widgets": 5,
     "etspy_widgets.live._workbench": 5,
+    "etspy_widgets.live._cli": 5,
 }
 
 #: Function-level imports of project modules that are allowed: loading the widgets on

@@ -22,6 +22,7 @@ import traitlets as t
 from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
+from ...live._workbench import watch_workbench
 from . import _frames
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -94,8 +95,6 @@ class AlignmentWorkbench(WorkbenchModel):
     def watch(cls, folder, pattern: str = "*.mrc", tilts="auto", **kwargs):
         """A workbench whose panes follow ``folder`` as projections arrive (``etw.watch``'s
         arguments; see the live tomography guide and ``etspy_widgets.live``)."""
-        from ...live._workbench import watch_workbench
-
         return watch_workbench(cls, folder, pattern, tilts, **kwargs)
 
     def _shape(self):
