@@ -353,6 +353,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         out._nav_axis().size = int(keep.sum())
         out.tilts = self.tilt_values[keep]
         out.shifts = self.shift_values[keep]
+        out.add_history(f"stack = stack.remove_projections({sorted(set(idx.tolist()))!r})")
         return out
 
     # -- small helpers ETSpy users rely on (invert, normalize, stats, ... : common.py) --
@@ -410,6 +411,19 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         from .visualize import plot_missing_wedge
 
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+
+    # -- judging the alignment (engine/quality_verbs.py) ---------------------------------
+    def quality(self, rec=None, **kwargs):
+        """Per-projection consistency, bad projections, resolution: a ``QualityReport``."""
+        from . import quality_verbs
+
+        return quality_verbs.quality(self, rec, **kwargs)
+
+    def tilt_axis_scan(self, rotations=None, offsets=None, **kwargs):
+        """Data-consistency scan of the tilt-axis rotation and offset: a ``TiltAxisScan``."""
+        from . import quality_verbs
+
+        return quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
 
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
