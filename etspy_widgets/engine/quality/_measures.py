@@ -25,7 +25,7 @@ DEFAULT_THRESHOLDS = {
     "blurred": 0.25,     # relative drop of the sharpness below the trend (at least)
     "drift_px": 1.5,     # shift against the reprojection (pixels, at least)
     "residual": 0.3,     # relative rise of the residual above the trend (at least)
-    "rotation": 0.25,    # in-plane rotation against the reprojection (degrees, at least)
+    "rotation": 0.5,     # in-plane rotation against the reprojection (degrees, at least)
 }
 
 
