@@ -23,9 +23,8 @@ from ._measures import (
     robust_sigma,
     running_median,
 )
-
-from ._resolution import even_odd_frc, frc_curve, resolution_threshold
 from ._report import ARETOMO_COLUMNS, QualityReport, TiltAxisScan, assess
+from ._resolution import even_odd_frc, frc_curve, resolution_threshold
 from ._scan import tilt_axis_scan
 
 __all__ = [

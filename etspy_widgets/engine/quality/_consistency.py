@@ -132,7 +132,8 @@ def consistency(data, tilts, rec=None, *, exclude=None, iterations: int = 10,
     residual = np.sqrt((diff**2).sum(1)) / np.maximum(norm, 1e-30)
     shifts = _cc_shift(rep, small) * factor
     return {"residual": residual, "ncc": _ncc(small, rep), "dy": shifts[:, 0],
-            "dx": shifts[:, 1], "rotation": half_rotation(rep, small), "factor": factor, "volume": vol, "reprojection": rep,
+            "dx": shifts[:, 1], "rotation": half_rotation(rep, small), "factor": factor,
+            "volume": vol, "reprojection": rep,
             "projections": small}
 
 

@@ -47,7 +47,12 @@ def assess(data, tilts, rec=None, *, thresholds=None, iterations: int = 10, thic
     keep = np.setdiff1d(np.arange(len(tilts)), bad)
     frc = None
     if resolution and keep.size >= 6:
-        frc = even_odd_frc(data[keep], tilts[keep], kind=frc_threshold, pixel_size=pixel_size)
+        # at most 512 px: finer than 4 binned pixels is rarely what limits a series
+        fr = working_factor(data.shape[1:], 512)
+        small = bin_stack(data[keep], fr) if fr > 1 else data[keep]
+        frc = even_odd_frc(small, tilts[keep], kind=frc_threshold,
+                           pixel_size=pixel_size * fr)
+        frc["resolution_px"] *= fr
     return {"measures": measures, "consistency": cons, "flags": flags, "reasons": reasons,
             "frc": frc, "thickness_px": thickness_estimate(cons["volume"]) * cons["factor"]}
 

@@ -109,7 +109,7 @@ def even_odd_frc(data, tilts, *, slices=None, n_slices: int = 8, thickness=None,
     """
     data = np.asarray(data, dtype=np.float32)
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
-    n, ny, nx = data.shape
+    n, _, nx = data.shape
     if n < 6:
         raise InvalidDataError(f"The even/odd split needs at least 6 projections; got {n}.")
     if slices is None:

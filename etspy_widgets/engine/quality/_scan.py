@@ -36,7 +36,7 @@ def choose_columns(data: np.ndarray, n_columns: int = 48, max_rotation: float = 
     Columns whose rotated sampling (up to ``max_rotation`` degrees) would leave the image
     at its left or right edge are left out (a truncated column is not consistent).
     """
-    n, ny, nx = data.shape
+    _, ny, nx = data.shape
     edge = int(np.ceil(ny / 2 * np.tan(np.deg2rad(abs(max_rotation))))) + 2
     mass = data.sum(axis=(0, 1))
     m = max(2, ny // 32)
@@ -161,7 +161,7 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     if np.ptp(tilts) < 20:
         raise InvalidDataError(f"A tilt-axis scan needs a tilt range of at least 20°; got "
                                f"{np.ptp(tilts):.1f}°.")
-    n, ny, nx = data.shape
+    n, ny, _ = data.shape
     data = _background_free(data)
     span = 6.0 if rotations is None else float(np.max(np.abs(rotations))) + 1.0
     cols = choose_columns(data, n_columns, span) if columns is None else np.asarray(columns, int)
@@ -200,5 +200,6 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     ibest = int(np.argmin(np.abs(rotations - rot)))
     return {"rotation": rot, "offset": off, "uncertainty": (float(unc[0]), float(unc[1])),
             "rotations": np.asarray(rotations), "offsets": offsets, "surface": surface,
-            "rotation_curve": np.array([_poly_min(p, lo, hi)[1] for p in total]), "offset_curve": surface[ibest],
+            "rotation_curve": np.array([_poly_min(p, lo, hi)[1] for p in total]),
+            "offset_curve": surface[ibest],
             "columns": cols}
