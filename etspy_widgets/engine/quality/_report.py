@@ -31,17 +31,28 @@ def assess(data, tilts, rec=None, *, thresholds=None, iterations: int = 10, thic
     """Every per-projection measure, the flags and the series figures of one tilt series."""
     data = np.asarray(data, dtype=np.float32)
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
-    f = working_factor(data.shape[1:], 512)
-    measures = projection_measures(bin_stack(data, f) if f > 1 else data)
+    # one binning to at most 512 px serves the measures, the reconstruction (binned on
+    # from here) and the resolution; a given rec is compared at the full size
+    f = working_factor(data.shape[1:], 512) if rec is None else 1
+    half = bin_stack(data, f) if f > 1 else data
+    measures = projection_measures(half if rec is None else
+                                   (bin_stack(data, working_factor(data.shape[1:], 512))
+                                    if max(data.shape[1:]) > 512 else data))
+
+    def check(exclude):
+        out = consistency(half, tilts, rec, exclude=exclude, iterations=iterations,
+                          thickness=None if thickness is None else int(thickness) // f,
+                          max_size=max_size)
+        out["dy"], out["dx"], out["factor"] = out["dy"] * f, out["dx"] * f, out["factor"] * f
+        return out
+
     flags, _ = flag_projections(measures, None, thresholds)
     exclude = [i for i, r in enumerate(flags) if r]
-    cons = consistency(data, tilts, rec, exclude=exclude, iterations=iterations,
-                       thickness=thickness, max_size=max_size)
+    cons = check(exclude)
     flags, reasons = flag_projections(measures, cons, thresholds)
     bad = [i for i, r in enumerate(flags) if r]
     if rec is None and set(bad) - set(exclude):
-        cons = consistency(data, tilts, None, exclude=bad, iterations=iterations,
-                           thickness=thickness, max_size=max_size)
+        cons = check(bad)
         flags, reasons = flag_projections(measures, cons, thresholds)
         bad = [i for i, r in enumerate(flags) if r]
     keep = np.setdiff1d(np.arange(len(tilts)), bad)
@@ -49,8 +60,8 @@ def assess(data, tilts, rec=None, *, thresholds=None, iterations: int = 10, thic
     if resolution and keep.size >= 6:
         # at most 512 px: finer than 4 binned pixels is rarely what limits a series
         fr = working_factor(data.shape[1:], 512)
-        small = bin_stack(data[keep], fr) if fr > 1 else data[keep]
-        frc = even_odd_frc(small, tilts[keep], kind=frc_threshold,
+        small = (half if f == fr else bin_stack(data, fr)) if fr > 1 else data
+        frc = even_odd_frc(small[keep], tilts[keep], kind=frc_threshold,
                            pixel_size=pixel_size * fr)
         frc["resolution_px"] *= fr
     return {"measures": measures, "consistency": cons, "flags": flags, "reasons": reasons,
