@@ -4,14 +4,15 @@ Thin wrappers over ``etspy_widgets.engine.quality`` (the numerics, NumPy in and 
 read the data, tilts, shifts, tilt-axis metadata and calibration of a TomoStack, build the
 report objects, store their figures in ``metadata.Tomography`` (``quality``,
 ``tilt_axis_scan``; saved with the stack) and log one history line. Neither changes the
-data: the stack is measured, not transformed.
+data: the stack is measured, not transformed, so the line is a comment
+(``# report = stack.quality()  (a measurement: ...)``) and a replay of the history skips it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .common import _args
+from .._script import verb_line
 from .quality import QualityReport, TiltAxisScan, assess
 from .quality import tilt_axis_scan as _scan_array
 
@@ -81,10 +82,16 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
         summary["scan_rotation"], summary["scan_offset_px"] = s.rotation, s.offset
         report.extra["scan"] = s
     stack.metadata.set_item("Tomography.quality", report.to_dict())
-    line = _args(**({"rec": "rec"} if rec is not None else {}), thresholds=thresholds,
-                 iterations=iterations, max_size=max_size, resolution=resolution,
-                 frc_threshold=frc_threshold, scan=scan).replace("rec='rec'", "rec=rec")
-    stack.add_history(f"report = {stack._history_name}.quality({line})")
+    given = {"thresholds": thresholds, "iterations": iterations, "max_size": max_size,
+             "resolution": resolution, "frc_threshold": frc_threshold, "scan": scan}
+    defaults = {"thresholds": None, "iterations": 10, "max_size": 128, "resolution": True,
+                "frc_threshold": "half-bit", "scan": False}
+    line = verb_line("report", stack._history_name, "quality",
+                     {k: v for k, v in given.items() if v != defaults[k]})
+    if rec is not None:  # the volume is a variable of the script, not a literal
+        line = line.replace("quality(", "quality(rec=rec, " if given != defaults else
+                            "quality(rec=rec", 1)
+    stack.add_history(f"# {line}  (a measurement: the data is unchanged)")
     return report
 
 
@@ -102,9 +109,10 @@ def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_colum
     scan = TiltAxisScan.from_dict(res)
     if record:
         stack.metadata.set_item("Tomography.tilt_axis_scan", scan.to_dict())
-        args = _args(**{k: v for k, v in (("rotations", rotations), ("offsets", offsets))
-                        if v is not None})
-        stack.add_history(f"scan = {stack._history_name}.tilt_axis_scan({args})")
+        kw = {k: v for k, v in (("rotations", rotations), ("offsets", offsets))
+              if v is not None}
+        line = verb_line("scan", stack._history_name, "tilt_axis_scan", kw)
+        stack.add_history(f"# {line}  (a measurement: the data is unchanged)")
     return scan
 
 
