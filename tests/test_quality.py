@@ -158,3 +158,14 @@ def test_quality_with_a_given_reconstruction_and_bad_input():
         stack.quality(rec=np.zeros((3, 3, 3)))
     with pytest.raises(ValueError, match="tilt range of at least 20"):
         tilt_axis_scan(np.asarray(stack.data)[:5], np.arange(5.0))
+
+
+def test_history_with_a_quality_line_still_replays():
+    from etspy_widgets.replay import replay
+
+    stack = etw.datasets.get_catalyst_data(size=48, seed=0).stack_register("PC")
+    stack.quality(resolution=False)
+    stack.tilt_axis_scan(bootstrap=0)
+    ns = replay("\n".join(stack.history) + "\n").namespace
+    np.testing.assert_allclose(np.asarray(ns["stack"].data), np.asarray(stack.data),
+                               atol=1e-4)
