@@ -60,9 +60,36 @@ def _background_free(data: np.ndarray) -> np.ndarray:
     return data - np.median(edge, axis=1)[:, None, None].astype(data.dtype)
 
 
-def column_moments(sampler: SliceSampler, rotation: float) -> np.ndarray:
-    """``(3, k, n)`` moments M0, M1, M2 of the sampled columns about the centre row."""
+def support_window(sampler: SliceSampler, max_rotation: float, margin: float = 6.0
+                   ) -> np.ndarray:
+    """``(k, ny)`` 0/1 weights: the rows of each column that the object reaches at some
+    tilt (its smoothed profile above 5 % of its peak), widened by ``margin`` pixels and
+    by what a rotation up to ``max_rotation`` can move them. Rows outside hold only noise,
+    which the moments (weighted by ``t`` and ``t²``) would amplify."""
+    from scipy import ndimage
+
+    sino = sampler.sinograms(0.0, 0.0)  # (k, n, ny)
+    prof = ndimage.gaussian_filter1d(sino, 2.0, axis=2).max(axis=1)  # (k, ny)
+    ny = sino.shape[2]
+    grow = margin + np.abs(sampler.slices - (sampler.nx - 1) / 2) * np.tan(
+        np.deg2rad(abs(max_rotation)))
+    out = np.zeros((len(sampler.slices), ny))
+    rows = np.arange(ny)
+    for k in range(len(sampler.slices)):
+        inside = np.flatnonzero(prof[k] > 0.05 * prof[k].max())
+        if inside.size:
+            out[k] = (rows >= inside[0] - grow[k]) & (rows <= inside[-1] + grow[k])
+        else:
+            out[k] = 1.0
+    return out
+
+
+def column_moments(sampler: SliceSampler, rotation: float, window=None) -> np.ndarray:
+    """``(3, k, n)`` moments M0, M1, M2 of the sampled columns about the centre row
+    (``window``: ``(k, ny)`` row weights, see [`support_window`][])."""
     sino = sampler.sinograms(0.0, float(rotation)).astype(np.float64)  # (k, n, ny)
+    if window is not None:
+        sino *= window[:, None, :]
     t = np.arange(sino.shape[2]) - (sino.shape[2] - 1) / 2
     return np.stack([sino.sum(2), sino @ t, sino @ (t * t)])
 
@@ -166,17 +193,19 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     span = 6.0 if rotations is None else float(np.max(np.abs(rotations))) + 1.0
     cols = choose_columns(data, n_columns, span) if columns is None else np.asarray(columns, int)
     sampler = SliceSampler(data, cols)
+    window = support_window(sampler, span)
     offsets = (np.arange(-ny / 8, ny / 8 + 1e-9, 0.05) if offsets is None
                else np.asarray(offsets, float))
     lo, hi = float(offsets.min()), float(offsets.max())
     refine = rotations is None
     rotations = np.arange(-6, 6.001, 0.5) if refine else np.asarray(rotations, float)
-    polys = np.array([criterion_poly(column_moments(sampler, r), tilts) for r in rotations])
+    polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts)
+                      for r in rotations])
     rot, off, _ = solve(polys.sum(2), rotations, lo, hi)
     if refine:
         step = 0.5
         rotations = np.arange(rot - 1.5 * step, rot + 1.5 * step + 1e-9, 0.02)
-        polys = np.array([criterion_poly(column_moments(sampler, r), tilts)
+        polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts)
                           for r in rotations])
         rot, off, _ = solve(polys.sum(2), rotations, lo, hi)
     moments = None
@@ -186,7 +215,7 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     rng = np.random.default_rng(seed)
     draws = []
     if int(bootstrap) > 0:
-        moments = [column_moments(sampler, r) for r in rotations[near]]
+        moments = [column_moments(sampler, r, window) for r in rotations[near]]
     for _ in range(int(bootstrap)):
         w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         if np.count_nonzero(w) < 6:
