@@ -449,6 +449,19 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
         return extension("save_alignment")(self, path, overwrite, raw_shape)
 
+    # -- judging the alignment (engine/quality_verbs.py) ---------------------------------
+    def quality(self, rec=None, **kwargs):
+        """Per-projection consistency, bad projections, resolution: a ``QualityReport``."""
+        from .. import quality_verbs
+
+        return quality_verbs.quality(self, rec, **kwargs)
+
+    def tilt_axis_scan(self, rotations=None, offsets=None, **kwargs):
+        """Data-consistency scan of the tilt-axis rotation and offset: a ``TiltAxisScan``."""
+        from .. import quality_verbs
+
+        return quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
+
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
