@@ -333,8 +333,6 @@ def cmd_qc(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .engine.atomic import atomic_path
-
         fig = report.plot()
         with atomic_path(args.plot, overwrite=args.overwrite) as tmp:
             fig.savefig(tmp, dpi=110)

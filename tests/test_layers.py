@@ -38,7 +38,6 @@ LAYERS = {
     "etspy_widgets.engine.quality": 2,
     # L3 signals and their thin verbs
     "etspy_widgets.engine.signals": 3,
-    "etspy_widgets.engine.quality_verbs": 3,
     # L4 sources, workflows, compatibility, actions
     "etspy_widgets.engine.io": 4,
     "etspy_widgets.engine.simulation": 4,

@@ -11,7 +11,7 @@ tilt-axis scan and resolution (NumPy in, NumPy out; no HyperSpy).
   correlation and the resolution at the ½-bit (or 0.143) threshold.
 
 The signal-level verbs (``stack.quality()``, ``stack.tilt_axis_scan()``) and the report
-objects are in ``etspy_widgets.engine.quality_verbs``. See ``docs/quality.md``.
+objects are in ``etspy_widgets.engine.signals._quality_verbs``. See ``docs/quality.md``.
 """
 
 from ._consistency import consistency, reproject, thickness_estimate, working_factor

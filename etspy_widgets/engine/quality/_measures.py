@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..errors import InvalidDataError
+
 # the reasons, in the order they take precedence when several apply
 REASONS = ("blank", "dark", "intensity jump", "blurred", "drifted", "outlier residual")
 
@@ -31,8 +33,6 @@ DEFAULT_THRESHOLDS = {
 
 def check_thresholds(thresholds) -> dict:
     """The default thresholds updated with ``thresholds`` (unknown names are refused)."""
-    from ..errors import InvalidDataError
-
     out = dict(DEFAULT_THRESHOLDS)
     for key, value in dict(thresholds or {}).items():
         if key not in out:

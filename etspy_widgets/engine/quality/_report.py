@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..transform import bin_stack
 from ._consistency import consistency, thickness_estimate, working_factor
 from ._measures import flag_projections, projection_measures
@@ -102,8 +103,6 @@ class QualityReport:
         """Write the per-projection table (or, ``series=True``, the one-row series metrics
         with AreTomo3's ``TiltSeries_Metrics.csv`` column names where they mean the same)
         atomically. Returns the path."""
-        from ..atomic import atomic_path
-
         frame = self.series_table() if series else self.table
         with atomic_path(path, overwrite=overwrite) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")

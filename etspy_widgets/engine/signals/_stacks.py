@@ -33,6 +33,7 @@ from ..visualize import (
     rotate_volume,
     volume_axis,
 )
+from . import _quality_verbs
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
 from ._history import record_call, record_slice, records
@@ -449,18 +450,14 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
         return extension("save_alignment")(self, path, overwrite, raw_shape)
 
-    # -- judging the alignment (engine/quality_verbs.py) ---------------------------------
+    # -- judging the alignment (signals/_quality_verbs.py) ---------------------------------
     def quality(self, rec=None, **kwargs):
         """Per-projection consistency, bad projections, resolution: a ``QualityReport``."""
-        from .. import quality_verbs
-
-        return quality_verbs.quality(self, rec, **kwargs)
+        return _quality_verbs.quality(self, rec, **kwargs)
 
     def tilt_axis_scan(self, rotations=None, offsets=None, **kwargs):
         """Data-consistency scan of the tilt-axis rotation and offset: a ``TiltAxisScan``."""
-        from .. import quality_verbs
-
-        return quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
+        return _quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
 
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):

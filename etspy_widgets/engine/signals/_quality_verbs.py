@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._script import verb_line
-from .quality import QualityReport, TiltAxisScan, assess
-from .quality import tilt_axis_scan as _scan_array
+from ..._script import verb_line
+from ..quality import QualityReport, TiltAxisScan, assess
+from ..quality import tilt_axis_scan as _scan_array
 
 
 def _calibration(stack):
