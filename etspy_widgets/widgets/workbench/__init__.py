@@ -144,6 +144,11 @@ class AlignmentWorkbench(WorkbenchModel):
         """Write the code log to ``path`` atomically; return the path."""
         return self._ctl.log.export(path, overwrite=overwrite)
 
+    def to_notebook(self, path, overwrite: bool = True):
+        """Write the code log as a notebook (one cell per step, its comment as markdown
+        above); it runs top to bottom in a fresh kernel to the same arrays."""
+        return self._ctl.log.to_notebook(path, overwrite=overwrite)
+
     def insert_code(self) -> None:
         """Put the code log into a new cell below the one running this call (Jupyter)."""
         from IPython import get_ipython
