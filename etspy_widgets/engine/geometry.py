@@ -20,6 +20,8 @@ from functools import cached_property
 import numba
 import numpy as np
 
+from .errors import InvalidDataError
+
 
 def detector_u(y, z, cos_t, sin_t, c, cz):  # noqa: PLR0917 - the formula's symbols
     """Detector coordinate of volume point(s) ``(y, z)`` (see the module docstring)."""
@@ -48,8 +50,6 @@ class ParallelGeometry:
     __slots__ = ("__dict__", "n_det", "thickness", "tilts")
 
     def __init__(self, tilts, n_det: int, thickness: int | None = None):
-        from .errors import InvalidDataError
-
         tilts = np.array(tilts, dtype=np.float64).reshape(-1)
         n_det = int(n_det)
         thickness = n_det if thickness is None else int(thickness)
@@ -150,7 +150,5 @@ def as_geometry(geometry_or_tilts, n_det=None, thickness=None) -> ParallelGeomet
     if isinstance(geometry_or_tilts, ParallelGeometry):
         return geometry_or_tilts
     if n_det is None:
-        from .errors import InvalidDataError
-
         raise InvalidDataError("n_det is needed with tilts (or pass a ParallelGeometry).")
     return ParallelGeometry(geometry_or_tilts, n_det, thickness)

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from ..engine.errors import check_method
+from ..engine.errors import Cancelled, check_method
 
 ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
 
@@ -188,8 +188,6 @@ class ConvergenceView(widgets.VBox):
         self._thread = None
 
     def _work(self, cancel: threading.Event) -> None:
-        from ..engine.recon.algorithms import ReconstructionCancelled
-
         self.w_run.disabled, self.w_stop.disabled = True, False
         residuals: list[float] = []
         try:
@@ -210,7 +208,7 @@ class ConvergenceView(widgets.VBox):
             done = "stopped" if cancel.is_set() else "done"
             self.message = (f"{self.algorithm}, slice {self.nslice}: {len(residuals)} "
                             f"iterations ({done}). Move over the curve to see each one.")
-        except ReconstructionCancelled:
+        except Cancelled:
             self.message = f"Stopped after {len(residuals)} iterations."
         except Exception as err:  # shown in the widget; the kernel thread must not die
             self.message = f"<b>Error</b>: {type(err).__name__}: {err}"

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..project import get_projector
 from ..project.fbp_filters import filter_sinograms
+from ..recon.algorithms import SIRT
 
 
 def _pixel(tilts, n_det, thickness):
@@ -41,8 +42,6 @@ def ramp_filter(sino: np.ndarray) -> np.ndarray:
 def sirt(sino: np.ndarray, tilts, thickness: int, iterations: int = 50, *,
          constrain: bool = True, thresh: float = 0.0, x0=None) -> np.ndarray:
     """SIRT on the pixel pair: ``recon.algorithms.SIRT`` on slice-first blocks."""
-    from ..recon.algorithms import SIRT
-
     sino = np.asarray(sino, dtype=np.float32)
     k, _, n_det = sino.shape
     proj = _pixel(tilts, n_det, thickness)

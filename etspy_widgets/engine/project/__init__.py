@@ -21,7 +21,6 @@ from ._cache import (
     BACKENDS,
     KERNELS,
     SPARSE_MEMORY_FRACTION,
-    backend_for_cuda,
     clear_cache,
     fit_sparse,
     get_projector,
@@ -36,7 +35,7 @@ from .fbp_filters import FILTERS, filter_response, filter_sinograms
 __all__ = [
     "BACKENDS", "FILTERS", "KERNELS", "SPARSE_MEMORY_FRACTION", "AstraProjector",
     "PixelProjector", "Projector", "SparseProjector",
-    "backend_for_cuda", "clear_cache", "cuda_available", "filter_response", "filter_sinograms",
+    "clear_cache", "cuda_available", "filter_response", "filter_sinograms",
     "fit_sparse", "get_projector", "is_cached", "resolve_backend", "safe_inverse",
     "sparse_matrix_bytes", "strip_matrix", "strip_tiled",
 ]

@@ -59,16 +59,6 @@ def resolve_backend(backend: str = "auto") -> str:
     return backend
 
 
-def backend_for_cuda(cuda: bool | None, backend: str = "auto") -> str:
-    """ETSpy's ``cuda=`` flag as a backend: ``True`` → ``"astra-cuda"``, ``False`` → the
-    CPU (``"cpu"`` where ``backend`` was ``"auto"``), ``None`` → ``backend``."""
-    if cuda is None:
-        return backend
-    if cuda:
-        return "astra-cuda" if backend in ("auto", "cpu", "cuda", "astra-cuda") else backend
-    return "cpu" if backend in ("auto", "cuda", "astra-cuda") else backend
-
-
 def fit_sparse(asked: str, geometry) -> str:
     """``"sparse"`` when its matrix for ``geometry`` (a ``ParallelGeometry`` or
     ``(n_tilts, n_det, thickness)``) fits in memory.

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..geometry import ParallelGeometry, detector_u_jit
 from . import _csr
+from ._astra import astra_matrix
 from ._base import Projector, safe_inverse
 from ._csr import TILE
 
@@ -244,8 +245,6 @@ class SparseProjector(Projector):
         if self.kernel == "strip" and self.builder == "native":
             indptr, indices, data = strip_matrix(self.tilts, self.thickness, self.n_det)
             return (indptr, indices, data, self.n_rays)
-        from ._astra import astra_matrix
-
         return astra_matrix(self.geometry, self.kernel)
 
     @property

@@ -10,11 +10,8 @@ stack, as stored); the batched projector operators take volume blocks
 ``(n_slices, thickness, n_det)`` and sinogram blocks ``(n_slices, n_tilts, n_det)``
 (slice first); see ``projectors`` and ``docs/reconstruction.md``.
 
-``ReconMixin`` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
-``RecStackMixin`` those of a RecStack (``forward_project``).
-
-ETSpy's module functions: ``run`` and ``astra_error`` (``functions``), ``dart_segment`` and
-``get_dart_boundaries`` (``algorithms``).
+Arrays only: the TomoStack/RecStack verbs that call this package are in ``engine.signals``;
+ETSpy's module functions (``run``, ``astra_error``) in ``etspy_widgets.etspy.recon``.
 """
 
 from ..project import clear_cache, cuda_available, get_projector
@@ -32,15 +29,12 @@ from .algorithms import (
     dart_segment,
     get_dart_boundaries,
 )
-from .functions import astra_error, run
 from .slices import DEFAULT_FILTER, METHODS, reconstruct_slices
 from .stack import DEFAULT_CHUNK, reconstruct_stack
-from .verbs import ReconMixin, RecStackMixin
 
 __all__ = [
     "CGLS", "DART", "DEFAULT_CHUNK", "DEFAULT_FILTER", "FILTERS", "METHODS", "SART", "SIRT",
-    "TV", "Algorithm", "Callback", "ProgressCallback", "RecStackMixin",
-    "ReconMixin", "ReconstructionCancelled", "astra_error", "clear_cache", "cuda_available",
-    "dart_segment", "filter_sinograms", "get_dart_boundaries", "get_projector",
-    "reconstruct_slices", "reconstruct_stack", "run",
+    "TV", "Algorithm", "Callback", "ProgressCallback", "ReconstructionCancelled",
+    "clear_cache", "cuda_available", "dart_segment", "filter_sinograms",
+    "get_dart_boundaries", "get_projector", "reconstruct_slices", "reconstruct_stack",
 ]

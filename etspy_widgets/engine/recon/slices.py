@@ -118,7 +118,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     backend : {"auto", "sparse", "astra", "astra-cuda", "cuda"}
         Projector backend (see ``get_projector``); ``"auto"`` is ASTRA's CUDA when ASTRA
         sees a GPU, else the batched CPU one. ETSpy's ``cuda=`` flag is translated to this
-        at the ETSpy-signature verbs (``project.backend_for_cuda``).
+        at the ETSpy-signature verbs (``signals._recon_verbs.backend_for``).
     kernel : {"strip", "linear", "line", "pixel"}
         ASTRA projection kernel (ETSpy reconstructs with "strip"). ``"pixel"`` is the
         matrix-free, pixel-driven linear-interpolation projector pair (the kernel of

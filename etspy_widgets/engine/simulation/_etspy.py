@@ -10,6 +10,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InvalidDataError, check_method
+from ..project import cuda_available, get_projector
+from ..signals import TomoStack
 from ._geometry import Geometry, add_noise_array
 from ._models import _place_particles
 from ._shapes import Phantom, Sphere, TaperedRod
@@ -79,9 +81,6 @@ def create_model_tilt_series(model, angles=None, cuda=None):
     ``angles`` default to 0..178° in steps of 2. ``cuda`` uses ASTRA's GPU projector when
     True (default: when ASTRA sees a GPU).
     """
-    from ..project import cuda_available, get_projector
-    from ..signals import TomoStack
-
     volume = np.asarray(getattr(model, "data", model), dtype=np.float32)
     if volume.ndim != 3:
         raise InvalidDataError(
