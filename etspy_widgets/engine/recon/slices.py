@@ -197,3 +197,23 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     out = np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
     return out[0] if single else out
 
+
+def iter_slice_errors(sinogram, tilts, algorithm="SIRT", iterations=50, *, constrain=True,
+                      thresh=0.0, backend="auto", kernel="strip", tv_weight=0.03,
+                      cancel=None):
+    """Yield ``(iteration, image (ny, ny), residual ‖W x − y‖)`` after each iteration of one
+    slice: the engine of ``recon_error`` and the convergence plot.
+
+    The residuals are those the algorithm computes itself where it does (SIRT: each
+    update forms ``y − W x`` of the iterate it starts from), so ``n`` iterations cost
+    ``n`` updates and one forward projection.
+    """
+    sino = np.asarray(sinogram, dtype=np.float32)
+    ny = sino.shape[1]
+    proj = get_projector(tilts, ny, ny, backend, kernel=kernel)
+    alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
+                         constrain=constrain, thresh=thresh, tv_weight=tv_weight)
+    alg.cancel = cancel
+    alg.max_iteration = int(iterations)
+    for i, x, objective in alg.iterate_objectives():
+        yield i, x[:, 0].reshape(ny, ny), float(objective[0])

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import Cancelled, InvalidDataError, check_finite, check_method
+from ..errors import InvalidDataError, check_finite, check_method
 from ..recon import cuda_available, get_projector, reconstruct_stack
-from ..recon.slices import check_tilts, make_algorithm
+from ..recon.slices import check_tilts, iter_slice_errors
 from ..scale import DEFAULT_CHUNK, reconstruct_lazy
 from ._history import records
 
@@ -171,25 +171,16 @@ class ReconMixin:
             raise InvalidDataError(f"iterations must be ≥ 0; got {iterations}.")
         if self.data.ndim != 3:
             raise InvalidDataError("recon_error needs a tilt series (n_tilts, ny, nx).")
-        _, ny, nx = self.data.shape
+        nx = self.data.shape[2]
         tilts = self._checked_tilts()
         nslice = nx // 2 if nslice is None else int(nslice)
         if not -nx <= nslice < nx:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
-        proj = get_projector(tilts, ny, ny, backend_for(cuda, backend), kernel=kernel)
-        alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
-                             constrain=constrain, thresh=thresh, tv_weight=tv_weight)
-        for i in range(int(iterations)):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("recon_error cancelled.")
-            alg.update()
-            alg.iteration += 1
-            image = alg.solution[:, 0].reshape(ny, ny).copy()
-            residual = float(np.linalg.norm(
-                proj.fp_cols(image.reshape(-1, 1))[:, 0] - sino.ravel()))
-            yield i + 1, image, residual
+        yield from iter_slice_errors(sino, tilts, algorithm, iterations, constrain=constrain,
+                                     thresh=thresh, backend=backend_for(cuda, backend),
+                                     kernel=kernel, tv_weight=tv_weight, cancel=cancel)
 
     def recon_error(  # noqa: PLR0917 - ETSpy's positional signature
             self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
