@@ -277,3 +277,30 @@ def test_auto_says_which_cpu_backend_it_chose(caplog):
     assert proj.backend == "sparse"
     assert "the sparse CPU projector" in caplog.text
     clear_cache()
+
+
+# -- the GPU path (issue 19, item 5): behind the same interface ------------------------------
+@pytest.mark.skipif(cuda_available(), reason="this machine has a GPU: the refusal is not testable")
+def test_astra_cuda_without_a_gpu_is_refused_with_the_cpu_alternative():
+    for name in ("astra-cuda", "cuda"):
+        with pytest.raises(RuntimeError, match="backend='sparse'"):
+            get_projector(TILTS, 32, 32, name)
+
+
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA device (ASTRA sees no GPU here)")
+def test_astra_cuda_reconstructs_like_the_cpu():  # pragma: no cover - needs a GPU
+    from etspy_widgets.engine.recon import reconstruct_slices, reconstruct_stack
+
+    vol = phantom_volume(4, 64)
+    sino = get_projector(TILTS, 64, 64, "astra", kernel="linear").forward(vol)
+    block = np.ascontiguousarray(sino.transpose(1, 2, 0))
+    gpu = reconstruct_slices(block, TILTS, "SIRT", 30, backend="astra-cuda")
+    cpu = reconstruct_slices(block, TILTS, "SIRT", 30, backend="astra", kernel="linear")
+    assert get_projector(TILTS, 64, 64, "astra-cuda").backend == "astra-cuda"
+    assert rel_l2(gpu, cpu) < 5e-2
+    assert rel_l2(gpu, vol) < 0.5  # it reconstructs the phantom
+    # the chunked driver on the GPU: chunks run one after another on the one device
+    stack = np.ascontiguousarray(sino.transpose(1, 2, 0))
+    whole = reconstruct_stack(stack, TILTS, "FBP", backend="astra-cuda", ncores=2,
+                              show_progressbar=False, client=None)
+    assert rel_l2(whole, reconstruct_slices(block, TILTS, "FBP", backend="astra-cuda")) < 1e-5
