@@ -21,7 +21,8 @@ import traitlets as t
 
 from ...actions import ActionLog, verbs
 from ...engine import align
-from . import _frames
+from .._worker import LatestWorker
+from . import _frames, _panels
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
 from ._model import (
@@ -33,6 +34,8 @@ from ._model import (
     TILT_METHODS,
     WorkbenchModel,
 )
+
+FRAMES = ("tilt_frame", "sino_frame", "slices_frame", "ortho_xy", "ortho_xz", "ortho_yz")
 
 __all__ = ["COLORMAPS", "FILTER_METHODS", "RECON_METHODS", "REGISTRATION_METHODS",
            "SLICE_METHODS", "TILT_METHODS", "AlignmentWorkbench"]
@@ -76,6 +79,9 @@ class AlignmentWorkbench(WorkbenchModel):
         self._snap = Snapshot.of(self._ctl.log.stack)
         self._live = LivePreview(self, lambda: self._snap,
                                  lambda err: self._ctl.report("Live slices", err))
+        self._judge = LatestWorker(lambda err: self._ctl.report("Quality report", err),
+                                   name="quality")
+        self._report = self._scan = self._volume_of = None
         super().__init__(**kwargs)
         self.choices = self.method_choices()
         if slices is None:
@@ -132,7 +138,8 @@ class AlignmentWorkbench(WorkbenchModel):
         end = None if timeout is None else time.monotonic() + timeout
         left = lambda: None if end is None else max(0.0, end - time.monotonic())  # noqa: E731
         ok = self._ctl.wait(left())
-        return self._live.wait(left()) and ok
+        ok = self._live.wait(left()) and ok
+        return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
         """Write the code log to ``path`` atomically; return the path."""
@@ -188,7 +195,7 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._ready and not change["new"]:
             self.request_slices()  # refine at full resolution where the drag stopped
 
-    @t.observe("tilt_frame", "sino_frame", "slices_frame")
+    @t.observe(*FRAMES)
     def _on_frame(self, change):
         self._push_frame(change["name"], change["new"])
 
@@ -202,7 +209,7 @@ class AlignmentWorkbench(WorkbenchModel):
         if not isinstance(content, dict) or "action" not in content:
             return
         if content["action"] == "frames":  # a new view: send what is shown
-            for name in ("tilt_frame", "sino_frame", "slices_frame"):
+            for name in FRAMES:
                 self._push_frame(name, getattr(self, name))
             return
         try:
@@ -214,7 +221,8 @@ class AlignmentWorkbench(WorkbenchModel):
         """Press a button as the front end does (without blocking).
 
         ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
-        ``remove_projection``, ``crop``, ``reconstruct``, ``cancel``, ``undo``, ``redo``.
+        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``volume``,
+        ``cancel``, ``undo``, ``redo``.
         """
         handlers = {
             "register": lambda: self.register(self.reg_method, block=False),
@@ -226,6 +234,8 @@ class AlignmentWorkbench(WorkbenchModel):
             "crop": lambda: self.crop(block=False, **self._crop_from_view(options)),
             "reconstruct": lambda: self.reconstruct(
                 self.rec_method, block=False, **self._rec_options()),
+            "remove_flagged": lambda: self.remove_flagged(block=False),
+            "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
             "redo": self.redo,
@@ -290,6 +300,54 @@ class AlignmentWorkbench(WorkbenchModel):
         index = self.tilt_index if index is None else int(index)
         return self._ctl.run(verbs.remove_projections([index]), f"Removing projection {index}",
                              block)
+
+    def remove_flagged(self, block: bool = True):
+        """Remove every projection the quality report flags (one logged action)."""
+        flagged = list(self.quality.get("flagged", []))
+        if not flagged:
+            self.status = "Nothing to remove: the quality report flags no projection."
+            return self.stack
+        return self._ctl.run(verbs.remove_projections(flagged),
+                             f"Removing {len(flagged)} flagged projection(s)", block)
+
+    def show_quality(self, report) -> None:
+        """Show a quality report (``stack.quality()``'s contract: ``report.table`` with
+        columns tilt, residual, ncc, dy, dx, flag; ``report.flagged``) in the strip under
+        the tilt slider and beside the applied shifts. Kept until the projections change."""
+        self.quality = _panels.quality(report, self._shape()[0])
+        self._report = report if self.quality else None
+        self.curves = _panels.curves(self._snap.stack, self._report)
+
+    def show_scan(self, scan) -> None:
+        """Show a tilt-axis scan (``stack.tilt_axis_scan()``'s contract: ``rotation``,
+        ``offset``, ``uncertainty`` and the curve); a click on the curve sets the slider."""
+        self.scan = _panels.scan(scan)
+        self._scan = scan
+
+    def volume_view(self, **kwargs):
+        """A 3D view of the latest reconstruction (``VolumeView``, ipyvolume)."""
+        if self.rec is None:
+            raise RuntimeError("No reconstruction yet: press Reconstruct (or call "
+                               "wb.reconstruct()) first.")
+        from ..volume import VolumeView
+
+        return VolumeView(self.rec, **kwargs)
+
+    def _open_volume(self) -> None:
+        """The 3D-view button: a cell below that shows ``<name>.volume_view()``."""
+        if self.rec is None:
+            raise RuntimeError("No reconstruction yet: press Reconstruct first.")
+        name = "wb"
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            names = [k for k, v in (shell.user_ns if shell else {}).items()
+                     if v is self and not k.startswith("_")]
+            name = names[0] if names else name
+        except ImportError:
+            pass
+        self.send({"insert": f"{name}.volume_view()", "run": True})
 
     def crop(self, x=None, y=None, block: bool = True):
         """Keep columns ``x=(start, stop)`` and rows ``y=(start, stop)`` (pixel indices)."""
@@ -362,6 +420,48 @@ class AlignmentWorkbench(WorkbenchModel):
         self._refresh_tilt()
         self._refresh_overlay()
         self.request_slices()
+        self._refresh_judging()
+        self._refresh_volume()
+
+    def _refresh_judging(self) -> None:
+        """Curves now; the quality report (when the stack computes one) on its own thread,
+        so the sliders stay live; a given report is kept while it fits the projections."""
+        stack = self._snap.stack
+        if self._report is not None and len(self._report.table) != self._shape()[0]:
+            self._report, self.quality = None, {}
+        self.curves = _panels.curves(stack, self._report)
+        if callable(getattr(stack, "quality", None)):
+            def run():
+                report = stack.quality()
+                if stack is self._snap.stack:  # still the stack shown
+                    self.show_quality(report)
+            self._judge.submit(run)
+
+    def _refresh_volume(self) -> None:
+        rec = self.rec
+        if rec is self._volume_of:
+            return
+        self._volume_of = rec
+        self.has_volume = rec is not None
+        if rec is not None:
+            nx, nz, ny = np.asarray(rec.data).shape
+            self._volume_limits = _panels.volume_limits(rec.data)
+            self._ready = False
+            try:
+                self.ortho = [nx // 2, ny // 2, nz // 2]
+            finally:
+                self._ready = True
+            self._refresh_ortho()
+
+    @t.observe("ortho")
+    def _on_ortho_change(self, change):
+        if self._ready and self.rec is not None:
+            self._refresh_ortho()
+
+    def _refresh_ortho(self) -> None:
+        frames = _panels.ortho_frames(np.asarray(self.rec.data), self.ortho,
+                                      self._volume_limits)
+        self.ortho_xy, self.ortho_xz, self.ortho_yz = frames["xy"], frames["xz"], frames["yz"]
 
     def _refresh_tilt(self):
         snap = self._snap
@@ -390,3 +490,4 @@ class AlignmentWorkbench(WorkbenchModel):
     def shutdown(self) -> None:
         """Stop the live-slice thread (the widget stops updating its slices)."""
         self._live.close()
+        self._judge.close()

@@ -103,6 +103,15 @@ class WorkbenchModel(anywidget.AnyWidget):
     sino_frame = t.Dict()
     slices_frame = t.Dict()
     overlay = t.Dict().tag(sync=True)
+    # -- judging panes (small JSON: lists of numbers) ----------------------------
+    curves = t.Dict().tag(sync=True)   # shifts per tilt, applied and measured
+    quality = t.Dict().tag(sync=True)  # per-tilt residuals and flags (the strip)
+    scan = t.Dict().tag(sync=True)     # the tilt-axis scan curve
+    has_volume = t.Bool(False).tag(sync=True)
+    ortho = t.List(t.Int(), default_value=[0, 0, 0]).tag(sync=True)  # [x, y, z] orthoslices
+    ortho_xy = t.Dict()
+    ortho_xz = t.Dict()
+    ortho_yz = t.Dict()
     # -- data facts ------------------------------------------------------------
     stack_shape = t.List(t.Int()).tag(sync=True)
     tilt_angles = t.List(t.Float()).tag(sync=True)
