@@ -420,6 +420,7 @@ class AlignmentWorkbench(WorkbenchModel):
         self._refresh_tilt()
         self._refresh_overlay()
         self.request_slices()
+        self._live.warm()  # the binned copy a drag previews on, before the first drag
         self._refresh_judging()
         self._refresh_volume()
 
@@ -469,9 +470,8 @@ class AlignmentWorkbench(WorkbenchModel):
         image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
         angle = float(snap.tilts[self.tilt_index])
         self.tilt_frame = _frames.frame(image, extra={
-            "window": window, "index": int(self.tilt_index), "angle": angle,
-            "histogram": _frames.histogram(_frames.reduce(image, _frames.reduction_factor(
-                image.shape)))}, **self._contrast_for("projection"))
+            "window": window, "index": int(self.tilt_index), "angle": angle},
+            with_histogram=True, **self._contrast_for("projection"))
 
     def _refresh_overlay(self):
         self.overlay = _frames.overlay(self._snap.data.shape, self.tilt_shift,
