@@ -33,7 +33,7 @@ def reduce(image: np.ndarray, factor: int) -> np.ndarray:
         pad = [(0, 0)] * (image.ndim - 2) + [(0, py), (0, px)]
         image = np.pad(image, pad, mode="edge")
     # the sum of factor² strided views: one pass over the data, no 4-D temporary
-    out = np.zeros(image.shape[:-2] + (image.shape[-2] // factor, image.shape[-1] // factor),
+    out = np.zeros((*image.shape[:-2], image.shape[-2] // factor, image.shape[-1] // factor),
                    np.float32)
     for dy in range(factor):
         for dx in range(factor):
