@@ -286,8 +286,7 @@ function render({ model, el }) {
   bar.node.style.flex = "1 1 400px";
   root.append(toolbar,
     h("div", { class: "etw-grid", dataset: { role: "images" } },
-      [tilt.node, sino.node, ...slices.nodes]),
-    h("div", { class: "etw-grid", dataset: { role: "plots" } }, [curves.node, scan.node]),
+      [tilt.node, sino.node, ...slices.nodes, curves.node, scan.node]),
     volume.node,
     h("div", { class: "etw-controlgrid" }, [trial.node, steps.node, display.node]),
     steps.details, help.node);

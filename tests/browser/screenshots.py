@@ -65,7 +65,7 @@ def main(out_dir: str = "docs/img") -> None:
         with sync_playwright() as pw:
             ctx = pw.chromium.launch_persistent_context(
                 tempfile.mkdtemp(), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1500, "height": 1400})
+                viewport={"width": 1500, "height": 2400})
             ctx.add_init_script("window.__etwInstrument = true;")
             for name in SCENES:
                 page = ctx.new_page()
@@ -78,7 +78,8 @@ def main(out_dir: str = "docs/img") -> None:
                     page.wait_for_function("(l) => document.body.dataset.jpThemeLight === l",
                                            arg=str(theme == "light").lower(), timeout=30000)
                     page.wait_for_timeout(1500)
-                    path = out / f"{name}_{theme}.png"
+                    # the light one keeps the name the docs and README have always used
+                    path = out / (f"{name}.png" if theme == "light" else f"{name}_{theme}.png")
                     page.locator(".etw-root").screenshot(path=str(path))
                     shrink(path)
                     print("wrote", path, f"{path.stat().st_size / 1e3:.0f} kB")

@@ -59,12 +59,14 @@ def limits(image: np.ndarray, low: float = 0.5, high: float = 99.5) -> tuple[flo
 
 
 def robust_limits(image: np.ndarray, low: float = 0.5) -> tuple[float, float]:
-    """Limits that show the object's structure: ``low`` percentile below, and above the
-    brightest value held by a whole 2 × 2 block (single hot pixels do not count).
+    """Limits that show the object's structure, not the background's.
 
+    Top: the brightest value held by a whole 2 × 2 block (single hot pixels do not count).
     Percentile limits put the top where most pixels are: on a catalyst the support fills
     the top percent, and its particles (a few hundred pixels of 360 000) saturate with it.
-    The brightest coherent structure sets the top instead, so the particles stay visible.
+    Bottom: the background's level, the most frequent value, unless nine tenths of the
+    pixels are darker than it (then it is the object: the ``low`` percentile); a
+    reconstruction's background and its negative streaks then stay dark.
     """
     from scipy import ndimage
 
@@ -73,6 +75,16 @@ def robust_limits(image: np.ndarray, low: float = 0.5) -> tuple[float, float]:
     if not finite.any():
         return 0.0, 1.0
     lo = limits(data, low, 100.0)[0]
+    values = data[finite]
+    if values.size > 65536:
+        values = values[:: values.size // 65536]
+    p_lo, p_hi = np.percentile(values, [low, 100.0 - low])
+    if p_hi > p_lo:
+        counts, edges = np.histogram(values, bins=256, range=(p_lo, p_hi))
+        k = int(np.argmax(counts))
+        mode = 0.5 * (edges[k] + edges[k + 1])
+        if np.mean(values < mode) <= 0.9:
+            lo = max(lo, float(mode))
     size = (1,) * (data.ndim - 2) + (2, 2)
     core = ndimage.minimum_filter(np.where(finite, data, -np.inf), size=size, mode="nearest")
     hi = float(core.max())
