@@ -16,8 +16,19 @@ import os
 import sys
 from pathlib import Path
 
+from . import load
+from ._script import Code, assign, call, header, write_notebook
+from .actions import render, verbs
+from .demo import main as demo_main
+from .engine.atomic import atomic_path
+from .engine.errors import TomographyError
+from .engine.io.export import save as export_save
+from .replay import replay
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc")
+OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc", ".emd", ".zarr")
+# --format: the writer, whatever the extension (.emd = tomviz EMD, .zarr = OME-Zarr)
+FORMAT_CHOICES = ("hspy", "zspy", "mrc", "tomviz", "ome-zarr")
 
 
 class CLIError(Exception):
@@ -30,38 +41,35 @@ class CLIError(Exception):
 
 # -- script building -----------------------------------------------------------------------
 def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
-    """The Python lines that ``reconstruct`` runs, one per step, with named arguments."""
-    lines = ["import etspy_widgets as etw"]
-    load_args = [repr(str(Path(args.input).resolve()))]
+    """The Python lines that ``reconstruct`` runs, one per step, with named arguments.
+
+    Written by the project's one writer (``actions.verbs`` rendered like the workbench's),
+    so each step's line equals the history line the engine records for it.
+    """
+    load_kwargs = {}
     if args.tilts:
-        lines.append("import numpy as np")
-        load_args.append(f"tilts=np.loadtxt({str(Path(args.tilts).resolve())!r})")
+        load_kwargs["tilts"] = Code(call("np.loadtxt", args=(str(Path(args.tilts).resolve()),)))
     if args.lazy:
-        load_args.append("lazy=True")
-    lines.append(f"stack = etw.load({', '.join(load_args)})")
-    if args.bin and args.bin > 1:
-        lines.append(f"stack = stack.rebin(scale=(1, {args.bin}, {args.bin}))")
+        load_kwargs["lazy"] = True
+    steps = [verbs.rebin((1, args.bin, args.bin))] if args.bin and args.bin > 1 else []
     if args.register:
-        lines.append(f"stack = stack.stack_register(method={args.register!r})")
+        steps.append(verbs.register(args.register))
     if args.tilt_align:
-        lines.append(f"stack = stack.tilt_align(method={args.tilt_align!r})")
-    rec_args = [f"method={args.method!r}"]
-    if args.iterations is not None:
-        rec_args.append(f"iterations={args.iterations}")
-    if args.thickness is not None:
-        rec_args.append(f"thickness={args.thickness}")
-    if args.constrain:
-        rec_args.append("constrain=True")
-    if args.chunk_size is not None:
-        rec_args.append(f"chunk_size={args.chunk_size}")
+        steps.append(verbs.tilt_align(args.tilt_align))
+    steps.append(verbs.reconstruct(args.method, iterations=args.iterations,
+                                   thickness=args.thickness,
+                                   constrain=True if args.constrain else None,
+                                   chunk_size=args.chunk_size))
+    body = [assign("stack", call("etw.load", load_kwargs,
+                                 args=(str(Path(args.input).resolve()),)))]
+    body += [render(step) for step in steps]
+    lines = header(body)
     if args.scheduler:
-        lines.insert(1, "from dask.distributed import Client")
         # the active client runs the chunks (reconstruct's client="auto"); the history of
         # the result keeps no reference to it, so it replays without the cluster
-        lines.insert(2, f"client = Client({args.scheduler!r})")
-    rec_args.append("show_progressbar=True")
-    lines.append(f"rec = stack.reconstruct({', '.join(rec_args)})")
-    return lines
+        lines += ["from dask.distributed import Client", assign("client", call(
+            "Client", args=(args.scheduler,)))]
+    return lines + body
 
 
 def check_reconstruct_args(args: argparse.Namespace) -> None:
@@ -75,25 +83,23 @@ def check_reconstruct_args(args: argparse.Namespace) -> None:
         raise CLIError(f"--bin must be >= 1; got {args.bin}")
 
 
-def run_script(source: str) -> dict:
+def run_script(source: str, *, trusted: bool = False, accept_changed: bool = False) -> dict:
     """Execute a script with ``etspy_widgets.replay`` (as the workbench's log replays).
 
-    Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
-    their ``metadata.Tomography.history``.
+    ``trusted`` for the scripts this CLI writes itself (and ``replay --trust``); anything
+    else is checked against the log grammar first. Returns the namespace; ``stack`` and
+    ``rec`` in it carry the lines that made them as their ``metadata.Tomography.history``.
     """
-    from .engine.errors import TomographyError
-    from .replay import replay
-
     try:
-        return replay(source).namespace
+        return replay(source, trusted=trusted, accept_changed=accept_changed).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
 
 # -- writing -------------------------------------------------------------------------------
-def check_output(path: Path, overwrite: bool) -> None:
+def check_output(path: Path, overwrite: bool, fmt: str | None = None) -> None:
     """Fail early (before any work) when ``path`` cannot be written."""
-    if path.suffix.lower() not in OUTPUT_FORMATS:
+    if fmt is None and path.suffix.lower() not in OUTPUT_FORMATS:
         raise CLIError(f"output {path}: unsupported format; use one of {', '.join(OUTPUT_FORMATS)}")
     if path.exists() and not overwrite:
         raise CLIError(f"output {path} exists; pass --overwrite to replace it")
@@ -104,10 +110,14 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise CLIError(f"output folder {parent} is not writable")
 
 
-def write_signal(signal, path: Path, overwrite: bool) -> Path:
-    """Write a RecStack/TomoStack to hspy, zspy or MRC, atomically."""
-    if path.suffix.lower() == ".mrc":
+def write_signal(signal, path: Path, overwrite: bool, fmt: str | None = None) -> Path:
+    """Write a RecStack/TomoStack to hspy, zspy, MRC, tomviz EMD or OME-Zarr, atomically."""
+    if fmt in ("hspy", "zspy"):
+        return signal.save(path, overwrite=overwrite, file_format=fmt.upper())
+    if fmt is None and path.suffix.lower() == ".mrc":
         return write_mrc(signal, path, overwrite)
+    if fmt is not None or path.suffix.lower() in (".emd", ".zarr"):
+        return export_save(signal, path, fmt, overwrite)[0]
     return signal.save(path, overwrite=overwrite)
 
 
@@ -115,8 +125,6 @@ def write_mrc(signal, path: Path, overwrite: bool) -> Path:
     """Write the data as an MRC volume (float32) with its voxel size in ångströms."""
     import mrcfile
     import numpy as np
-
-    from .engine.atomic import atomic_path
 
     data = np.asarray(signal.data, dtype=np.float32)
     scale = signal.axes_manager.signal_axes[0].scale
@@ -134,16 +142,16 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if not Path(args.input).exists():
         raise CLIError(f"input {args.input}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     check_reconstruct_args(args)
     lines = build_reconstruct_script(args)
     source = "\n".join(lines) + "\n"
     if args.print_script:
         print(source, end="")
-    ns = run_script(source)
+    ns = run_script(source, trusted=True)  # the script this command wrote
     rec = ns["rec"]
     try:
-        write_signal(rec, out, args.overwrite)
+        write_signal(rec, out, args.overwrite, args.format)
     finally:
         if ns.get("client") is not None:
             ns["client"].close()
@@ -161,16 +169,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not log.exists():
         raise CLIError(f"log {args.log}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     is_script = log.suffix.lower() in (".py", ".txt")
     source = log.read_text() if is_script else history_source(log)
     if args.input:
         source = _replace_input(source, args.input)
-    ns = run_script(source)
-    result = ns.get("rec", ns.get("stack"))
+    if args.notebook:
+        written = write_notebook(source, Path(args.notebook), overwrite=args.overwrite)
+        print(f"wrote {written}", file=sys.stderr)
+    ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
+    result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
         raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
-    write_signal(result, out, args.overwrite)
+    write_signal(result, out, args.overwrite, args.format)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -199,8 +210,6 @@ def _replace_input(source: str, new_input: str) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import load
-
     if not Path(args.file).exists():
         raise CLIError(f"{args.file}: no such file")
     try:
@@ -284,8 +293,6 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
-
     return demo_main(["-o", args.output]) or EXIT_OK
 
 
@@ -295,7 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reconstruct", help="align and reconstruct a tilt series")
     p.add_argument("input", help="tilt series (MRC + .rawtlt/.mdoc, DM3/DM4, HSPY/ZSPY)")
-    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy or .mrc)")
+    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy, .mrc, "
+                   ".emd = tomviz, .zarr = OME-Zarr)")
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format, whatever the "
+                   "extension (default: from the extension)")
     p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
     p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
                    "COM, COM-CL, PM)")
@@ -318,8 +328,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="re-run a workbench code log or a saved result's history")
     p.add_argument("log", help="a .py log, or a .hspy/.zspy whose history to replay")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format (default: from "
+                   "the extension)")
     p.add_argument("--input", help="run the log on another tilt-series file")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--trust", action="store_true", help="run the log as arbitrary Python "
+                   "(THIS RUNS CODE: only for a script you wrote or read); by default only "
+                   "the grammar the project writes is run")
+    p.add_argument("--accept-changed", action="store_true", help="replay even when a source "
+                   "file's SHA-256 differs from the one recorded in the history")
+    p.add_argument("--notebook", help="also write the log as a notebook (.ipynb)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("info", help="print shape, tilts, calibration and alignment metadata")

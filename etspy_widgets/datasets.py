@@ -11,10 +11,12 @@ from __future__ import annotations
 from .engine import simulation
 from .engine.datapath import data_file
 from .engine.io import load
+from .engine.signals import source
 
 __all__ = ["get_catalyst_data", "get_needle_data"]
 
 
+@source("etw.datasets.get_catalyst_data")
 def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: float = 5,  # noqa: PLR0917 -- ETSpy's positional signature
                       tiltshift: float = 0, tiltrotate: float = 0, y_only: bool = False,
                       noise: bool = False, noise_factor: float = 0.2, seed=0, *,
@@ -63,6 +65,7 @@ def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: fl
     return result if return_truth else result.stack
 
 
+@source("etw.datasets.get_needle_data", always=())
 def get_needle_data(aligned: bool = False):
     """The experimental needle: 77 HAADF projections of 256 × 256, -76..76° in steps of 2.
 

@@ -298,7 +298,8 @@ def test_code_export_and_history(wb, tmp_path):
     path = tmp_path / "analysis.py"
     wb.export(path)
     assert path.read_text() == wb.code
-    assert wb.stack.history == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[1:] == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[0].startswith("# stack: data from memory")
     with pytest.raises(RuntimeError, match="IPython"):
         wb.insert_code()
 
@@ -359,10 +360,11 @@ def test_only_the_engines_cancelled_is_a_cancellation(wb):
 
 def test_run_time_controls_are_the_shared_names_the_verb_takes(wb):
     from etspy_widgets.actions import verbs
+    from etspy_widgets.engine.signals import RUNTIME_CONTROLS as ENGINE_CONTROLS
     from etspy_widgets.widgets.workbench._controller import RUNTIME_CONTROLS, accepted_controls
 
-    assert set(RUNTIME_CONTROLS) == {"client", "cancel", "callbacks", "show_progressbar",
-                                     "progress"}
+    assert RUNTIME_CONTROLS is ENGINE_CONTROLS  # one tuple, the engine's
+    assert {"client", "cancel", "callbacks", "show_progressbar"} <= set(RUNTIME_CONTROLS)
     taken = accepted_controls(wb.stack.reconstruct)
     assert {"cancel", "callbacks", "show_progressbar", "client"} <= taken
     event = threading.Event()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 import threading
 from dataclasses import dataclass
 
+from .._script import IMPORT_LINE, NUMPY_LINE, write_notebook
+from ..engine.atomic import atomic_path
+from ..engine.signals import history_of, set_history
 from ._action import Action, ActionError, Cancelled, execute, render, render_block
-
-IMPORT_LINE = "import etspy_widgets as etw"
-NUMPY_LINE = "import numpy as np"
 
 MEMORY_NOTE = (
     "# The data came from memory: define `stack` (a TomoStack) before running this script,\n"
@@ -25,22 +26,21 @@ MEMORY_NOTE = (
 )
 
 
-def _package():
-    import etspy_widgets
-
-    return etspy_widgets
-
-
-def set_history(obj, lines) -> None:
-    """Store ``lines`` as ``metadata.Tomography.history`` of ``obj`` (a TomoStack/RecStack)."""
-    if hasattr(obj, "metadata"):
-        obj.metadata.set_item("Tomography.history", [str(line) for line in lines])
+def starts_from_source(lines) -> bool:
+    """True when the first code line of ``lines`` obtains the data (``stack = etw.…``)."""
+    first = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), "")
+    return first.startswith(("stack = etw.", "rec = etw."))
 
 
-def history_of(obj) -> list[str]:
-    """The processing history of ``obj`` as a list of lines (empty when it has none)."""
-    hist = getattr(obj, "history", None)
-    return list(hist) if hist else []
+def package_namespace() -> dict:
+    """The names a script sees: the package as ``etw`` and NumPy as ``np``.
+
+    The package is the one this module belongs to, taken from ``sys.modules`` (it is
+    always imported before its subpackages), not imported here: the actions sit below it.
+    """
+    import numpy
+
+    return {"etw": sys.modules[__name__.split(".")[0]], "np": numpy}
 
 
 def receiver_name(line: str) -> str | None:
@@ -73,6 +73,8 @@ def record(namespace: dict, before: dict, target: str, line: str) -> None:
     obj = namespace.get(target)
     if obj is None:
         return
+    if history_of(obj)[-1:] == [line]:
+        return  # the verb wrote this very line itself (the one writer, signals._history)
     receiver = receiver_name(line)
     base = history_of(before.get(receiver)) if receiver else []
     set_history(obj, [*base, line])
@@ -100,14 +102,12 @@ class ActionLog:
         defined before it runs.
     """
 
-    def __init__(self, stack=None, source: str | None = None):
+    def __init__(self, stack=None, source: str | None = None, namespace: dict | None = None):
         self._lock = threading.RLock()
-        pkg = _package()
         self.source = Action.source(source, comment="How the tilt series was obtained") \
             if source is not None else None
-        import numpy
-
-        base = {"etw": pkg, "np": numpy, "stack": stack, "rec": None}
+        base = {**(package_namespace() if namespace is None else namespace),
+                "stack": stack, "rec": None}
         if stack is None:
             if self.source is None:
                 raise ActionError(
@@ -120,6 +120,9 @@ class ActionLog:
         self._initial = base
         self._steps: list[Step] = []
         self._redo: list[Step] = []
+        # a stack that knows its source (etw.load, a dataset) starts the script itself
+        self.origin = history_of(stack) if (self.source is None
+                                            and starts_from_source(history_of(stack))) else []
 
     # -- state ---------------------------------------------------------------
     @property
@@ -202,7 +205,8 @@ class ActionLog:
     def lines(self) -> list[str]:
         """The code lines of the session (no comments, no import): source + actions."""
         with self._lock:
-            first = [render(self.source)] if self.source is not None else []
+            first = [render(self.source)] if self.source is not None else \
+                [ln for ln in self.origin if not ln.startswith("#")]
             return first + [step.line for step in self._steps]
 
     @property
@@ -215,6 +219,8 @@ class ActionLog:
                 out.insert(0, NUMPY_LINE)
             if self.source is not None:
                 out += render_block(self.source)
+            elif self.origin:
+                out += ["# How the tilt series was obtained (its own history)", *self.origin]
             else:
                 out.append(MEMORY_NOTE)
             out.append("")
@@ -222,10 +228,15 @@ class ActionLog:
                 out += render_block(step.action)
         return "\n".join(out) + "\n"
 
+    def to_notebook(self, path, overwrite: bool = True):
+        """Write [`code`][] as a Jupyter notebook: one cell per step, comments as markdown.
+
+        Written atomically; it runs top to bottom in a fresh kernel to the same arrays.
+        """
+        return write_notebook(self.code, path, overwrite)
+
     def export(self, path, overwrite: bool = True):
         """Write [`code`][] to ``path`` atomically (never a half-written file)."""
-        from ..engine.atomic import atomic_path
-
         text = self.code
         with atomic_path(path, overwrite=overwrite) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -233,5 +244,4 @@ class ActionLog:
 
 
 __all__ = ["IMPORT_LINE", "MEMORY_NOTE", "NUMPY_LINE", "ActionLog", "Step", "history_of",
-           "receiver_name",
-           "record", "set_history"]
+           "package_namespace", "receiver_name", "record", "set_history"]

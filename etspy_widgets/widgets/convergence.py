@@ -23,6 +23,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
+from ..actions import render, verbs
 from ..engine.errors import Cancelled, check_method
 
 ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
@@ -274,8 +275,6 @@ class ConvergenceView(widgets.VBox):
         With a ``log``, the action is applied through it (it runs the reconstruction
         of the whole stack and lands in the code log). Returns the action.
         """
-        from ..actions import render, verbs
-
         k = self.iteration if iterations is None else int(iterations)
         if k < 1:
             raise ValueError("Run first, then pick an iteration count ≥ 1 from the curve.")
@@ -295,8 +294,6 @@ class ConvergenceView(widgets.VBox):
     @property
     def code(self) -> str:
         """The line of the latest choice ('' before any)."""
-        from ..actions import render
-
         return render(self.actions[-1]) if self.actions else ""
 
 

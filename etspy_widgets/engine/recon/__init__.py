@@ -1,18 +1,21 @@
-"""Reconstruction: projectors, BP/FBP/SIRT/SART/DART/CGLS/TV, recon_error and scale-out.
+"""Reconstruction: BP/FBP/SIRT/SART/DART/CGLS/TV on the projectors of ``engine.project``.
 
-Array level (no HyperSpy): [`reconstruct_slices`][] and [`get_projector`][].
+Array level (no HyperSpy): ``slices.reconstruct_slices`` (one block of slices),
+``stack.reconstruct_stack`` (a whole series in chunks, threads or Dask),
+``lazy.lazy_volume`` (a dask array, block by block) and ``algorithms`` (the iterable
+algorithms and their callbacks). ``get_projector``, ``clear_cache``, ``cuda_available``,
+``FILTERS`` and ``filter_sinograms`` are re-exported from ``engine.project``.
 Layouts: a sinogram block is ``(n_tilts, n_det, n_slices)`` (a column block of the
 stack, as stored); the batched projector operators take volume blocks
 ``(n_slices, thickness, n_det)`` and sinogram blocks ``(n_slices, n_tilts, n_det)``
 (slice first); see ``projectors`` and ``docs/reconstruction.md``.
 
-``ReconMixin`` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
-``RecStackMixin`` those of a RecStack (``forward_project``).
-
-ETSpy's module functions: ``run`` and ``astra_error`` (``functions``), ``dart_segment`` and
-``get_dart_boundaries`` (``algorithms``).
+Arrays only: the TomoStack/RecStack verbs that call this package are in ``engine.signals``;
+ETSpy's module functions (``run``, ``astra_error``) in ``etspy_widgets.etspy.recon``.
 """
 
+from ..project import clear_cache, cuda_available, get_projector
+from ..project.fbp_filters import FILTERS, filter_sinograms
 from .algorithms import (
     CGLS,
     DART,
@@ -20,20 +23,19 @@ from .algorithms import (
     SIRT,
     TV,
     Algorithm,
+    Callback,
+    ProgressCallback,
     ReconstructionCancelled,
     dart_segment,
     get_dart_boundaries,
 )
-from .api import METHODS, reconstruct_slices
-from .filters import FILTERS, filter_sinograms
-from .functions import astra_error, run
-from .parallel import reconstruct_stack
-from .projectors import clear_cache, cuda_available, get_projector
-from .verbs import ReconMixin, RecStackMixin
+from .slices import DEFAULT_FILTER, METHODS, reconstruct_slices
+from .stack import DEFAULT_CHUNK, reconstruct_stack
 
 __all__ = [
-    "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm", "RecStackMixin",
-    "ReconMixin", "ReconstructionCancelled", "astra_error", "clear_cache", "cuda_available",
+    "CGLS", "DART", "DEFAULT_CHUNK", "DEFAULT_FILTER", "FILTERS", "METHODS", "SART", "SIRT",
+    "TV", "Algorithm", "Callback", "ProgressCallback", "ReconstructionCancelled",
+    "clear_cache", "cuda_available",
     "dart_segment", "filter_sinograms", "get_dart_boundaries", "get_projector",
-    "reconstruct_slices", "reconstruct_stack", "run",
+    "reconstruct_slices", "reconstruct_stack",
 ]

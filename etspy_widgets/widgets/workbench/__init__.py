@@ -21,6 +21,7 @@ import traitlets as t
 
 from ...actions import ActionLog, verbs
 from ...engine import align
+from ...engine.signals import as_tomostack
 from .._worker import LatestWorker
 from . import _frames, _panels
 from ._controller import Controller
@@ -71,8 +72,6 @@ class AlignmentWorkbench(WorkbenchModel):
             raise TypeError(f"AlignmentWorkbench got unknown argument(s) {unknown}; "
                             f"settable: {sorted(self._settable())}.")
         if stack is not None and not hasattr(stack, "tilt_values"):
-            from ...engine.signals import as_tomostack
-
             stack = as_tomostack(stack)
         self._ready = False
         self._ctl = Controller(self, stack, source)

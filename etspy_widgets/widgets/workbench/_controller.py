@@ -19,12 +19,8 @@ import numpy as np
 
 from ...actions import ActionLog
 from ...engine.errors import Cancelled
+from ...engine.signals import RUNTIME_CONTROLS
 from .._worker import JobRunner, error_line
-
-# TODO(issue 11): import the one shared tuple from
-# etspy_widgets.engine.signals._history.RUNTIME_CONTROLS once it is on main.
-#: Keywords that steer a verb's run without changing its result (never logged).
-RUNTIME_CONTROLS = ("client", "cancel", "callbacks", "show_progressbar", "progress")
 
 
 def accepted_controls(method) -> set[str]:

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ...engine.transform import rotation_source_coords
+
 #: Largest side of an image sent to the browser (pixels); larger data is reduced.
 DISPLAY_SIZE = 512
 
@@ -157,8 +159,6 @@ def overlay(shape, tilt_shift: float, tilt_rotation: float, slices) -> dict:
     """Where the trial tilt axis and the three slice columns lie on the *untransformed*
     projection of ``shape`` ``(ny, nx)``: line end points ``[[x0, y0], [x1, y1]]`` in
     data pixels."""
-    from ...engine.transform import rotation_source_coords
-
     ny, nx = (int(v) for v in shape[-2:])
     cy = (ny - 1) / 2.0
     rows, cols = np.array([cy, cy]), np.array([0.0, nx - 1.0])

@@ -20,9 +20,7 @@ REGISTRATION_METHODS = list(align.REGISTER_METHODS)
 FILTER_METHODS = list(filters.FILTER_METHODS)
 TILT_METHODS = list(align.TILT_METHODS)
 RECON_METHODS = list(recon.METHODS)
-# TODO(issue 11): engine.align should export SLICE_METHODS (it lives in align._slices,
-# which the widgets may not import); the fallback is the same tuple.
-SLICE_METHODS = list(getattr(align, "SLICE_METHODS", ("FBP", "SIRT", "SART")))
+SLICE_METHODS = list(align.SLICE_METHODS)
 #: Colour maps the front end paints (``js/paint.js`` exports the same list; a test checks).
 COLORMAPS = ["gray", "viridis", "magma", "afmhot", "inferno"]
 CONTRAST_MODES = ("auto", "percentile", "manual")

@@ -24,11 +24,19 @@ from hyperspy._signals.signal2d import Signal2D
 from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
-from .align import AlignMixin
-from .atomic import atomic_path
-from .common import CommonStackMixin
-from .errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
-from .recon import ReconMixin, RecStackMixin
+from ..atomic import atomic_path
+from ..errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
+from ..visualize import (
+    VOLUME_AXES,
+    plot_missing_wedge,
+    project_volume,
+    rotate_volume,
+    volume_axis,
+)
+from ._align_verbs import AlignMixin
+from ._common import CommonStackMixin
+from ._history import record_call, record_slice, records
+from ._recon_verbs import ReconMixin, RecStackMixin
 
 _SLICING_TARGETS = [
     "metadata.Signal.Noise_properties.variance",
@@ -111,6 +119,19 @@ class _TomoMetadataMixin:
                 tomo.set_item(key, value)
         if not tomo.has_item("history"):
             tomo.set_item("history", [])
+        if not tomo.history:
+            shape = " × ".join(str(n) for n in np.shape(self.data))
+            name = self._history_name
+            tomo.set_item("history", [
+                f"# {name}: data from memory (an array of {shape}); supply it to replay, "
+                f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
+
+    def _slicer(self, slices, isNavigation=None, out=None):
+        result = super()._slicer(slices, isNavigation, out)
+        if isNavigation is not None:
+            record_slice(result if out is None else out, self,
+                         "inav" if isNavigation else "isig", slices)
+        return result
 
     @property
     def history(self) -> list[str]:
@@ -135,8 +156,14 @@ class _TomoMetadataMixin:
 
         The file is written under a temporary name beside ``filename`` and
         renamed into place when complete. An existing file is replaced only
-        with ``overwrite=True`` (HyperSpy would ask on the console).
+        with ``overwrite=True`` (HyperSpy would ask on the console). Our hand-off formats
+        (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
+        (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        writer = _EXTENSIONS.get("writer")
+        if filename is not None and writer is not None \
+                and writer.accepts(filename, file_format):
+            return writer.save(self, filename, file_format, overwrite, **kwargs)[0]
         if filename is None:
             title = self.metadata.get_item("General.title") or type(self).__name__
             filename = f"{title}.{extension or 'hspy'}"
@@ -316,7 +343,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     # -- copying and reshaping -------------------------------------------------
     def deepcopy(self):
         """A full copy: data, axes, metadata (tilts, shifts, history) and all."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def set_tilts(self, start: float, increment: float) -> None:
         """Set tilts to ``start + increment * k`` for each projection ``k`` (exactly ``n`` values).
@@ -330,6 +359,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             ax.offset, ax.scale = float(start), float(increment)
         self.tilts = float(start) + float(increment) * np.arange(n)
 
+    @records()
     def remove_projections(self, projections=None) -> TomoStack:
         """Return a copy without the projections at the given indices (tilts/shifts follow).
 
@@ -407,9 +437,17 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     def plot_missing_wedge(self, size: int = 128, ax=None):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
-        from .visualize import plot_missing_wedge
-
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+
+    # -- hand-offs (engine.io.export) --------------------------------------------
+    @records()
+    def apply_alignment(self, path, shift_type: str = "fourier"):
+        """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
+        return extension("apply_alignment")(self, path, shift_type)
+
+    def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
+        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
+        return extension("save_alignment")(self, path, overwrite, raw_shape)
 
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
@@ -418,7 +456,7 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     Navigation runs along the tilt axis (x); each signal image is a slice
     ``(thickness, ny)`` perpendicular to it. ETSpy's ``CommonStack`` verbs (``invert``,
     ``normalize``, ``stats``, ``change_data_type``, ``save_raw``, ``trans_stack``) come
-    from [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin]; on a volume
+    from [`CommonStackMixin`][etspy_widgets.engine.signals.CommonStackMixin]; on a volume
     ``invert``/``normalize`` scale the whole volume and ``trans_stack`` rotates it about x.
     """
 
@@ -447,7 +485,9 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
     def deepcopy(self):
         """A full copy: data, axes and metadata."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def plot_slices(self, xslice=None, yslice=None, zslice=None, vmin_std=0.1, vmax_std=10):
         """Plot three orthogonal slices through the volume (centre by default).
@@ -491,8 +531,6 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
     # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
     def _projection(self, axis, kind: str) -> Signal2D:
-        from .visualize import VOLUME_AXES, project_volume, volume_axis
-
         index = volume_axis(axis)
         out = Signal2D(project_volume(self.data, index, kind))
         names = [n for n, i in sorted(VOLUME_AXES.items(), key=lambda kv: kv[1]) if i != index]
@@ -514,8 +552,6 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
         ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
         """
-        from .visualize import rotate_volume
-
         if rotation_angles is None:
             raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
         data, matrix, offset = rotate_volume(self.data, rotation_angles)
@@ -526,10 +562,12 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         return out
 
     def render(self, **kwargs):
-        """A 3D view (ipyvolume): see ``etspy_widgets.widgets.volume.VolumeView``."""
-        from ..widgets.volume import VolumeView
+        """A 3D view of the volume from the viewer registered as ``"volume"``.
 
-        return VolumeView(self, **kwargs)
+        ``import etspy_widgets`` registers ``etspy_widgets.VolumeView`` (ipyvolume); the
+        engine itself imports no widget library (``register_viewer``).
+        """
+        return viewer("volume")(self, **kwargs)
 
 
 class LazyTomoStack(TomoStack, LazySignal2D):
@@ -552,6 +590,51 @@ class LazyRecStack(RecStack, LazySignal2D):
     _lazy = True
 
 
+TomoStack._volume_class = RecStack
+TomoStack._lazy_volume_class = LazyRecStack
+RecStack._series_class = TomoStack
+
+_VIEWERS: dict = {}
+#: What layers above the signals lend to them (the file writers of ``engine.io.export``,
+#: ``apply_alignment``): registered from above, so the signals import nothing above them.
+_EXTENSIONS: dict = {}
+
+
+def register_extension(name: str, implementation) -> None:
+    """Lend the signals an implementation from a higher layer (e.g. ``engine.io.export``)."""
+    _EXTENSIONS[str(name)] = implementation
+
+
+def extension(name: str):
+    """The implementation registered as ``name``."""
+    try:
+        return _EXTENSIONS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"{name} is provided by etspy_widgets.engine.io, which is not imported: "
+            "import etspy_widgets first."
+        ) from None
+
+
+def register_viewer(name: str, factory) -> None:
+    """Register ``factory(signal, **kwargs)`` as the viewer ``name`` (``RecStack.render``).
+
+    The widgets layer registers its viewers here, so the signals never import a widget.
+    """
+    _VIEWERS[str(name)] = factory
+
+
+def viewer(name: str):
+    """The viewer factory registered as ``name``."""
+    try:
+        return _VIEWERS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"No {name!r} viewer is registered: import etspy_widgets (it registers "
+            "VolumeView), or call etspy_widgets.VolumeView(rec) directly."
+        ) from None
+
+
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     """Return ``signal_or_array`` as a ``TomoStack`` (no copy when it already is one)."""
     if isinstance(signal_or_array, TomoStack) and tilts is None:
@@ -560,4 +643,4 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
 
 
 __all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
-           "as_tomostack"]
+           "as_tomostack", "extension", "register_extension", "register_viewer", "viewer"]
