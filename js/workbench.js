@@ -346,11 +346,21 @@ function render({ model, el }) {
   for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
   drawControls(); drawStatus(); trial.drawRanges(); display.draw(); steps.drawCode();
   redrawAll(); trial.drawNudges(); strip.draw(); curves.draw(); scan.draw(); volume.show();
+  // images travel at the size the panes show them (device pixels, in steps of 128)
+  const fit = (/** @type {boolean} */ now) => {
+    const box = tilt.node.querySelector(".etw-canvasbox");
+    const px = box ? box.clientWidth * (globalThis.devicePixelRatio || 1) : 0;
+    if (!px) return;
+    const size = Math.max(128, Math.min(1024, Math.ceil(px / 128) * 128));
+    if (size === model.get("display_size")) return;
+    if (now) sync.now("display_size", size); else sync.debounced("display_size", size, 250);
+  };
   // plots follow their box when a pane is resized or the cell changes width
   const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
-    curves.draw(); scan.draw(); strip.draw(); display.drawHist();
+    curves.draw(); scan.draw(); strip.draw(); display.drawHist(); fit(false);
   });
   if (resize) resize.observe(root);
+  fit(true);
   el.dataset.etwReady = "1";
   model.send({ action: "frames" });  // the frames are not in the widget state: ask for them
   return () => {

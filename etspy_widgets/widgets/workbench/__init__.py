@@ -81,6 +81,8 @@ class AlignmentWorkbench(WorkbenchModel):
         self._judge = LatestWorker(lambda err: self._ctl.report("Quality report", err),
                                    name="quality")
         self._report = self._scan = self._volume_of = None
+        self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
+        self._tilt_cache: dict = {}
         super().__init__(**kwargs)
         self.choices = self.method_choices()
         if slices is None:
@@ -138,6 +140,7 @@ class AlignmentWorkbench(WorkbenchModel):
         left = lambda: None if end is None else max(0.0, end - time.monotonic())  # noqa: E731
         ok = self._ctl.wait(left())
         ok = self._live.wait(left()) and ok
+        ok = self._prefetch.wait(left()) and ok
         return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
@@ -463,14 +466,49 @@ class AlignmentWorkbench(WorkbenchModel):
                                       self._volume_limits)
         self.ortho_xy, self.ortho_xz, self.ortho_yz = frames["xy"], frames["xz"], frames["yz"]
 
-    def _refresh_tilt(self):
+    def _tilt_settings(self) -> tuple:
+        """What a projection frame depends on besides the stack and the index (read once)."""
+        contrast = self._contrast_for("projection")
+        return (tuple(self.view), int(self.display_size),
+                tuple((k, tuple(v)) for k, v in sorted(contrast.items())))
+
+    def _tilt_frame(self, index: int, settings: tuple) -> dict:
         snap = self._snap
-        rows, cols, window = _frames.view_window(snap.data.shape[-2:], self.view)
-        image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
-        angle = float(snap.tilts[self.tilt_index])
-        self.tilt_frame = _frames.frame(image, extra={
-            "window": window, "index": int(self.tilt_index), "angle": angle},
-            with_histogram=True, **self._contrast_for("projection"))
+        view, size, contrast = settings
+        hit = self._tilt_cache.get((index, settings))
+        if hit is not None and hit[0] is snap.stack:
+            return hit[1]
+        rows, cols, window = _frames.view_window(snap.data.shape[-2:], list(view))
+        image = np.asarray(snap.data[index, rows, cols], dtype=np.float32)
+        out = _frames.frame(image, extra={"window": window, "index": int(index),
+                                          "angle": float(snap.tilts[index])},
+                            max_size=size, with_histogram=True,
+                            **{k: list(v) for k, v in contrast})
+        if len(self._tilt_cache) > 32:
+            self._tilt_cache.clear()
+        self._tilt_cache[(index, settings)] = (snap.stack, out)
+        return out
+
+    def _refresh_tilt(self):
+        """Send the projection shown (from the cache when a neighbour was prefetched), then
+        prepare its neighbours off the message thread: stepping through tilts only sends."""
+        index, snap, settings = int(self.tilt_index), self._snap, self._tilt_settings()
+        self.tilt_frame = self._tilt_frame(index, settings)
+        n = snap.data.shape[0]
+        todo = [i for i in (index + 1, index - 1, index + 2, index - 2) if 0 <= i < n]
+
+        def prefetch():
+            for i in todo:
+                if self._snap is not snap:
+                    return
+                self._tilt_frame(i, settings)
+        self._prefetch.submit(prefetch)
+
+    @t.observe("display_size")
+    def _on_display_size(self, change):
+        if self._ready:
+            self._refresh_tilt()
+            self._live.republish()
 
     def _refresh_overlay(self):
         self.overlay = _frames.overlay(self._snap.data.shape, self.tilt_shift,
@@ -490,3 +528,4 @@ class AlignmentWorkbench(WorkbenchModel):
         """Stop the live-slice thread (the widget stops updating its slices)."""
         self._live.close()
         self._judge.close()
+        self._prefetch.close()

@@ -186,11 +186,12 @@ class LivePreview:
         info = {"seq": seq, "level": level, "tilt_shift": request.tilt_shift,
                 "tilt_rotation": request.tilt_rotation, "slices": list(request.slices),
                 "time": time.time()}
-        slices = _frames.frame(rec, extra=info, **w._contrast_for("slices"))
+        slices = _frames.frame(rec, extra=info, max_size=w.display_size,
+                               **w._contrast_for("slices"))
         sinogram = _frames.frame(sino[sel], extra={"slice": int(request.slices[sel]),
                                                    "level": level, "seq": seq,
                                                    "factor_data": factor},
-                                 **w._contrast_for("projection"))
+                                 max_size=w.display_size, **w._contrast_for("projection"))
         w._send_frames(slices, sinogram)
 
     def republish(self) -> None:
