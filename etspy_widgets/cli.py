@@ -358,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
     p.add_argument("-o", "--output", default="etspy-widgets-demo.png")
     p.set_defaults(func=cmd_demo)
+
+    from .live._cli import add_commands as add_live_commands
+
+    add_live_commands(sub)  # watch, simulate-acquisition
     return parser
 
 

@@ -98,6 +98,14 @@ class AlignmentWorkbench(WorkbenchModel):
         """Build the workbench by executing ``source`` (logged as the script's first line)."""
         return cls(None, source=source, **kwargs)
 
+    @classmethod
+    def watch(cls, folder, pattern: str = "*.mrc", tilts="auto", **kwargs):
+        """A workbench whose panes follow ``folder`` as projections arrive (``etw.watch``'s
+        arguments; see the live tomography guide and ``etspy_widgets.live``)."""
+        from ...live._workbench import watch_workbench
+
+        return watch_workbench(cls, folder, pattern, tilts, **kwargs)
+
     def _shape(self):
         return tuple(int(v) for v in self._snap.data.shape)
 
