@@ -23,11 +23,13 @@ export function h(tag, props = {}, children = []) {
 /**
  * Insert `code` in a new code cell below the cell that holds `el` (JupyterLab 4 /
  * Notebook 7 with the application exposed as window.jupyterapp).
+ * With `run`, the new cell is run too.
  * @param {HTMLElement} el
  * @param {string} code
+ * @param {boolean} [run]
  * @returns {boolean}
  */
-export function insertCellBelow(el, code) {
+export function insertCellBelow(el, code, run = false) {
   const app = /** @type {any} */ (globalThis).jupyterapp;
   if (!app || !app.shell) return false;
   const shell = app.shell;
@@ -43,6 +45,10 @@ export function insertCellBelow(el, code) {
     for (let i = 0; i < nb.widgets.length; i++) {
       if (nb.widgets[i].node.contains(el)) {
         nb.model.sharedModel.insertCell(i + 1, { cell_type: "code", source: code });
+        if (run) {
+          nb.activeCellIndex = i + 1;
+          app.commands.execute("notebook:run-cell");
+        }
         return true;
       }
     }

@@ -36,13 +36,19 @@ export const probe = {
     const stats = host.__etwStats || (host.__etwStats = { slicesDrawn: 0, tiltDrawn: 0,
       sinoDrawn: 0, latencies: [] });
     stats[`${pane}Drawn`] = (stats[`${pane}Drawn`] || 0) + 1;
-    if (pane === "tilt") G.__etwTiltIndex = frame.index;
+    const sent = G.__etwSent;
+    if (pane === "tilt") {
+      G.__etwTiltIndex = frame.index;
+      if (sent && sent.trait === "tilt_index" && frame.index === sent.value && !sent.done) {
+        sent.done = true;
+        (G.__etwTiltLatencies = G.__etwTiltLatencies || []).push(performance.now() - sent.t);
+      }
+    }
     if (pane !== "slices") return;
     el.dataset.slicesDrawn = String(stats.slicesDrawn);
     el.dataset.slicesSeq = String(frame.seq);
     el.dataset.slicesShift = String(frame.tilt_shift);
     el.dataset.slicesLevel = frame.level;
-    const sent = G.__etwSent;
     if (sent && (sent.trait === "tilt_shift" || sent.trait === "tilt_rotation") &&
         Number(frame[sent.trait]) === Number(sent.value) && !sent.done) {
       sent.done = true;

@@ -14,6 +14,7 @@ import { moveSlice, nudgeUpdate } from "./geometry.js";
 import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
+import { curvesPane, qualityStrip, scanPane, volumePanes } from "./judging.js";
 import { makeSync } from "./transport.js";
 
 /**
@@ -120,7 +121,7 @@ function stepControls({ model, el, sync }) {
     redo.disabled = !model.get("can_redo") || busy;
   };
   const drawCode = () => { codeBox.textContent = model.get("code"); };
-  return { node, selects, details, drawStatus, drawCode };
+  return { node, selects, details, note, drawStatus, drawCode };
 }
 
 /**
@@ -271,6 +272,9 @@ function render({ model, el }) {
   const slices = slicePanes(ctx);
   const trial = trialControls(ctx), steps = stepControls(ctx), display = displayControls(ctx);
   const help = helpOverlay();
+  const strip = qualityStrip(ctx), curves = curvesPane(ctx), scan = scanPane(ctx);
+  const volume = volumePanes(ctx);
+  tilt.node.append(strip.node);
   const size = h("select", { title: "Size of the image panes", dataset: { role: "pane-size" } },
     [["Small", "180px"], ["Medium", "240px"], ["Large", "340px"]].map(([t, v]) =>
       h("option", { value: v, textContent: t })));
@@ -282,7 +286,8 @@ function render({ model, el }) {
   bar.node.style.flex = "1 1 400px";
   root.append(toolbar,
     h("div", { class: "etw-grid", dataset: { role: "images" } },
-      [tilt.node, sino.node, ...slices.nodes]),
+      [tilt.node, sino.node, ...slices.nodes, curves.node, scan.node]),
+    volume.node,
     h("div", { class: "etw-controlgrid" }, [trial.node, steps.node, display.node]),
     steps.details, help.node);
   bindKeys(ctx, root, help.show);
@@ -298,28 +303,41 @@ function render({ model, el }) {
     fillSelect(display.mode, c.contrast, model.get("contrast_mode"));
   };
   const drawStatus = () => {
-    bar.draw(); steps.drawStatus();
+    bar.draw(); steps.drawStatus(); strip.draw();
     root.classList.toggle("etw-busy", model.get("busy"));
   };
   const redrawAll = () => { tilt.draw(); slices.draw(); sino.draw(); };
   const handlers = {
     "change:overlay": tilt.drawOverlay,
-    "change:cmap": redrawAll, "change:choices": drawControls,
+    "change:cmap": () => { redrawAll(); volume.draw(); }, "change:choices": drawControls,
+    "change:quality": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
+    "change:tilt_shift": scan.draw, "change:tilt_rotation": scan.draw,
+    "change:has_volume": volume.show,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
     "change:code": steps.drawCode, "change:stack_shape": trial.drawRanges,
     "change:contrast": display.draw, "change:contrast_mode": display.draw,
     "change:contrast_limits": display.drawHist,
     "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
-    "change:tilt_index": () => { tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); },
+    "change:tilt_index": () => {
+      tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); strip.draw(); curves.draw();
+    },
     "change:nudges": trial.drawNudges,
   };
   /** @type {Record<string, Function>} */
   const onFrame = {
     tilt_frame: () => { tilt.draw(); trial.drawNudges(); display.drawHist(); },
     slices_frame: slices.draw, sino_frame: sino.draw,
+    ortho_xy: volume.panes[0].draw, ortho_xz: volume.panes[1].draw,
+    ortho_yz: volume.panes[2].draw,
   };
   const onMessage = (/** @type {any} */ msg, /** @type {any[]} */ buffers) => {
+    if (msg && msg.insert) {  // e.g. the 3D view: a cell below that shows it
+      if (!insertCellBelow(el, msg.insert, msg.run)) {
+        steps.note.textContent = `Run ${msg.insert} in a cell to show it.`;
+      }
+      return;
+    }
     if (!msg || !onFrame[msg.frame]) return;
     frames[msg.frame] = { ...msg, data: buffers && buffers[0] };
     onFrame[msg.frame]();
@@ -327,12 +345,28 @@ function render({ model, el }) {
   model.on("msg:custom", onMessage);
   for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
   drawControls(); drawStatus(); trial.drawRanges(); display.draw(); steps.drawCode();
-  redrawAll(); trial.drawNudges();
+  redrawAll(); trial.drawNudges(); strip.draw(); curves.draw(); scan.draw(); volume.show();
+  // images travel at the size the panes show them (device pixels, in steps of 128)
+  const fit = (/** @type {boolean} */ now) => {
+    const box = tilt.node.querySelector(".etw-canvasbox");
+    const px = box ? box.clientWidth * (globalThis.devicePixelRatio || 1) : 0;
+    if (!px) return;
+    const size = Math.max(128, Math.min(1024, Math.ceil(px / 128) * 128));
+    if (size === model.get("display_size")) return;
+    if (now) sync.now("display_size", size); else sync.debounced("display_size", size, 250);
+  };
+  // plots follow their box when a pane is resized or the cell changes width
+  const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => {
+    curves.draw(); scan.draw(); strip.draw(); display.drawHist(); fit(false);
+  });
+  if (resize) resize.observe(root);
+  fit(true);
   el.dataset.etwReady = "1";
   model.send({ action: "frames" });  // the frames are not in the widget state: ask for them
   return () => {
     sync.flush();
     model.off("msg:custom", onMessage);
+    if (resize) resize.disconnect();
     trial.off();
     for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
   };

@@ -56,7 +56,9 @@ LAYERS = {
 #: first use from the front door (the engine never does).
 LAZY_OK = {("etspy_widgets", "etspy_widgets.widgets.volume"),
            # the convergence plot (ipympl) is loaded when the user asks for it
-           ("etspy_widgets.widgets.workbench", "etspy_widgets.widgets.convergence")}
+           ("etspy_widgets.widgets.workbench", "etspy_widgets.widgets.convergence"),
+           # the 3D view (ipyvolume, ~2 s to import) when the user opens it from the workbench
+           ("etspy_widgets.widgets.workbench", "etspy_widgets.widgets.volume")}
 #: Modules under rework on other branches (projector family, workbench in parts): their
 #: late imports go when those land. Emptied by the merge; the test names each.
 PENDING: tuple = ()  # modules under rework elsewhere (none now)

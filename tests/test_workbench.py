@@ -444,3 +444,28 @@ def test_contrast_modes(wb, series):
         wb.contrast_limits = [5.0, 1.0]
     with pytest.raises(traitlets.TraitError, match="contrast_mode"):
         wb.contrast_mode = "fancy"
+
+
+def test_frames_travel_at_the_size_the_panes_show_and_neighbours_are_prefetched():
+    rng = np.random.default_rng(5)
+    stack = etw.TomoStack(rng.random((9, 300, 300)).astype(np.float32),
+                          tilts=np.linspace(-60, 60, 9))
+    wb = etw.AlignmentWorkbench(stack, display_size=128)
+    wb.wait()
+    assert wb.tilt_frame["shape"] == [100, 100] and wb.tilt_frame["factor"] == 3
+    assert max(wb.slices_frame["shape"][1:]) <= 128
+    wb.display_size = 320  # the pane grew
+    assert wb.tilt_frame["shape"] == [300, 300]
+    wb.wait()
+    settings = wb._tilt_settings()
+    assert (1, settings) in wb._tilt_cache  # the neighbour, made off the message thread
+    wb.tilt_index = 1
+    img = np.asarray(stack.data[1], np.float32)
+    np.testing.assert_array_equal(frame_pixels(wb.tilt_frame),
+                                  _display.to_uint8(img, *_display.robust_limits(img)))
+    wb.contrast = [5.0, 95.0]  # other settings: not served from the cache
+    np.testing.assert_array_equal(frame_pixels(wb.tilt_frame),
+                                  _display.to_uint8(img, *_display.limits(img, 5.0, 95.0)))
+    with pytest.raises(traitlets.TraitError, match="display_size"):
+        wb.display_size = 10
+    wb.shutdown()

@@ -23,7 +23,8 @@ from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
 from ...live._workbench import watch_workbench
-from . import _frames
+from .._worker import LatestWorker
+from . import _frames, _panels
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
 from ._model import (
@@ -35,6 +36,8 @@ from ._model import (
     TILT_METHODS,
     WorkbenchModel,
 )
+
+FRAMES = ("tilt_frame", "sino_frame", "slices_frame", "ortho_xy", "ortho_xz", "ortho_yz")
 
 __all__ = ["COLORMAPS", "FILTER_METHODS", "RECON_METHODS", "REGISTRATION_METHODS",
            "SLICE_METHODS", "TILT_METHODS", "AlignmentWorkbench"]
@@ -76,6 +79,11 @@ class AlignmentWorkbench(WorkbenchModel):
         self._snap = Snapshot.of(self._ctl.log.stack)
         self._live = LivePreview(self, lambda: self._snap,
                                  lambda err: self._ctl.report("Live slices", err))
+        self._judge = LatestWorker(lambda err: self._ctl.report("Quality report", err),
+                                   name="quality")
+        self._report = self._scan = self._volume_of = None
+        self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
+        self._tilt_cache: dict = {}
         super().__init__(**kwargs)
         self.choices = self.method_choices()
         if slices is None:
@@ -138,7 +146,9 @@ class AlignmentWorkbench(WorkbenchModel):
         end = None if timeout is None else time.monotonic() + timeout
         left = lambda: None if end is None else max(0.0, end - time.monotonic())  # noqa: E731
         ok = self._ctl.wait(left())
-        return self._live.wait(left()) and ok
+        ok = self._live.wait(left()) and ok
+        ok = self._prefetch.wait(left()) and ok
+        return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
         """Write the code log to ``path`` atomically; return the path."""
@@ -199,7 +209,7 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._ready and not change["new"]:
             self.request_slices()  # refine at full resolution where the drag stopped
 
-    @t.observe("tilt_frame", "sino_frame", "slices_frame")
+    @t.observe(*FRAMES)
     def _on_frame(self, change):
         self._push_frame(change["name"], change["new"])
 
@@ -213,7 +223,7 @@ class AlignmentWorkbench(WorkbenchModel):
         if not isinstance(content, dict) or "action" not in content:
             return
         if content["action"] == "frames":  # a new view: send what is shown
-            for name in ("tilt_frame", "sino_frame", "slices_frame"):
+            for name in FRAMES:
                 self._push_frame(name, getattr(self, name))
             return
         try:
@@ -225,7 +235,8 @@ class AlignmentWorkbench(WorkbenchModel):
         """Press a button as the front end does (without blocking).
 
         ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
-        ``remove_projection``, ``crop``, ``reconstruct``, ``cancel``, ``undo``, ``redo``.
+        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``volume``,
+        ``cancel``, ``undo``, ``redo``.
         """
         handlers = {
             "register": lambda: self.register(self.reg_method, block=False),
@@ -237,6 +248,8 @@ class AlignmentWorkbench(WorkbenchModel):
             "crop": lambda: self.crop(block=False, **self._crop_from_view(options)),
             "reconstruct": lambda: self.reconstruct(
                 self.rec_method, block=False, **self._rec_options()),
+            "remove_flagged": lambda: self.remove_flagged(block=False),
+            "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
             "redo": self.redo,
@@ -301,6 +314,54 @@ class AlignmentWorkbench(WorkbenchModel):
         index = self.tilt_index if index is None else int(index)
         return self._ctl.run(verbs.remove_projections([index]), f"Removing projection {index}",
                              block)
+
+    def remove_flagged(self, block: bool = True):
+        """Remove every projection the quality report flags (one logged action)."""
+        flagged = list(self.quality.get("flagged", []))
+        if not flagged:
+            self.status = "Nothing to remove: the quality report flags no projection."
+            return self.stack
+        return self._ctl.run(verbs.remove_projections(flagged),
+                             f"Removing {len(flagged)} flagged projection(s)", block)
+
+    def show_quality(self, report) -> None:
+        """Show a quality report (``stack.quality()``'s contract: ``report.table`` with
+        columns tilt, residual, ncc, dy, dx, flag; ``report.flagged``) in the strip under
+        the tilt slider and beside the applied shifts. Kept until the projections change."""
+        self.quality = _panels.quality(report, self._shape()[0])
+        self._report = report if self.quality else None
+        self.curves = _panels.curves(self._snap.stack, self._report)
+
+    def show_scan(self, scan) -> None:
+        """Show a tilt-axis scan (``stack.tilt_axis_scan()``'s contract: ``rotation``,
+        ``offset``, ``uncertainty`` and the curve); a click on the curve sets the slider."""
+        self.scan = _panels.scan(scan)
+        self._scan = scan
+
+    def volume_view(self, **kwargs):
+        """A 3D view of the latest reconstruction (``VolumeView``, ipyvolume)."""
+        if self.rec is None:
+            raise RuntimeError("No reconstruction yet: press Reconstruct (or call "
+                               "wb.reconstruct()) first.")
+        from ..volume import VolumeView
+
+        return VolumeView(self.rec, **kwargs)
+
+    def _open_volume(self) -> None:
+        """The 3D-view button: a cell below that shows ``<name>.volume_view()``."""
+        if self.rec is None:
+            raise RuntimeError("No reconstruction yet: press Reconstruct first.")
+        name = "wb"
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            names = [k for k, v in (shell.user_ns if shell else {}).items()
+                     if v is self and not k.startswith("_")]
+            name = names[0] if names else name
+        except ImportError:
+            pass
+        self.send({"insert": f"{name}.volume_view()", "run": True})
 
     def crop(self, x=None, y=None, block: bool = True):
         """Keep columns ``x=(start, stop)`` and rows ``y=(start, stop)`` (pixel indices)."""
@@ -373,16 +434,93 @@ class AlignmentWorkbench(WorkbenchModel):
         self._refresh_tilt()
         self._refresh_overlay()
         self.request_slices()
+        self._live.warm()  # the binned copy a drag previews on, before the first drag
+        self._refresh_judging()
+        self._refresh_volume()
+
+    def _refresh_judging(self) -> None:
+        """Curves now; the quality report (when the stack computes one) on its own thread,
+        so the sliders stay live; a given report is kept while it fits the projections."""
+        stack = self._snap.stack
+        if self._report is not None and len(self._report.table) != self._shape()[0]:
+            self._report, self.quality = None, {}
+        self.curves = _panels.curves(stack, self._report)
+        if callable(getattr(stack, "quality", None)):
+            def run():
+                report = stack.quality()
+                if stack is self._snap.stack:  # still the stack shown
+                    self.show_quality(report)
+            self._judge.submit(run)
+
+    def _refresh_volume(self) -> None:
+        rec = self.rec
+        if rec is self._volume_of:
+            return
+        self._volume_of = rec
+        self.has_volume = rec is not None
+        if rec is not None:
+            nx, nz, ny = np.asarray(rec.data).shape
+            self._volume_limits = _panels.volume_limits(rec.data)
+            self._ready = False
+            try:
+                self.ortho = [nx // 2, ny // 2, nz // 2]
+            finally:
+                self._ready = True
+            self._refresh_ortho()
+
+    @t.observe("ortho")
+    def _on_ortho_change(self, change):
+        if self._ready and self.rec is not None:
+            self._refresh_ortho()
+
+    def _refresh_ortho(self) -> None:
+        frames = _panels.ortho_frames(np.asarray(self.rec.data), self.ortho,
+                                      self._volume_limits)
+        self.ortho_xy, self.ortho_xz, self.ortho_yz = frames["xy"], frames["xz"], frames["yz"]
+
+    def _tilt_settings(self) -> tuple:
+        """What a projection frame depends on besides the stack and the index (read once)."""
+        contrast = self._contrast_for("projection")
+        return (tuple(self.view), int(self.display_size),
+                tuple((k, tuple(v)) for k, v in sorted(contrast.items())))
+
+    def _tilt_frame(self, index: int, settings: tuple) -> dict:
+        snap = self._snap
+        view, size, contrast = settings
+        hit = self._tilt_cache.get((index, settings))
+        if hit is not None and hit[0] is snap.stack:
+            return hit[1]
+        rows, cols, window = _frames.view_window(snap.data.shape[-2:], list(view))
+        image = np.asarray(snap.data[index, rows, cols], dtype=np.float32)
+        out = _frames.frame(image, extra={"window": window, "index": int(index),
+                                          "angle": float(snap.tilts[index])},
+                            max_size=size, with_histogram=True,
+                            **{k: list(v) for k, v in contrast})
+        if len(self._tilt_cache) > 32:
+            self._tilt_cache.clear()
+        self._tilt_cache[(index, settings)] = (snap.stack, out)
+        return out
 
     def _refresh_tilt(self):
-        snap = self._snap
-        rows, cols, window = _frames.view_window(snap.data.shape[-2:], self.view)
-        image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
-        angle = float(snap.tilts[self.tilt_index])
-        self.tilt_frame = _frames.frame(image, extra={
-            "window": window, "index": int(self.tilt_index), "angle": angle,
-            "histogram": _frames.histogram(_frames.reduce(image, _frames.reduction_factor(
-                image.shape)))}, **self._contrast_for("projection"))
+        """Send the projection shown (from the cache when a neighbour was prefetched), then
+        prepare its neighbours off the message thread: stepping through tilts only sends."""
+        index, snap, settings = int(self.tilt_index), self._snap, self._tilt_settings()
+        self.tilt_frame = self._tilt_frame(index, settings)
+        n = snap.data.shape[0]
+        todo = [i for i in (index + 1, index - 1, index + 2, index - 2) if 0 <= i < n]
+
+        def prefetch():
+            for i in todo:
+                if self._snap is not snap:
+                    return
+                self._tilt_frame(i, settings)
+        self._prefetch.submit(prefetch)
+
+    @t.observe("display_size")
+    def _on_display_size(self, change):
+        if self._ready:
+            self._refresh_tilt()
+            self._live.republish()
 
     def _refresh_overlay(self):
         self.overlay = _frames.overlay(self._snap.data.shape, self.tilt_shift,
@@ -401,3 +539,5 @@ class AlignmentWorkbench(WorkbenchModel):
     def shutdown(self) -> None:
         """Stop the live-slice thread (the widget stops updating its slices)."""
         self._live.close()
+        self._judge.close()
+        self._prefetch.close()

@@ -157,6 +157,15 @@ class LivePreview:
         seq = self._seq
         self._worker.submit(lambda: self.compute(request, seq))
 
+    def warm(self) -> None:
+        """Bin the stack for drag previews on a background thread (large stacks only), so
+        the first drag does not wait for it."""
+        snap = self._snapshot()
+        factor = self._engine.factor(snap, preview=True)
+        if factor > 1:
+            threading.Thread(target=self._engine._data, args=(snap, factor),
+                             name="etw-preview-bin", daemon=True).start()
+
     def compute(self, request: SliceRequest, seq: int = 0) -> None:
         started = time.perf_counter()
         rec, sino, factor = self._engine.run(self._snapshot(), request)
@@ -177,11 +186,12 @@ class LivePreview:
         info = {"seq": seq, "level": level, "tilt_shift": request.tilt_shift,
                 "tilt_rotation": request.tilt_rotation, "slices": list(request.slices),
                 "time": time.time()}
-        slices = _frames.frame(rec, extra=info, **w._contrast_for("slices"))
+        slices = _frames.frame(rec, extra=info, max_size=w.display_size,
+                               **w._contrast_for("slices"))
         sinogram = _frames.frame(sino[sel], extra={"slice": int(request.slices[sel]),
                                                    "level": level, "seq": seq,
                                                    "factor_data": factor},
-                                 **w._contrast_for("projection"))
+                                 max_size=w.display_size, **w._contrast_for("projection"))
         w._send_frames(slices, sinogram)
 
     def republish(self) -> None:

@@ -95,12 +95,24 @@ class WorkbenchModel(anywidget.AnyWidget):
     contrast = t.List(t.Float(), minlen=2, maxlen=2, default_value=[0.5, 99.5]).tag(sync=True)
     contrast_limits = t.List(t.Float(), default_value=[]).tag(sync=True)
     view = t.List(t.Float(), default_value=[]).tag(sync=True)  # tilt-pane zoom [x0,y0,x1,y1]
+    # the largest side of an image sent: the front end sets it to what its panes show (device
+    # pixels), so a 1024² projection in a 240 px pane travels as 256², not 512²
+    display_size = t.Int(512).tag(sync=True)
     # frames travel as custom messages with a binary buffer (never in the saved widget
     # state, so a saved notebook stays light); a new view asks for them ({"action": "frames"})
     tilt_frame = t.Dict()
     sino_frame = t.Dict()
     slices_frame = t.Dict()
     overlay = t.Dict().tag(sync=True)
+    # -- judging panes (small JSON: lists of numbers) ----------------------------
+    curves = t.Dict().tag(sync=True)   # shifts per tilt, applied and measured
+    quality = t.Dict().tag(sync=True)  # per-tilt residuals and flags (the strip)
+    scan = t.Dict().tag(sync=True)     # the tilt-axis scan curve
+    has_volume = t.Bool(False).tag(sync=True)
+    ortho = t.List(t.Int(), default_value=[0, 0, 0]).tag(sync=True)  # [x, y, z] orthoslices
+    ortho_xy = t.Dict()
+    ortho_xz = t.Dict()
+    ortho_yz = t.Dict()
     # -- data facts ------------------------------------------------------------
     stack_shape = t.List(t.Int()).tag(sync=True)
     tilt_angles = t.List(t.Float()).tag(sync=True)
@@ -175,6 +187,13 @@ class WorkbenchModel(anywidget.AnyWidget):
             raise t.TraitError(f"contrast is [low, high] percentiles with 0 ≤ low < high ≤ 100; "
                                f"got {[lo, hi]}.")
         return [lo, hi]
+
+    @t.validate("display_size")
+    def _check_display_size(self, proposal):
+        value = int(proposal["value"])
+        if not 64 <= value <= 4096:
+            raise t.TraitError(f"display_size is 64..4096 pixels; got {value}.")
+        return value
 
     @t.validate("contrast_mode")
     def _check_contrast_mode(self, proposal):

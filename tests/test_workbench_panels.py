@@ -1,0 +1,166 @@
+"""The judging panes from Python: quality strip, alignment curves, tilt-axis scan, volume.
+
+``stack.quality()`` and ``stack.tilt_axis_scan()`` are being written on another branch;
+until they land, the report and the scan here are built from real per-projection
+measurements of the series (normalised cross-correlation with the neighbours, the engine's
+phase-correlation shifts, slice sharpness over trial rotations), in their contract's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import etspy_widgets as etw
+from etspy_widgets.engine.align import SliceSampler, compute_shifts, reconstruct_sinograms
+from etspy_widgets.widgets.workbench import _frames, _panels
+
+
+class NeighbourReport:
+    """Per-projection quality from the data: the better NCC with either neighbour,
+    residual 1 − NCC, PC shifts; flagged when the residual is far above the median."""
+
+    def __init__(self, stack):
+        data = np.asarray(stack.data, np.float64)
+        n = data.shape[0]
+        flat = data.reshape(n, -1)
+        flat = (flat - flat.mean(1, keepdims=True)) / (flat.std(1, keepdims=True) + 1e-12)
+        ncc = np.empty(n)
+        for k in range(n):
+            ncc[k] = max(float((flat[k] * flat[j]).mean()) for j in (k - 1, k + 1)
+                         if 0 <= j < n)
+        residual = 1.0 - ncc
+        shifts = compute_shifts(data, stack.tilt_values, "PC")
+        med = np.median(residual)
+        mad = np.median(np.abs(residual - med)) + 1e-12
+        flag = np.where((residual > med + 8 * mad) & (residual > 0.1), "high residual", "")
+        self.table = pd.DataFrame({"tilt": stack.tilt_values, "residual": residual, "ncc": ncc,
+                                   "dy": shifts[:, 0], "dx": shifts[:, 1], "flag": flag})
+        self.flagged = [int(i) for i in np.flatnonzero(flag != "")]
+
+
+class SharpnessScan:
+    """Tilt-axis rotations tried, scored by the variance of three FBP slices."""
+
+    def __init__(self, stack, rotations):
+        data = np.asarray(stack.data, np.float32)
+        sampler = SliceSampler(data)
+        self.rotations = np.asarray(rotations, float)
+        self.scores = np.array([reconstruct_sinograms(sampler.sinograms(0.0, r),
+                                                      stack.tilt_values).var()
+                                for r in self.rotations])
+        self.rotation = float(self.rotations[np.argmax(self.scores)])
+        self.offset = 0.0
+        self.uncertainty = float(self.rotations[1] - self.rotations[0])
+
+
+@pytest.fixture(scope="module")
+def series():
+    sim = etw.datasets.get_catalyst_data(seed=0, size=64, n_particles=8, return_truth=True,
+                                         tiltrotate=2.0)
+    data = np.array(sim.aligned, np.float32)
+    rng = np.random.default_rng(0)
+    data[7] = rng.permutation(data[7].ravel()).reshape(data[7].shape)  # a ruined projection
+    return etw.TomoStack(data, tilts=sim.stack.tilt_values)
+
+
+@pytest.fixture
+def wb(series):
+    widget = etw.AlignmentWorkbench(series)
+    widget.wait()
+    yield widget
+    widget.shutdown()
+
+
+def test_quality_strip_flags_the_ruined_projection_and_removes_it_in_one_action(wb, series):
+    report = NeighbourReport(series)
+    assert report.flagged == [7]  # the stand-in finds it from the data alone
+    wb.show_quality(report)
+    q = wb.quality
+    assert q["flagged"] == [7] and q["flag"][7] == "high residual" and q["flag"][6] == ""
+    assert q["residual"] == pytest.approx(report.table["residual"].tolist())
+    assert wb.curves["measured_dy"] == pytest.approx(report.table["dy"].tolist())
+    assert wb.curves["dy"] == [0.0] * 90  # nothing applied yet
+    wb.press("remove_flagged")
+    assert wb.wait(60)
+    assert wb.log.lines()[-1] == "stack = stack.remove_projections(projections=[7])"
+    assert wb.stack.data.shape[0] == 89 and wb.error == ""
+    np.testing.assert_array_equal(wb.stack.data, np.delete(series.data, 7, axis=0))
+    assert wb.quality == {}  # the report described the 90 projections of before
+    assert "measured_dy" not in wb.curves
+    wb.undo()
+    assert wb.stack.data.shape[0] == 90
+
+
+def test_remove_flagged_without_flags_changes_nothing(wb):
+    wb.remove_flagged()
+    assert "Nothing to remove" in wb.status and wb.log.actions == []
+
+
+def test_a_report_that_breaks_the_contract_is_refused(wb, series):
+    report = NeighbourReport(series)
+    report.table = report.table.drop(columns=["ncc"])
+    with pytest.raises(ValueError, match="ncc"):
+        wb.show_quality(report)
+
+
+def test_curves_follow_the_applied_shifts(wb):
+    wb.register("PC")
+    applied = np.asarray(wb.stack.shifts.data)
+    assert wb.curves["dy"] == pytest.approx(applied[:, 0].tolist())
+    assert wb.curves["dx"] == pytest.approx(applied[:, 1].tolist())
+    assert wb.curves["tilts"] == pytest.approx(wb.stack.tilt_values.tolist())
+
+
+def test_tilt_axis_scan_curve(wb):
+    tilted = etw.datasets.get_catalyst_data(seed=0, size=64, n_particles=8, tiltrotate=2.0)
+    scan = SharpnessScan(tilted, np.linspace(-4, 4, 9))
+    assert np.ptp(scan.scores) > 0  # a measured curve, not a constant
+    wb.show_scan(scan)
+    assert wb.scan["kind"] == "rotation" and wb.scan["x"] == pytest.approx(scan.rotations)
+    assert wb.scan["y"] == pytest.approx(scan.scores.tolist())
+    assert wb.scan["rotation"] == scan.rotation
+
+
+def test_volume_orthoslices_after_a_reconstruction(wb):
+    assert not wb.has_volume and wb.ortho_xy == {}
+    rec = wb.reconstruct("FBP")
+    vol = np.asarray(rec.data)
+    nx, nz, ny = vol.shape
+    assert wb.has_volume and wb.ortho == [nx // 2, ny // 2, nz // 2]
+    lo, hi = _panels.volume_limits(vol)
+    shown = np.frombuffer(wb.ortho_xy["data"], np.uint8).reshape(wb.ortho_xy["shape"])
+    np.testing.assert_array_equal(shown, _frames.to_uint8(vol[:, nz // 2, :].T, lo, hi))
+    wb.ortho = [5, 40, 20]  # a drag on the XY pane moves x and y
+    yz = np.frombuffer(wb.ortho_yz["data"], np.uint8).reshape(wb.ortho_yz["shape"])
+    np.testing.assert_array_equal(yz, _frames.to_uint8(vol[5], lo, hi))
+    xz = np.frombuffer(wb.ortho_xz["data"], np.uint8).reshape(wb.ortho_xz["shape"])
+    np.testing.assert_array_equal(xz, _frames.to_uint8(vol[:, :, 40].T, lo, hi))
+    assert wb.ortho_xy["position"] == [5, 40, 20]
+    view = wb.volume_view()
+    assert type(view).__name__ == "VolumeView"
+    sent = []
+    wb.send = lambda content, buffers=None: sent.append(content)
+    wb.press("volume")  # the button: a cell below shows it
+    assert sent == [{"insert": "wb.volume_view()", "run": True}]
+    del wb.send
+    wb.undo()
+    assert not wb.has_volume
+
+
+def test_a_stack_that_reports_its_quality_is_judged_off_the_message_thread(series):
+    import threading
+
+    threads = []
+
+    class JudgedStack(etw.TomoStack):
+        def quality(self):
+            threads.append(threading.current_thread())
+            return NeighbourReport(self)
+
+    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values))
+    assert wb.wait(60)
+    assert wb.quality["flagged"] == [7]
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    wb.shutdown()
