@@ -289,6 +289,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(["-o", args.output]) or EXIT_OK
 
 
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .engine.testdata import default_data_folder, fetch_test_data, is_complete
+
+    dest = Path(args.dest).expanduser() if args.dest else default_data_folder()
+    already = is_complete(dest)
+    try:
+        folder = fetch_test_data(dest, progress=not args.quiet)
+    except OSError as err:  # pip failed, checksum, an occupied --dest
+        raise CLIError(str(err), EXIT_FAILED) from err
+    print(f"ETSpy's test data {'already in' if already else 'in'} {folder}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="etspy-widgets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("extra", nargs=argparse.REMAINDER,
                        help="further options for the server, after --")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("data", help="ETSpy's published test data")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    p = data_sub.add_parser("fetch", help="download ETSpy 1.3.0's test data (its wheel, through "
+                            "pip) into the user cache; does nothing when they are there")
+    p.add_argument("--dest", help="folder to put them in (default ~/.cache/etspy-widgets/"
+                   "etspy-testdata, where the package looks)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_data_fetch)
 
     p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
     p.add_argument("-o", "--output", default="etspy-widgets-demo.png")

@@ -12,7 +12,7 @@ from .engine import simulation
 from .engine.datapath import data_file
 from .engine.io import load
 
-__all__ = ["get_catalyst_data", "get_needle_data"]
+__all__ = ["fetch_test_data", "get_catalyst_data", "get_needle_data"]
 
 
 def get_catalyst_data(misalign: bool = False, minshift: float = -5, maxshift: float = 5,  # noqa: PLR0917 -- ETSpy's positional signature
@@ -73,7 +73,35 @@ def get_needle_data(aligned: bool = False):
     Raises
     ------
     DataNotFoundError
-        Naming the folders searched and how to point the package at the data.
+        Naming the folders searched and the command that downloads the data
+        (``etspy-widgets data fetch``, or
+        [`fetch_test_data`][etspy_widgets.datasets.fetch_test_data]).
     """
     name = "HAADF_Aligned.hspy" if aligned else "HAADF.mrc"
     return load(data_file(name))
+
+
+def fetch_test_data(dest=None, *, progress: bool = True):
+    """Download ETSpy 1.3.0's published test data (the needle and the DM/SerialEM series).
+
+    Gets ETSpy's wheel through pip (``python -m pip download etspy==1.3.0 --no-deps``),
+    checks its SHA-256 and unpacks ``etspy/tests/test_data`` into ``dest`` (default:
+    ``~/.cache/etspy-widgets/etspy-testdata``, where `get_needle_data` looks), atomically,
+    with a progress bar. When ``dest`` already holds them nothing is downloaded. The same
+    as the command ``etspy-widgets data fetch [--dest DIR]``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding the data.
+
+    Raises
+    ------
+    DataNotFoundError
+        pip could not download the wheel (its message is included).
+    ChecksumError
+        The downloaded wheel is not ETSpy 1.3.0's.
+    """
+    from .engine.testdata import fetch_test_data as _fetch
+
+    return _fetch(dest, progress=progress)

@@ -11,4 +11,12 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 python -m pip install -q --disable-pip-version-check -e ".[test]"
 export MPLBACKEND=Agg
+# ETSpy's test data: found in $ETSPY_WIDGETS_DATA, ../shared/data/etspy-testdata (CI) or the
+# user cache; when in none of them, downloaded into the cache (ETSpy's wheel, through pip), so
+# that on a fresh clone anywhere every data test runs
+if ! python -c "from etspy_widgets.engine.datapath import data_folder; data_folder()" \
+    >/dev/null 2>&1; then
+  python -m etspy_widgets.cli data fetch \
+    || echo "warning: could not fetch ETSpy's test data; the tests that need them skip" >&2
+fi
 python -m pytest -ra "$@"

@@ -55,6 +55,10 @@ class DataNotFoundError(TomographyError, FileNotFoundError):
     """ETSpy's published test data could not be found on this machine."""
 
 
+class ChecksumError(TomographyError, OSError):
+    """A downloaded file whose SHA-256 is not the one recorded for it."""
+
+
 class Cancelled(TomographyError, KeyboardInterrupt):
     """Work stopped because its ``cancel`` event was set; nothing was changed or written.
 
