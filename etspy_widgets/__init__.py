@@ -21,15 +21,38 @@ from .engine.errors import (
     UnknownMethodError,
 )
 from .engine.io import load
-from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts
+from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts, register_viewer
 from .replay import Replay, replay
-from .widgets.workbench import AlignmentWorkbench
 
 __version__ = "0.1.0"
+
+_WIDGETS = {  # loaded on first use, so engine-only code never imports a widget library
+    "AlignmentWorkbench": "etspy_widgets.widgets.workbench",
+    "VolumeView": "etspy_widgets.widgets.volume",
+    "ConvergenceView": "etspy_widgets.widgets.convergence",
+}
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        import importlib
+
+        return getattr(importlib.import_module(_WIDGETS[name]), name)
+    raise AttributeError(f"module 'etspy_widgets' has no attribute {name!r}")
+
+
+def _volume_view(rec, **kwargs):
+    from .widgets.volume import VolumeView
+
+    return VolumeView(rec, **kwargs)
+
+
+register_viewer("volume", _volume_view)
 
 __all__ = [
     "AlignmentMethod",
     "AlignmentWorkbench",
+    "ConvergenceView",
     "DataNotFoundError",
     "InvalidDataError",
     "InvalidTiltsError",
@@ -42,6 +65,7 @@ __all__ = [
     "TomoTilts",
     "TomographyError",
     "UnknownMethodError",
+    "VolumeView",
     "__version__",
     "datasets",
     "load",

@@ -15,34 +15,18 @@ with ``etspy_widgets.engine.datapath.data_folder`` instead.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path as _Path
 
 from . import datasets
-from .engine import io, simulation
+from .engine import io, simulation, transform, visualize
 from .engine.enums import AlignmentMethod, AlignmentMethodType, FbpMethodType, ReconMethodType
 from .engine.io import load
 from .engine.signals import RecStack, TomoStack
+from .etspy import align, recon, utils
 
 logger = logging.getLogger(__name__)
 
-
-def _optional(name: str):
-    """An engine module when it exists in this build (alignment and reconstruction do)."""
-    try:
-        return importlib.import_module(f"etspy_widgets.engine.{name}")
-    except ModuleNotFoundError as err:
-        if err.name and err.name.startswith("etspy_widgets"):
-            return None
-        raise
-
-
-align = _optional("align")
-recon = _optional("recon")
-utils = _optional("utils")
-transform = _optional("transform")
-visualize = _optional("visualize")
 
 etspy_path = _Path(__file__).parent
 

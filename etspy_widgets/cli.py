@@ -17,6 +17,14 @@ import os
 import sys
 from pathlib import Path
 
+from . import load
+from ._script import Code, assign, call, header
+from .actions import render, verbs
+from .demo import main as demo_main
+from .engine.atomic import atomic_path
+from .engine.errors import TomographyError
+from .replay import replay
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose pipe closed
 OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc")
@@ -32,38 +40,35 @@ class CLIError(Exception):
 
 # -- script building -----------------------------------------------------------------------
 def build_reconstruct_script(args: argparse.Namespace) -> list[str]:
-    """The Python lines that ``reconstruct`` runs, one per step, with named arguments."""
-    lines = ["import etspy_widgets as etw"]
-    load_args = [repr(str(Path(args.input).resolve()))]
+    """The Python lines that ``reconstruct`` runs, one per step, with named arguments.
+
+    Written by the project's one writer (``actions.verbs`` rendered like the workbench's),
+    so each step's line equals the history line the engine records for it.
+    """
+    load_kwargs = {}
     if args.tilts:
-        lines.append("import numpy as np")
-        load_args.append(f"tilts=np.loadtxt({str(Path(args.tilts).resolve())!r})")
+        load_kwargs["tilts"] = Code(call("np.loadtxt", args=(str(Path(args.tilts).resolve()),)))
     if args.lazy:
-        load_args.append("lazy=True")
-    lines.append(f"stack = etw.load({', '.join(load_args)})")
-    if args.bin and args.bin > 1:
-        lines.append(f"stack = stack.rebin(scale=(1, {args.bin}, {args.bin}))")
+        load_kwargs["lazy"] = True
+    steps = [verbs.rebin((1, args.bin, args.bin))] if args.bin and args.bin > 1 else []
     if args.register:
-        lines.append(f"stack = stack.stack_register(method={args.register!r})")
+        steps.append(verbs.register(args.register))
     if args.tilt_align:
-        lines.append(f"stack = stack.tilt_align(method={args.tilt_align!r})")
-    rec_args = [f"method={args.method!r}"]
-    if args.iterations is not None:
-        rec_args.append(f"iterations={args.iterations}")
-    if args.thickness is not None:
-        rec_args.append(f"thickness={args.thickness}")
-    if args.constrain:
-        rec_args.append("constrain=True")
-    if args.chunk_size is not None:
-        rec_args.append(f"chunk_size={args.chunk_size}")
+        steps.append(verbs.tilt_align(args.tilt_align))
+    steps.append(verbs.reconstruct(args.method, iterations=args.iterations,
+                                   thickness=args.thickness,
+                                   constrain=True if args.constrain else None,
+                                   chunk_size=args.chunk_size))
+    body = [assign("stack", call("etw.load", load_kwargs,
+                                 args=(str(Path(args.input).resolve()),)))]
+    body += [render(step) for step in steps]
+    lines = header(body)
     if args.scheduler:
-        lines.insert(1, "from dask.distributed import Client")
         # the active client runs the chunks (reconstruct's client="auto"); the history of
         # the result keeps no reference to it, so it replays without the cluster
-        lines.insert(2, f"client = Client({args.scheduler!r})")
-    rec_args.append("show_progressbar=True")
-    lines.append(f"rec = stack.reconstruct({', '.join(rec_args)})")
-    return lines
+        lines += ["from dask.distributed import Client", assign("client", call(
+            "Client", args=(args.scheduler,)))]
+    return lines + body
 
 
 def check_reconstruct_args(args: argparse.Namespace) -> None:
@@ -83,9 +88,6 @@ def run_script(source: str) -> dict:
     Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
     their ``metadata.Tomography.history``.
     """
-    from .engine.errors import TomographyError
-    from .replay import replay
-
     try:
         return replay(source).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
@@ -117,8 +119,6 @@ def write_mrc(signal, path: Path, overwrite: bool) -> Path:
     """Write the data as an MRC volume (float32) with its voxel size in ångströms."""
     import mrcfile
     import numpy as np
-
-    from .engine.atomic import atomic_path
 
     data = np.asarray(signal.data, dtype=np.float32)
     scale = signal.axes_manager.signal_axes[0].scale
@@ -201,8 +201,6 @@ def _replace_input(source: str, new_input: str) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import load
-
     if not Path(args.file).exists():
         raise CLIError(f"{args.file}: no such file")
     try:
@@ -342,8 +340,6 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
-
     return demo_main(["-o", args.output]) or EXIT_OK
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .engine import simulation
+
 DEFAULT_SIZE = 200
 
 
@@ -39,8 +41,6 @@ def run(output, size: int = DEFAULT_SIZE, method: str = "FBP", iterations: int =
     """Simulate, reconstruct and save the figure; return the figures of merit."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-
-    from .engine import simulation
 
     t0 = time.perf_counter()
     truth = simulation.simulate_catalyst(size=size, seed=seed)

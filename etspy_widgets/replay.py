@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .actions import IMPORT_LINE
-from .actions._log import NUMPY_LINE, record
+from .actions._log import NUMPY_LINE, package_namespace, record
 
 
 @dataclass
@@ -87,9 +87,7 @@ def replay(source_or_signal, stack=None, namespace: dict | None = None) -> Repla
         tree = ast.parse(code)
     except SyntaxError as err:
         raise SyntaxError(f"The code to replay is not valid Python: {err}") from err
-    import etspy_widgets
-
-    ns: dict = {"__name__": "__replay__", "etw": etspy_widgets, "rec": None}
+    ns: dict = {"__name__": "__replay__", **package_namespace(), "rec": None}
     if stack is not None:
         ns["stack"] = stack
     ns.update(namespace or {})

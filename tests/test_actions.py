@@ -53,7 +53,7 @@ def test_render_is_one_public_line_with_named_arguments():
         "rec = stack.reconstruct(method='SIRT', iterations=7)"
     assert render(verbs.crop(x=(2, 10), y=(0, 5))) == "stack = stack.isig[2:10, 0:5]"
     assert render(verbs.manual(1.25, -0.5)) == \
-        "stack = stack.trans_stack(xshift=0.0, yshift=1.25, angle=-0.5)"
+        "stack = stack.trans_stack(yshift=1.25, angle=-0.5)"  # canonical: defaults dropped
     nudge = render(verbs.shift_projections({1: (0.5, -1.0)}, 3))
     assert nudge == "stack = stack.apply_shifts(shifts=[[0.0, 0.0], [0.5, -1.0], [0.0, 0.0]])"
     for action in (verbs.register("PC"), verbs.tilt_align("CoM"), verbs.remove_projections([1])):

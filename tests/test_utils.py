@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from etspy_widgets import TomoStack, UnknownMethodError
-from etspy_widgets.engine import utils
+from etspy_widgets.etspy import utils
 
 
 def test_est_angles_have_equal_slopes():

@@ -11,13 +11,15 @@ call in the parsed line, never to the logged text.
 from __future__ import annotations
 
 import ast
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from .._script import ScriptError, literal, slice_line
 from ..engine.errors import Cancelled
+from ..engine.signals import RecStack, TomoStack, canonical_line
+
+#: The class of each working variable: its verbs render through their own signatures.
+_RECEIVERS = {"stack": TomoStack, "rec": RecStack}
 
 #: Names a logged line may read: the package alias and the working variables.
 SCRIPT_NAMES = ("etw", "stack", "rec")
@@ -25,47 +27,8 @@ SCRIPT_NAMES = ("etw", "stack", "rec")
 _IDENT_OK = frozenset(SCRIPT_NAMES)
 
 
-class ActionError(ValueError):
-    """An action that cannot be written as a line of public Python (bad name or value)."""
-
-
-def literal(value: Any) -> str:
-    """Return Python source for ``value`` that evaluates back to an equal value.
-
-    Floats use ``repr`` (shortest exact round trip), NumPy scalars and arrays are
-    turned into Python numbers and lists, tuples stay tuples.
-
-    Raises
-    ------
-    ActionError
-        For values with no exact literal (objects, NaN, infinities).
-    """
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if value is None or isinstance(value, (bool, str)):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(int(value))
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ActionError(
-                f"Cannot log the non-finite number {value!r}: give a finite value instead."
-            )
-        return repr(float(value))
-    if isinstance(value, (list, tuple)):
-        items = ", ".join(literal(v) for v in value)
-        if isinstance(value, tuple):
-            return f"({items},)" if len(value) == 1 else f"({items})"
-        return f"[{items}]"
-    if isinstance(value, dict):
-        items = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    raise ActionError(
-        f"Cannot write a value of type {type(value).__name__} ({value!r}) into the code log; "
-        "use numbers, strings, booleans, None, lists or tuples."
-    )
+#: An action that cannot be written as a line of public Python (bad name or value).
+ActionError = ScriptError
 
 
 def _check_public(source: str, what: str) -> ast.Module:
@@ -168,13 +131,20 @@ def render(action: Action) -> str:
         return f"{action.target} = {expression}"
     if action.verb == "isig":  # cropping, with HyperSpy's public signal-space indexing
         kw = action.arguments
-        x0, x1 = kw.get("x", (None, None))
-        y0, y1 = kw.get("y", (None, None))
-        fmt = lambda v: "" if v is None else literal(int(v))  # noqa: E731
-        return (f"{action.target} = {action.receiver}.isig[{fmt(x0)}:{fmt(x1)}, "
-                f"{fmt(y0)}:{fmt(y1)}]")
-    args = ", ".join(f"{key}={literal(value)}" for key, value in action.kwargs)
-    return f"{action.target} = {action.receiver}.{action.verb}({args})"
+
+        def part(name):
+            lo, hi = kw.get(name, (None, None))
+            return slice(None if lo is None else int(lo), None if hi is None else int(hi))
+
+        return slice_line(action.target, action.receiver, "isig", (part("x"), part("y")))
+    cls = _RECEIVERS[action.receiver]
+    if not hasattr(cls, action.verb):
+        raise ActionError(f"{cls.__name__} has no verb {action.verb!r}.")
+    try:
+        return canonical_line(cls, action.verb, action.arguments, target=action.target,
+                              receiver=action.receiver)
+    except TypeError as err:
+        raise ActionError(f"{cls.__name__}.{action.verb}: {err}") from None
 
 
 def render_block(action: Action) -> list[str]:

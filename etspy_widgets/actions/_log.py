@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 import threading
 from dataclasses import dataclass
 
+from .._script import IMPORT_LINE, NUMPY_LINE
+from ..engine.atomic import atomic_path
+from ..engine.signals import history_of, set_history
 from ._action import Action, ActionError, Cancelled, execute, render, render_block
-
-IMPORT_LINE = "import etspy_widgets as etw"
-NUMPY_LINE = "import numpy as np"
 
 MEMORY_NOTE = (
     "# The data came from memory: define `stack` (a TomoStack) before running this script,\n"
@@ -25,22 +26,15 @@ MEMORY_NOTE = (
 )
 
 
-def _package():
-    import etspy_widgets
+def package_namespace() -> dict:
+    """The names a script sees: the package as ``etw`` and NumPy as ``np``.
 
-    return etspy_widgets
+    The package is the one this module belongs to, taken from ``sys.modules`` (it is
+    always imported before its subpackages), not imported here: the actions sit below it.
+    """
+    import numpy
 
-
-def set_history(obj, lines) -> None:
-    """Store ``lines`` as ``metadata.Tomography.history`` of ``obj`` (a TomoStack/RecStack)."""
-    if hasattr(obj, "metadata"):
-        obj.metadata.set_item("Tomography.history", [str(line) for line in lines])
-
-
-def history_of(obj) -> list[str]:
-    """The processing history of ``obj`` as a list of lines (empty when it has none)."""
-    hist = getattr(obj, "history", None)
-    return list(hist) if hist else []
+    return {"etw": sys.modules[__name__.split(".")[0]], "np": numpy}
 
 
 def receiver_name(line: str) -> str | None:
@@ -73,6 +67,8 @@ def record(namespace: dict, before: dict, target: str, line: str) -> None:
     obj = namespace.get(target)
     if obj is None:
         return
+    if history_of(obj)[-1:] == [line]:
+        return  # the verb wrote this very line itself (the one writer, signals._history)
     receiver = receiver_name(line)
     base = history_of(before.get(receiver)) if receiver else []
     set_history(obj, [*base, line])
@@ -100,14 +96,12 @@ class ActionLog:
         defined before it runs.
     """
 
-    def __init__(self, stack=None, source: str | None = None):
+    def __init__(self, stack=None, source: str | None = None, namespace: dict | None = None):
         self._lock = threading.RLock()
-        pkg = _package()
         self.source = Action.source(source, comment="How the tilt series was obtained") \
             if source is not None else None
-        import numpy
-
-        base = {"etw": pkg, "np": numpy, "stack": stack, "rec": None}
+        base = {**(package_namespace() if namespace is None else namespace),
+                "stack": stack, "rec": None}
         if stack is None:
             if self.source is None:
                 raise ActionError(
@@ -224,8 +218,6 @@ class ActionLog:
 
     def export(self, path, overwrite: bool = True):
         """Write [`code`][] to ``path`` atomically (never a half-written file)."""
-        from ..engine.atomic import atomic_path
-
         text = self.code
         with atomic_path(path, overwrite=overwrite) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -233,5 +225,4 @@ class ActionLog:
 
 
 __all__ = ["IMPORT_LINE", "MEMORY_NOTE", "NUMPY_LINE", "ActionLog", "Step", "history_of",
-           "receiver_name",
-           "record", "set_history"]
+           "package_namespace", "receiver_name", "record", "set_history"]

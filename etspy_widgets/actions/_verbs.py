@@ -86,11 +86,18 @@ def crop(x=None, y=None) -> Action:
     return Action.call("isig", comment="Crop the projections (x, y pixel ranges)", **kw)
 
 
+def rebin(scale) -> Action:
+    """``stack = stack.rebin(scale=(1, b, b))``: bin the images (sums blocks)."""
+    return Action.call("rebin", comment=f"Bin the projections by {tuple(scale)[1:]}",
+                       scale=tuple(scale))
+
+
 def reconstruct(method: str = "FBP", **kwargs) -> Action:
     """``rec = stack.reconstruct(method=..., ...)``."""
     return Action.call("reconstruct", target="rec", comment=f"Reconstruct the volume ({method})",
                        method=method, **_clean(kwargs))
 
 
-__all__ = ["crop", "filter_stack", "manual", "reconstruct", "register", "remove_projections",
+__all__ = ["crop", "filter_stack", "manual", "rebin", "reconstruct", "register",
+           "remove_projections",
            "shift_projections", "tilt_align"]

@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidDataError
+from .errors import InvalidDataError, MismatchedTiltError, check_method
+from .recon import get_projector
+from .signals import TomoStack
 
 #: X-ray lines used by the simulation and the maps: element → [(line, keV, weight)]
 XRAY_LINES = {
@@ -175,8 +177,6 @@ def simulate_edx_tilt_series(size: int = 40, n_tilts: int = 36, *, tilt_range=(-
     """
     import hyperspy.api as hs
 
-    from .recon import get_projector
-
     rng = np.random.default_rng(seed)
     tilts = np.linspace(float(tilt_range[0]), float(tilt_range[1]), int(n_tilts))
     phantoms = needle_phantom(size)
@@ -229,8 +229,6 @@ def _tilts_of(signal, tilts) -> np.ndarray:
         )
     tilts = np.asarray(tilts, dtype=np.float64).ravel()
     if tilts.size != signal.data.shape[0]:
-        from .errors import MismatchedTiltError
-
         raise MismatchedTiltError(tilts.size, signal.data.shape[0])
     return tilts
 
@@ -246,8 +244,6 @@ def _check_spectrum_image(signal) -> None:
 
 
 def _as_stack(data: np.ndarray, tilts: np.ndarray, title: str, signal=None):
-    from .signals import TomoStack
-
     stack = TomoStack(np.ascontiguousarray(data, dtype=np.float32), tilts=tilts)
     stack.metadata.General.title = title
     if signal is not None:
@@ -563,8 +559,6 @@ def hyperspectral_tomography(signal, elements=None, *, maps: str = "lines",
     recon_kw
         Other arguments of ``TomoStack.reconstruct``.
     """
-    from .errors import check_method
-
     kind = check_method("map kind", maps, ("lines", "nmf"))
     summed = summed_image(signal, tilts)
     if kind == "lines":

@@ -232,3 +232,18 @@ def binned_shift(shift: float, factor: float) -> float:
     a shift is a length, so it simply scales: ``s / f``.
     """
     return shift / factor
+
+
+def compose_rigid(first: tuple[float, float, float], then: tuple[float, float, float]):
+    """Compose two (angle, yshift, xshift) transforms about the same centre.
+
+    Applying ``first`` then ``then`` equals applying the result once: angles add and the
+    first translation is turned by the second angle.
+    """
+    a1, y1, x1 = first
+    a2, y2, x2 = then
+    t = np.deg2rad(a2)
+    c, s = np.cos(t), np.sin(t)
+    x = c * x1 - s * y1 + x2
+    y = s * x1 + c * y1 + y2
+    return float(a1 + a2), float(y), float(x)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InvalidDataError
 from ..transform import bin_stack, fourier_shift_stack
 from . import _fbp
 from ._register import _spectral_weight, check_stack, check_start
@@ -98,10 +99,11 @@ def projection_matching(data, tilts, start=None, *, initial="COM-CL", levels=(4,
     n, ny, nx = data.shape
     start = check_start(start, n)
     if isinstance(initial, str):
-        from . import compute_shifts
-
-        shifts = compute_shifts(data, tilts, initial, start)
-    elif initial is None:
+        raise InvalidDataError(
+            f"initial={initial!r}: give the shifts as an (n, 2) array here; "
+            "etspy_widgets.engine.align.projection_matching starts from a method name."
+        )
+    if initial is None:
         shifts = np.zeros((n, 2))
     else:
         shifts = np.array(getattr(initial, "data", initial), dtype=np.float64).reshape(n, 2)

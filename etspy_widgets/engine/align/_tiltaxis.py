@@ -12,8 +12,10 @@ import numpy as np
 from scipy import optimize
 
 from ..errors import InvalidDataError
+from ..transform import bin_stack, compose_rigid
 from . import _fbp
 from ._register import _background_free, _row_com, best_slices, check_stack
+from ._slices import SliceSampler
 
 
 def _correction_for_axis(slope: float, offset: float, shape) -> tuple[float, float]:
@@ -45,8 +47,6 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6
     offset is read from the traces at that rotation. Returns the ``rotation``, ``yshift`` and
     ``xshift`` to apply.
     """
-    from ._apply import compose_rigid
-    from ._slices import SliceSampler
 
     data = check_stack(data)
     _n, _ny, nx = data.shape
@@ -158,7 +158,6 @@ def refine_rotation(data, angle: float, span: float = 3.0) -> float:
     A 0.5° scan then a bounded search of ``_profile_spread`` on a copy binned to
     ≤ 128 px.
     """
-    from ..transform import bin_stack
 
     factor = max(1, int(np.ceil(max(data.shape[1:]) / 128)))
     small = bin_stack(data, factor).astype(np.float64)
@@ -246,7 +245,6 @@ def offset_search(data, tilts, slices=None, *, nslices: int = 8, shift_limit: fl
     dict
         ``yshift`` (pixels, to apply after the rotation) and the coarse ``scan``.
     """
-    from ._slices import SliceSampler
 
     data = check_stack(data)
     tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)

@@ -6,11 +6,8 @@ stack, as stored); the batched projector operators take volume blocks
 ``(n_slices, thickness, n_det)`` and sinogram blocks ``(n_slices, n_tilts, n_det)``
 (slice first); see ``projectors`` and ``docs/reconstruction.md``.
 
-``ReconMixin`` carries the verbs of a TomoStack (``reconstruct``, ``recon_error``),
-``RecStackMixin`` those of a RecStack (``forward_project``).
-
-ETSpy's module functions: ``run`` and ``astra_error`` (``functions``), ``dart_segment`` and
-``get_dart_boundaries`` (``algorithms``).
+Arrays only: the TomoStack/RecStack verbs that call this package are in ``engine.signals``;
+ETSpy's module functions (``run``, ``astra_error``) in ``etspy_widgets.etspy.recon``.
 """
 
 from .algorithms import (
@@ -26,14 +23,12 @@ from .algorithms import (
 )
 from .api import METHODS, reconstruct_slices
 from .filters import FILTERS, filter_sinograms
-from .functions import astra_error, run
 from .parallel import reconstruct_stack
 from .projectors import clear_cache, cuda_available, get_projector
-from .verbs import ReconMixin, RecStackMixin
 
 __all__ = [
-    "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm", "RecStackMixin",
-    "ReconMixin", "ReconstructionCancelled", "astra_error", "clear_cache", "cuda_available",
-    "dart_segment", "filter_sinograms", "get_dart_boundaries", "get_projector",
-    "reconstruct_slices", "reconstruct_stack", "run",
+    "CGLS", "DART", "FILTERS", "METHODS", "SART", "SIRT", "TV", "Algorithm",
+    "ReconstructionCancelled", "clear_cache", "cuda_available", "dart_segment",
+    "filter_sinograms", "get_dart_boundaries", "get_projector", "reconstruct_slices",
+    "reconstruct_stack",
 ]

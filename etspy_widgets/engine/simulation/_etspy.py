@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InvalidDataError, check_method
+from ..signals import TomoStack
 from ._geometry import Geometry, add_noise_array
 from ._models import _place_particles
 from ._shapes import Phantom, Sphere, TaperedRod
@@ -80,8 +81,6 @@ def create_model_tilt_series(model, angles=None, cuda=None):
     True (default: when ASTRA sees a GPU).
     """
     import astra
-
-    from ..signals import TomoStack
 
     volume = np.asarray(getattr(model, "data", model), dtype=np.float32)
     if volume.ndim != 3:

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import check_method
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -163,8 +165,6 @@ def add_noise_array(data: np.ndarray, noise_factor: float, kind: str = "gaussian
     the relative standard deviation at the mean intensity is ``noise_factor``.
     Both keep the mean; negative values from Gaussian noise are kept (no clipping, no bias).
     """
-    from ..errors import check_method
-
     kind = check_method("noise type", kind, ["gaussian", "poisson"])
     if not noise_factor >= 0:
         raise ValueError(f"noise_factor must be >= 0; got {noise_factor}.")

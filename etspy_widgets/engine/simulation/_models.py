@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..signals import TomoStack
 from ._geometry import Geometry, Misalignment, add_noise_array
 from ._project import _check_tilts, project
 from ._shapes import Phantom, Sphere, TaperedRod
@@ -210,8 +211,6 @@ def simulate(phantom: Phantom, tilts=None, *, misalign: bool = False, minshift: 
     seed : int
         Seeds the shifts and the noise (independent streams).
     """
-    from ..signals import TomoStack
-
     tilts = CATALYST_TILTS.copy() if tilts is None else _check_tilts(tilts)
     n = tilts.size
     shift_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidDataError
-from .parallel import reconstruct_stack
+from ..engine.errors import InvalidDataError
+from ..engine.recon import dart_segment, get_dart_boundaries, reconstruct_stack
+from ..engine.signals import TomoStack
+from ..engine.signals._recon_verbs import backend_for
 
 
 def run(  # noqa: PLR0917 - ETSpy's positional signature
@@ -37,7 +39,7 @@ def run(  # noqa: PLR0917 - ETSpy's positional signature
     return reconstruct_stack(
         data, np.asarray(tilts, dtype=np.float64).ravel(), method, niterations,
         thickness=thickness, constrain=constrain, thresh=thresh, sino_filter=bp_filter,
-        cuda=cuda, ncores=ncores, show_progressbar=show_progressbar, p=p,
+        backend=backend_for(cuda), ncores=ncores, show_progressbar=show_progressbar, p=p,
         dart_iterations=dart_iterations, gray_levels=gray_levels)
 
 
@@ -55,8 +57,6 @@ def astra_error(sinogram, angles, method: str = "SIRT", iterations: int = 50,  #
     residual_error : numpy.ndarray
         ``(iterations,)``: the L2 norm of the sinogram residual after each iteration.
     """
-    from ..signals import TomoStack
-
     sino = np.asarray(sinogram)
     if sino.ndim != 2:
         raise InvalidDataError(
@@ -73,4 +73,4 @@ def astra_error(sinogram, angles, method: str = "SIRT", iterations: int = 50,  #
     return rec, np.asarray(residuals, dtype=np.float64)
 
 
-__all__ = ["astra_error", "run"]
+__all__ = ["astra_error", "dart_segment", "get_dart_boundaries", "run"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InvalidDataError, UnknownMethodError, check_method
+from ..engine.errors import InvalidDataError, UnknownMethodError, check_method
+from ..engine.signals import TomoStack
+from ..engine.transform import shift_stack
 
 _ACCURACY = {"low": 0.025, "medium": 0.01, "high": 0.001}
 _SINO_FILTERS = ("ram-lak", "shepp-logan", "hanning", "hann", "cosine", "cos")
@@ -126,7 +128,6 @@ def multiaverage(stack: np.ndarray, nframes: int, ny: int, nx: int) -> np.ndarra
     """Register the ``nframes`` frames of one tilt to the first by phase correlation; average."""
     from skimage.registration import phase_cross_correlation
 
-    from .transform import shift_stack
 
     frames = np.asarray(stack, dtype=np.float32).reshape(nframes, ny, nx)
     total = frames[0].astype(np.float64).copy()
@@ -142,7 +143,6 @@ def register_serialem_stack(stack, ncpus: int = 1):
     Frames of each tilt are registered to the first by sub-pixel phase correlation and
     averaged; returns a TomoStack with one projection per tilt and the stack's tilts.
     """
-    from .signals import TomoStack
 
     data = np.asarray(stack.data)
     if data.ndim != 4:

@@ -1,5 +1,4 @@
-"""ETSpy's ``CommonStack`` verbs, shared by [`TomoStack`][etspy_widgets.engine.signals.TomoStack]
-and [`RecStack`][etspy_widgets.engine.signals.RecStack].
+"""ETSpy's ``CommonStack`` verbs, shared by ``TomoStack`` and ``RecStack``.
 
 ``invert``, ``normalize``, ``stats``, ``change_data_type``, ``save_raw`` and ``trans_stack``
 work on the data of either signal: a tilt series ``(n_tilts, ny, nx)`` or a volume
@@ -23,15 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import check_method
-from .transform import rotate_shift_stack
+from ..errors import check_method
+from ..transform import compose_rigid, rotate_shift_stack
+from ._history import records
+from ._rigid import get_rigid, set_rigid
 
 _INTERP = {"nearest": 0, "none": 0, "linear": 1, "cubic": 3}
-
-
-def _args(*args, **kwargs) -> str:
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return ", ".join(parts)
 
 
 class CommonStackMixin:
@@ -41,14 +37,12 @@ class CommonStackMixin:
     _history_name = "stack"  # the variable the history lines assign; RecStack: "rec"
 
     # -- helpers ---------------------------------------------------------------
-    def _with_data(self, data, record: str | None = None):
-        """A deep copy holding ``data`` (same shape or a new one), with one history line."""
+    def _with_data(self, data):
+        """A deep copy holding ``data`` (same shape or a new one)."""
         data = np.asarray(data)
         out = self._deepcopy_with_new_data(data)
         if data.shape != self.data.shape:
             out.get_dimensions_from_data()
-        if record:
-            out.add_history(record)
         return out
 
     def _float_data(self) -> np.ndarray:
@@ -60,6 +54,7 @@ class CommonStackMixin:
         return (1, 2) if self._per_projection else None
 
     # -- contrast --------------------------------------------------------------
+    @records()
     def invert(self):
         """Return a copy with inverted contrast: ``max + min − x`` (bright field → dark field).
 
@@ -73,6 +68,7 @@ class CommonStackMixin:
         out.data = hi + lo - data
         return out
 
+    @records()
     def normalize(self, width: float = 3):
         """Return a copy scaled to ``(x − min) / (mean + width·std)``.
 
@@ -120,6 +116,7 @@ class CommonStackMixin:
         return path
 
     # -- rigid transform of every image -------------------------------------------
+    @records()
     def trans_stack(self, xshift: float = 0.0, yshift: float = 0.0, angle: float = 0.0,
                     interpolation: str = "linear"):
         """Rotate every image by ``angle`` degrees about its centre, then shift it.
@@ -132,12 +129,8 @@ class CommonStackMixin:
         """
         name = check_method("interpolation", interpolation, tuple(_INTERP))
         data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
-        var = self._history_name
-        out = self._with_data(data, f"{var} = {var}.trans_stack("
-                              f"{_args(xshift=xshift, yshift=yshift, angle=angle)})")
+        out = self._with_data(data)
         if self._per_projection:
-            from .align._apply import compose_rigid, get_rigid, set_rigid
-
             set_rigid(out.metadata, compose_rigid(get_rigid(self.metadata),
                                                   (angle, yshift, xshift)))
         return out

@@ -1,4 +1,6 @@
-"""Bookkeeping of applied alignment: how a stack's transforms compose and replay.
+"""Bookkeeping of applied alignment in ``metadata.Tomography`` (the signal side).
+
+The arithmetic (``compose_rigid``) is in ``engine.transform``.
 
 The canonical pipeline (``docs/conventions.md``) from the raw data is::
 
@@ -10,23 +12,6 @@ The canonical pipeline (``docs/conventions.md``) from the raw data is::
 """
 
 from __future__ import annotations
-
-import numpy as np
-
-
-def compose_rigid(first: tuple[float, float, float], then: tuple[float, float, float]):
-    """Compose two (angle, yshift, xshift) transforms about the same centre.
-
-    Applying ``first`` then ``then`` equals applying the result once: angles add and the
-    first translation is turned by the second angle.
-    """
-    a1, y1, x1 = first
-    a2, y2, x2 = then
-    t = np.deg2rad(a2)
-    c, s = np.cos(t), np.sin(t)
-    x = c * x1 - s * y1 + x2
-    y = s * x1 + c * y1 + y2
-    return float(a1 + a2), float(y), float(x)
 
 
 def get_rigid(metadata) -> tuple[float, float, float]:
@@ -43,3 +28,12 @@ def set_rigid(metadata, rigid) -> None:
     metadata.set_item("Tomography.tiltaxis", float(angle))
     metadata.set_item("Tomography.yshift", float(y))
     metadata.set_item("Tomography.xshift", float(x))
+
+
+def set_crop(metadata, rows: slice, cols: slice) -> None:
+    """Record that a stack was cropped to ``rows``, ``cols`` (``cropped``, ``crop_bounds``)."""
+    metadata.set_item("Tomography.cropped", True)
+    metadata.set_item("Tomography.crop_bounds", [rows.start, rows.stop, cols.start, cols.stop])
+
+
+__all__ = ["get_rigid", "set_crop", "set_rigid"]

@@ -2,44 +2,35 @@
 
 ``ReconMixin`` → ``TomoStack.reconstruct``, ``recon_error``, ``iter_recon_error``;
 ``RecStackMixin`` → ``RecStack.forward_project``. The numerics are in the array
-modules of this package; these methods pass arrays down and put axes, tilts, metadata and
-a history line back.
+modules of ``engine.recon``; these methods pass arrays down and put axes, tilts, metadata and
+a history line back. ETSpy's ``cuda=`` is accepted here, at the ETSpy-signature boundary,
+and translated to ``backend`` (below this layer only ``backend`` exists).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidDataError, check_finite, check_method
-from .api import check_tilts, make_algorithm
-from .parallel import reconstruct_stack
-from .projectors import get_projector
+from ..errors import Cancelled, InvalidDataError, check_finite, check_method
+from ..recon import cuda_available, get_projector, reconstruct_stack
+from ..recon.api import check_tilts, make_algorithm
+from ..scale import DEFAULT_CHUNK, reconstruct_lazy
+from ._history import records
 
-_RECON_DEFAULTS = {
-    "method": "FBP", "iterations": 5, "constrain": False, "thresh": 0, "cuda": None,
-    "thickness": None, "show_progressbar": True, "p": 0.99, "ncores": None,
-    "sino_filter": "shepp-logan", "dart_iterations": 5, "gray_levels": None,
-}
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
 
 
-def _call(name: str, kwargs: dict, defaults: dict) -> str:
-    parts = []
-    for key, value in kwargs.items():
-        if key in defaults and _same(value, defaults[key]):
-            continue
-        if key in ("client", "cancel", "callbacks"):
-            continue
-        shown = value.tolist() if isinstance(value, np.ndarray) else value
-        parts.append(f"{key}={shown!r}")
-    return f"{name}({', '.join(parts)})"
+def backend_for(cuda, backend: str = "auto") -> str:
+    """Translate ETSpy's ``cuda`` flag into a projector ``backend`` (the only place it is).
 
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b) if not isinstance(a, np.ndarray) else False
-    except (TypeError, ValueError):
-        return False
+    ``cuda=True`` asks for ASTRA's CUDA projector; ``cuda=False`` keeps the computation on
+    the CPU; ``None`` leaves ``backend`` as given.
+    """
+    if cuda is True:
+        return "cuda"
+    if cuda is False and str(backend).lower() == "auto" and cuda_available():
+        return "sparse"
+    return backend
 
 
 def _axis_dict(axis, **changes) -> dict:
@@ -49,22 +40,6 @@ def _axis_dict(axis, **changes) -> dict:
     return d
 
 
-def _reconstruct_line(method, kwargs: dict) -> str:
-    """The history line ``rec = stack.reconstruct(...)`` with only the non-default keywords
-    that apply to ``method``."""
-    kwargs = dict(kwargs)
-    defaults = {**_RECON_DEFAULTS, "backend": "auto", "kernel": "strip",
-                "tv_weight": 0.03, "seed": 0, "builder": "native"}
-    if str(method).upper() in ("BP", "FBP"):
-        kwargs.pop("iterations", None)
-    else:
-        kwargs.pop("sino_filter", None)
-    if str(method).upper() != "DART":
-        kwargs = {k: v for k, v in kwargs.items()
-                  if k not in ("p", "dart_iterations", "gray_levels")}
-    return "rec = " + _call("stack.reconstruct", kwargs, defaults)
-
-
 class ReconMixin:
     """Reconstruction verbs of a TomoStack."""
 
@@ -72,6 +47,7 @@ class ReconMixin:
         n = self.data.shape[0] if self.data.ndim == 3 else 1
         return check_tilts(self.tilt_values, n)
 
+    @records()
     def reconstruct(  # noqa: PLR0917 - ETSpy's positional signature
             self, method="FBP", iterations=5, constrain=False, thresh=0, cuda=None,
                     thickness=None, show_progressbar=True, p=0.99, ncores=None,
@@ -119,31 +95,23 @@ class ReconMixin:
             ``(nx, thickness, ny)`` with the stack's x axis as navigation axis, and
             ``z``, ``y`` as signal axes (ETSpy's layout).
         """
-        from ..signals import RecStack
-
         if self.data.ndim != 3:
             raise InvalidDataError(
                 f"reconstruct needs a tilt series (n_tilts, ny, nx); this stack has shape "
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
-        # every keyword that shapes the result, in the order the history line writes them
-        kwargs = {"method": method, "iterations": iterations, "constrain": constrain,
-                  "thresh": thresh, "cuda": cuda, "thickness": thickness, "p": p,
-                  "sino_filter": sino_filter, "dart_iterations": dart_iterations,
-                  "gray_levels": gray_levels, "backend": backend, "kernel": kernel,
-                  "tv_weight": tv_weight, "seed": seed, "builder": builder}
-        line = _reconstruct_line(method, kwargs)
-        options = {k: v for k, v in kwargs.items()
-                   if k not in ("method", "iterations", "thickness", "gray_levels")}
+        backend = backend_for(cuda, backend)
+        # every keyword that shapes the result (the history line is written by @records)
+        options = {"constrain": constrain, "thresh": thresh, "p": p,
+                   "sino_filter": sino_filter, "dart_iterations": dart_iterations,
+                   "backend": backend, "kernel": kernel, "tv_weight": tv_weight,
+                   "seed": seed, "builder": builder}
         uses_levels = not isinstance(method, str) or method.lower() == "dart"
         options["gray_levels"] = gray_levels if uses_levels else None
         if getattr(self, "_lazy", False):
-            from ..scale import DEFAULT_CHUNK, reconstruct_lazy
-
             rec = reconstruct_lazy(self, method, iterations, thickness=thickness,
                                    chunk_size=chunk_size or DEFAULT_CHUNK, **options)
-            rec.add_history(line)
             self._describe_source(rec, tilts)
             return rec
         rec = reconstruct_stack(
@@ -155,12 +123,9 @@ class ReconMixin:
         axes = [_axis_dict(xax, navigate=True),
                 _axis_dict(yax, name="z", size=rec.shape[1], navigate=False, offset=0.0),
                 _axis_dict(yax, navigate=False)]
-        out = RecStack(rec, axes=axes)
+        out = self._volume_class(rec, axes=axes)
         title = self.metadata.get_item("General.title") or ""
         out.metadata.General.title = f"Reconstruction of {title}" if title else "Reconstruction"
-        for old in self.history:
-            out.add_history(old)
-        out.add_history(line)
         self._describe_source(out, tilts)
         return out
 
@@ -194,14 +159,12 @@ class ReconMixin:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
-        proj = get_projector(tilts, ny, ny, backend, kernel=kernel, cuda=cuda)
+        proj = get_projector(tilts, ny, ny, backend_for(cuda, backend), kernel=kernel)
         alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
                              constrain=constrain, thresh=thresh, tv_weight=tv_weight)
         for i in range(int(iterations)):
             if cancel is not None and cancel.is_set():
-                from .algorithms import ReconstructionCancelled
-
-                raise ReconstructionCancelled("recon_error cancelled.")
+                raise Cancelled("recon_error cancelled.")
             alg.update()
             alg.iteration += 1
             image = alg.solution[:, 0].reshape(ny, ny).copy()
@@ -253,6 +216,7 @@ class ReconMixin:
 class RecStackMixin:
     """Verbs of a reconstructed volume."""
 
+    @records()
     def forward_project(self, tilts=None, cuda=None, *, backend="auto", kernel="linear",
                         chunk_size=64):
         """Project the volume at ``tilts`` (degrees) → a TomoStack ``(n_tilts, ny, nx)``.
@@ -261,8 +225,6 @@ class RecStackMixin:
         ``kernel`` is ASTRA's "linear" by default, as in ETSpy; the volume geometry is
         ``(thickness, ny)`` (ETSpy assumes thickness = ny).
         """
-        from ..signals import TomoStack
-
         if tilts is None:
             tilts = self.metadata.get_item("Tomography.source_tilts")
             if tilts is None:
@@ -283,13 +245,13 @@ class RecStackMixin:
             raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
         check_finite(vol, "volume")
         nx, nz, ny = vol.shape
-        proj = get_projector(tilts, ny, nz, backend, kernel=kernel, cuda=cuda)
+        proj = get_projector(tilts, ny, nz, backend_for(cuda, backend), kernel=kernel)
         out = np.empty((tilts.size, ny, nx), np.float32)
         for x0 in range(0, nx, chunk_size):
             x1 = min(nx, x0 + chunk_size)
             cols = np.ascontiguousarray(vol[x0:x1].reshape(x1 - x0, -1).T)
             out[:, :, x0:x1] = proj.fp_cols(cols).reshape(tilts.size, ny, x1 - x0)
-        stack = TomoStack(out, tilts=tilts)
+        stack = self._series_class(out, tilts=tilts)
         am = stack.axes_manager
         src = self.axes_manager
         if src.navigation_dimension == 1 and not single:
@@ -297,7 +259,7 @@ class RecStackMixin:
         if src.signal_dimension == 2:
             am.signal_axes[1].update_from(src.signal_axes[0], ("scale", "offset", "units"))
         stack.metadata.General.title = "Forward projection"
-        for line in self.history:
-            stack.add_history(line)
-        stack.add_history(f"stack = rec.forward_project({tilts.tolist()!r})")
         return stack
+
+
+__all__ = ["ERROR_ALGORITHMS", "RecStackMixin", "ReconMixin", "backend_for"]

@@ -24,11 +24,19 @@ from hyperspy._signals.signal2d import Signal2D
 from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
-from .align import AlignMixin
-from .atomic import atomic_path
-from .common import CommonStackMixin
-from .errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
-from .recon import ReconMixin, RecStackMixin
+from ..atomic import atomic_path
+from ..errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
+from ..visualize import (
+    VOLUME_AXES,
+    plot_missing_wedge,
+    project_volume,
+    rotate_volume,
+    volume_axis,
+)
+from ._align_verbs import AlignMixin
+from ._common import CommonStackMixin
+from ._history import records
+from ._recon_verbs import ReconMixin, RecStackMixin
 
 _SLICING_TARGETS = [
     "metadata.Signal.Noise_properties.variance",
@@ -330,6 +338,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             ax.offset, ax.scale = float(start), float(increment)
         self.tilts = float(start) + float(increment) * np.arange(n)
 
+    @records()
     def remove_projections(self, projections=None) -> TomoStack:
         """Return a copy without the projections at the given indices (tilts/shifts follow).
 
@@ -407,8 +416,6 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     def plot_missing_wedge(self, size: int = 128, ax=None):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
-        from .visualize import plot_missing_wedge
-
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
 
 
@@ -491,8 +498,6 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
     # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
     def _projection(self, axis, kind: str) -> Signal2D:
-        from .visualize import VOLUME_AXES, project_volume, volume_axis
-
         index = volume_axis(axis)
         out = Signal2D(project_volume(self.data, index, kind))
         names = [n for n, i in sorted(VOLUME_AXES.items(), key=lambda kv: kv[1]) if i != index]
@@ -514,8 +519,6 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
         ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
         """
-        from .visualize import rotate_volume
-
         if rotation_angles is None:
             raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
         data, matrix, offset = rotate_volume(self.data, rotation_angles)
@@ -526,10 +529,12 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         return out
 
     def render(self, **kwargs):
-        """A 3D view (ipyvolume): see ``etspy_widgets.widgets.volume.VolumeView``."""
-        from ..widgets.volume import VolumeView
+        """A 3D view of the volume from the viewer registered as ``"volume"``.
 
-        return VolumeView(self, **kwargs)
+        ``import etspy_widgets`` registers ``etspy_widgets.VolumeView`` (ipyvolume); the
+        engine itself imports no widget library (``register_viewer``).
+        """
+        return viewer("volume")(self, **kwargs)
 
 
 class LazyTomoStack(TomoStack, LazySignal2D):
@@ -552,6 +557,31 @@ class LazyRecStack(RecStack, LazySignal2D):
     _lazy = True
 
 
+TomoStack._volume_class = RecStack
+RecStack._series_class = TomoStack
+
+_VIEWERS: dict = {}
+
+
+def register_viewer(name: str, factory) -> None:
+    """Register ``factory(signal, **kwargs)`` as the viewer ``name`` (``RecStack.render``).
+
+    The widgets layer registers its viewers here, so the signals never import a widget.
+    """
+    _VIEWERS[str(name)] = factory
+
+
+def viewer(name: str):
+    """The viewer factory registered as ``name``."""
+    try:
+        return _VIEWERS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"No {name!r} viewer is registered: import etspy_widgets (it registers "
+            "VolumeView), or call etspy_widgets.VolumeView(rec) directly."
+        ) from None
+
+
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     """Return ``signal_or_array`` as a ``TomoStack`` (no copy when it already is one)."""
     if isinstance(signal_or_array, TomoStack) and tilts is None:
@@ -560,4 +590,4 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
 
 
 __all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
-           "as_tomostack"]
+           "as_tomostack", "register_viewer", "viewer"]

@@ -1,0 +1,29 @@
+"""Tomography signals: ``TomoStack`` (a tilt series) and ``RecStack`` (a volume).
+
+The HyperSpy classes and their verbs, thin: each verb passes arrays down to the array
+packages (``engine.align``, ``engine.recon``, ``engine.transform``, ``engine.filters``) and
+puts results, tilts, shifts, metadata and one history line back (``_history``). Nothing
+below this package imports it.
+
+Modules: ``_stacks`` (the classes), ``_align_verbs`` / ``_recon_verbs`` / ``_common`` (the
+verbs), ``_rigid`` (alignment bookkeeping in ``metadata.Tomography``), ``_history`` (the
+history lines).
+"""
+
+from ._common import CommonStackMixin
+from ._history import RUNTIME_CONTROLS, canonical_line, history_of, records, set_history
+from ._stacks import (
+    LazyRecStack,
+    LazyTomoStack,
+    RecStack,
+    TomoShifts,
+    TomoStack,
+    TomoTilts,
+    as_tomostack,
+    register_viewer,
+    viewer,
+)
+
+__all__ = ["RUNTIME_CONTROLS", "CommonStackMixin", "LazyRecStack", "LazyTomoStack", "RecStack",
+           "TomoShifts", "TomoStack", "TomoTilts", "as_tomostack", "canonical_line",
+           "history_of", "records", "register_viewer", "set_history", "viewer"]
