@@ -18,12 +18,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path as _Path
 
-from . import datasets
-from .engine import io, simulation, transform, visualize
+from .engine import transform
 from .engine.enums import AlignmentMethod, AlignmentMethodType, FbpMethodType, ReconMethodType
 from .engine.io import load
 from .engine.signals import RecStack, TomoStack
-from .etspy import align, recon, utils
+from .etspy import align, datasets, io, projmatch, recon, simulation, utils, visualize
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +41,7 @@ __all__ = [
     "etspy_path",
     "io",
     "load",
+    "projmatch",
     "recon",
     "simulation",
     "transform",

@@ -366,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
     p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
                    "COM, COM-CL, PM)")
-    p.add_argument("--tilt-align", metavar="METHOD", help="tilt_align method (CoM, MaxImage)")
+    p.add_argument("--tilt-align", metavar="METHOD",
+                   help="tilt_align method (CoM, MaxImage, MassProfile)")
     p.add_argument("--method", default="FBP", help="reconstruction method (default FBP)")
     p.add_argument("--iterations", type=int, help="iterations for iterative methods")
     p.add_argument("--thickness", type=int, help="volume thickness in pixels")

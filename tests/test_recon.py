@@ -265,7 +265,7 @@ def test_forward_project_round_trip(phantom):
 # -- bad input --------------------------------------------------------------------------------
 def test_bad_input(phantom):
     stack, _ = phantom
-    with pytest.raises(UnknownMethodError, match="reconstruction method"):
+    with pytest.raises(UnknownMethodError, match="reconstruction algorithm"):
         stack.reconstruct("MLEM", show_progressbar=False)
     with pytest.raises(UnknownMethodError, match="FBP filter"):
         stack.reconstruct("FBP", sino_filter="sheppy", show_progressbar=False)

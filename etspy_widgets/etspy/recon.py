@@ -60,8 +60,13 @@ def astra_error(sinogram, angles, method: str = "SIRT", iterations: int = 50,  #
     sino = np.asarray(sinogram)
     if sino.ndim != 2:
         raise InvalidDataError(
-            f"Sinogram must be two-dimensional (ntilts, y); got shape {sino.shape}.")
+            f"Sinogram must be two-dimensional (ntilts, y). Provided shape was {sino.shape}.")
     angles = np.asarray(angles, dtype=np.float64).ravel()
+    if angles.size != sino.shape[0]:
+        raise InvalidDataError(
+            "Number of angles must match size of the first dimension of the sinogram. "
+            f"[len(angles) was {angles.size}; sinogram.shape was {sino.shape}] "
+            f"({angles.size} != {sino.shape[0]})")
     stack = TomoStack(sino[:, :, np.newaxis], tilts=angles)
     ny = sino.shape[1]
     images, residuals = [], []

@@ -280,9 +280,10 @@ def _choose_nslices(nslices, nx: int) -> int:
 
 
 class TiltCOMAligner(TiltAligner):
-    """Centre-of-mass traces ("CoM", Wolf et al. 2012): in each chosen column the centre of
-    mass across the axis follows ``r + a cos θ + b sin θ``; a line through the ``r`` of all
-    columns is the axis, solved self-consistently (``_tiltaxis.com_axis``).
+    """Centre-of-mass traces ("CoM", ETSpy's method, Wolf et al. 2012): in each chosen column
+    the centre of mass across the axis follows ``r + a cos θ + b sin θ``; a line through the
+    ``r`` of all columns is the axis (one measurement, ``_tiltaxis.com_axis_once``, on the
+    background-subtracted projections).
 
     Keywords: ``slices`` (columns; default the ``nslices`` best), ``nslices`` (ETSpy's
     rule: 10 % of the width in [3, 50]; at most 30 %).
@@ -302,8 +303,10 @@ class TiltCOMAligner(TiltAligner):
         nslices = _choose_nslices(kwargs.pop("nslices", None), nx)
         if slices is not None:
             slices = np.sort(np.asarray(slices, dtype=np.int64))
-        result = _tiltaxis.com_axis(data, tilts, slices=slices, nslices=nslices,
-                                    refine=False, **kwargs)
+        if kwargs:
+            raise TypeError(f"CoM tilt alignment takes slices and nslices; got {sorted(kwargs)}")
+        result = _tiltaxis.com_axis_once(data, tilts, slices=slices, nslices=nslices)
+        result.setdefault("xshift", 0.0)
         logger.info("Calculated tilt-axis rotation %.2f, shift %.2f", result["rotation"],
                     result["yshift"])
         return result
