@@ -12,8 +12,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-COPIES = {"static": ["js/workbench.js", "js/workbench.css"],
-          "notebooks": ["notebooks/quickstart.ipynb"]}
+# every front-end module (the widget joins them into one ES module at import), not the tests
+FRONT_END = [*sorted(str(p.relative_to(ROOT)) for p in (ROOT / "js").glob("*.js")),
+             "js/workbench.css"]
+COPIES = {"static": FRONT_END, "notebooks": ["notebooks/quickstart.ipynb"]}
 
 
 class BuildPyWithFrontEnd(build_py):

@@ -113,7 +113,7 @@ def run_lazy(src: str, out: str, method: str, iterations: int, chunk: int,  # no
 def run_slice_cost(src: str, n_slices: int, iterations: int) -> dict:
     """Seconds per slice for FBP and per slice·iteration for SIRT, sparse vs ASTRA CPU."""
     import etspy_widgets as etw
-    from etspy_widgets.engine.recon.projectors import get_projector
+    from etspy_widgets.engine.project import get_projector
 
     stack = etw.load(src, lazy=True)
     nx = stack.data.shape[2]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import etspy_widgets as etw
-from etspy_widgets.engine.align._slices import default_slices, reconstruct_sinograms
+from etspy_widgets.engine.align import default_slices, reconstruct_sinograms
 from etspy_widgets.engine.simulation import simulate_needle
 from etspy_widgets.engine.transform import rotate_shift_stack
 

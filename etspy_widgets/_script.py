@@ -8,10 +8,12 @@ same text whichever path ran it. Layer 0: imports nothing from the project but t
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
 
+from .engine.atomic import atomic_path
 from .engine.errors import TomographyError
 
 #: The package import every script starts with.
@@ -46,6 +48,8 @@ def literal(value: Any) -> str:
         value = value.tolist()
     if hasattr(value, "metadata") and hasattr(value, "data") and not isinstance(value, str):
         value = np.asarray(value.data).tolist()  # a TomoTilts/TomoShifts: its values
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)  # a path is written as the string it stands for
     if isinstance(value, Code):
         return str.__str__(value)
     if isinstance(value, str):
@@ -126,5 +130,45 @@ def header(lines) -> list[str]:
     return [*out, IMPORT_LINE]
 
 
+def notebook_cells(code: str) -> list[tuple[str, str]]:
+    """``(kind, text)`` cells of a log: the imports, then one code cell per step, with the
+    comment lines above a step as a markdown cell."""
+    cells, comments, imports = [], [], []
+    for line in code.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            comments.append(line.lstrip("# ").rstrip())
+            continue
+        if line.startswith(("import ", "from ")):
+            imports.append(line)
+            continue
+        if comments:
+            cells.append(("markdown", "\n".join(comments)))
+            comments = []
+        cells.append(("code", line))
+    head = [("code", "\n".join(imports))] if imports else []
+    return head + cells + ([("markdown", "\n".join(comments))] if comments else [])
+
+
+def write_notebook(code: str, path, overwrite: bool = True):
+    """Write the script ``code`` as a notebook (see [`notebook_cells`][]), atomically."""
+    from pathlib import Path
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(text) if kind == "code"
+                else nbformat.v4.new_markdown_cell(text)
+                for kind, text in notebook_cells(code)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        nbformat.write(nb, os.fspath(tmp))
+    return path
+
+
 __all__ = ["IMPORT_LINE", "NUMPY_LINE", "Code", "ScriptError", "assign", "call", "header",
-           "index_text", "literal", "slice_line", "verb_line"]
+           "index_text", "literal", "notebook_cells", "slice_line", "verb_line",
+           "write_notebook"]

@@ -18,16 +18,20 @@ import sys
 from pathlib import Path
 
 from . import load
-from ._script import Code, assign, call, header
+from ._script import Code, assign, call, header, write_notebook
 from .actions import render, verbs
 from .demo import main as demo_main
 from .engine.atomic import atomic_path
 from .engine.errors import TomographyError
+from .engine.io.export import save as export_save
+from .engine.testdata import cache_root, default_data_folder, fetch_test_data, is_complete
 from .replay import replay
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose pipe closed
-OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc")
+OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc", ".emd", ".zarr")
+# --format: the writer, whatever the extension (.emd = tomviz EMD, .zarr = OME-Zarr)
+FORMAT_CHOICES = ("hspy", "zspy", "mrc", "tomviz", "ome-zarr")
 
 
 class CLIError(Exception):
@@ -82,22 +86,23 @@ def check_reconstruct_args(args: argparse.Namespace) -> None:
         raise CLIError(f"--bin must be >= 1; got {args.bin}")
 
 
-def run_script(source: str) -> dict:
+def run_script(source: str, *, trusted: bool = False, accept_changed: bool = False) -> dict:
     """Execute a script with ``etspy_widgets.replay`` (as the workbench's log replays).
 
-    Returns the namespace; ``stack`` and ``rec`` in it carry the lines that made them as
-    their ``metadata.Tomography.history``.
+    ``trusted`` for the scripts this CLI writes itself (and ``replay --trust``); anything
+    else is checked against the log grammar first. Returns the namespace; ``stack`` and
+    ``rec`` in it carry the lines that made them as their ``metadata.Tomography.history``.
     """
     try:
-        return replay(source).namespace
+        return replay(source, trusted=trusted, accept_changed=accept_changed).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
 
 # -- writing -------------------------------------------------------------------------------
-def check_output(path: Path, overwrite: bool) -> None:
+def check_output(path: Path, overwrite: bool, fmt: str | None = None) -> None:
     """Fail early (before any work) when ``path`` cannot be written."""
-    if path.suffix.lower() not in OUTPUT_FORMATS:
+    if fmt is None and path.suffix.lower() not in OUTPUT_FORMATS:
         raise CLIError(f"output {path}: unsupported format; use one of {', '.join(OUTPUT_FORMATS)}")
     if path.exists() and not overwrite:
         raise CLIError(f"output {path} exists; pass --overwrite to replace it")
@@ -108,10 +113,14 @@ def check_output(path: Path, overwrite: bool) -> None:
         raise CLIError(f"output folder {parent} is not writable")
 
 
-def write_signal(signal, path: Path, overwrite: bool) -> Path:
-    """Write a RecStack/TomoStack to hspy, zspy or MRC, atomically."""
-    if path.suffix.lower() == ".mrc":
+def write_signal(signal, path: Path, overwrite: bool, fmt: str | None = None) -> Path:
+    """Write a RecStack/TomoStack to hspy, zspy, MRC, tomviz EMD or OME-Zarr, atomically."""
+    if fmt in ("hspy", "zspy"):
+        return signal.save(path, overwrite=overwrite, file_format=fmt.upper())
+    if fmt is None and path.suffix.lower() == ".mrc":
         return write_mrc(signal, path, overwrite)
+    if fmt is not None or path.suffix.lower() in (".emd", ".zarr"):
+        return export_save(signal, path, fmt, overwrite)[0]
     return signal.save(path, overwrite=overwrite)
 
 
@@ -136,16 +145,16 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if not Path(args.input).exists():
         raise CLIError(f"input {args.input}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     check_reconstruct_args(args)
     lines = build_reconstruct_script(args)
     source = "\n".join(lines) + "\n"
     if args.print_script:
         print(source, end="")
-    ns = run_script(source)
+    ns = run_script(source, trusted=True)  # the script this command wrote
     rec = ns["rec"]
     try:
-        write_signal(rec, out, args.overwrite)
+        write_signal(rec, out, args.overwrite, args.format)
     finally:
         if ns.get("client") is not None:
             ns["client"].close()
@@ -163,16 +172,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not log.exists():
         raise CLIError(f"log {args.log}: no such file")
     out = Path(args.output)
-    check_output(out, args.overwrite)
+    check_output(out, args.overwrite, args.format)
     is_script = log.suffix.lower() in (".py", ".txt")
     source = log.read_text() if is_script else history_source(log)
     if args.input:
         source = _replace_input(source, args.input)
-    ns = run_script(source)
-    result = ns.get("rec", ns.get("stack"))
+    if args.notebook:
+        written = write_notebook(source, Path(args.notebook), overwrite=args.overwrite)
+        print(f"wrote {written}", file=sys.stderr)
+    ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
+    result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
         raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
-    write_signal(result, out, args.overwrite)
+    write_signal(result, out, args.overwrite, args.format)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -267,8 +279,6 @@ def lab_settings_dir() -> Path:
     import json
     import shutil
 
-    from .engine.testdata import cache_root
-
     target = cache_root() / "lab-settings"
     target.mkdir(parents=True, exist_ok=True)
     try:
@@ -344,8 +354,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .engine.testdata import default_data_folder, fetch_test_data, is_complete
-
     dest = Path(args.dest).expanduser() if args.dest else default_data_folder()
     already = is_complete(dest)
     try:
@@ -362,7 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reconstruct", help="align and reconstruct a tilt series")
     p.add_argument("input", help="tilt series (MRC + .rawtlt/.mdoc, DM3/DM4, HSPY/ZSPY)")
-    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy or .mrc)")
+    p.add_argument("-o", "--output", required=True, help="output volume (.hspy, .zspy, .mrc, "
+                   ".emd = tomviz, .zarr = OME-Zarr)")
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format, whatever the "
+                   "extension (default: from the extension)")
     p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
     p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
                    "COM, COM-CL, PM)")
@@ -386,8 +397,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="re-run a workbench code log or a saved result's history")
     p.add_argument("log", help="a .py log, or a .hspy/.zspy whose history to replay")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--format", choices=FORMAT_CHOICES, help="output format (default: from "
+                   "the extension)")
     p.add_argument("--input", help="run the log on another tilt-series file")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--trust", action="store_true", help="run the log as arbitrary Python "
+                   "(THIS RUNS CODE: only for a script you wrote or read); by default only "
+                   "the grammar the project writes is run")
+    p.add_argument("--accept-changed", action="store_true", help="replay even when a source "
+                   "file's SHA-256 differs from the one recorded in the history")
+    p.add_argument("--notebook", help="also write the log as a notebook (.ipynb)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("info", help="print shape, tilts, calibration and alignment metadata")

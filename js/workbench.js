@@ -1,303 +1,90 @@
 // AlignmentWorkbench front end: plain ESM for anywidget, no bundler, no network.
-// State lives in the Python model's traits; images arrive as frames
+// State lives in the Python model's traits; images arrive as frames in custom messages
 // {data: DataView (uint8), shape: [h, w] or [k, h, w], ...}; buttons send
 // {action: name} messages. Nothing here computes on the data: it paints.
+//
+// Modules: dom.js (elements), paint.js (colour maps), geometry.js (pure pane geometry),
+// transport.js (JS → Python sync, instrumentation), keys.js (shortcuts), controls.js,
+// panes.js; the Python
+// side joins them into one module (etspy_widgets/widgets/workbench/_model.py: bundle).
 
-/** @typedef {{get: Function, set: Function, save_changes: Function, on: Function,
- *   off: Function, send: Function}} Model */
-
-const LUT_ANCHORS = {
-  viridis: ["440154", "48186a", "472d7b", "424086", "3b528b", "33638d", "2c728e", "26828e",
-    "21918c", "1fa088", "28ae80", "3fbc73", "5ec962", "84d44b", "addc30", "d8e219", "fde725"],
-  magma: ["000004", "0a0822", "1d1147", "36106b", "51127c", "6a1c81", "832681", "9c2e7f",
-    "b73779", "d0416f", "e75263", "f56b5c", "fc8961", "fea772", "fec488", "fde2a3", "fcfdbf"],
-  inferno: ["000004", "0b0724", "210c4a", "3d0965", "57106e", "71196e", "8a226a", "a32c61",
-    "bc3754", "d24644", "e45a31", "f1731d", "f98e09", "fcac11", "f9cb35", "f2ea69", "fcffa4"],
-};
-
-/** @type {Map<string, Uint8ClampedArray>} */
-const LUTS = new Map();
+import { copyText, h, insertCellBelow } from "./dom.js";
+import { actionButton, fillSelect, traitSelect, traitSlider } from "./controls.js";
+import { moveSlice, nudgeUpdate } from "./geometry.js";
+import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
+import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
+import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
+import { makeSync } from "./transport.js";
 
 /**
- * A 256 × RGB lookup table for a colour map name.
- * @param {string} name
- * @returns {Uint8ClampedArray}
+ * The live trial-alignment controls (tilt axis, nudges, slice method).
+ * @param {{model: any, sync: any}} ctx
  */
-export function lut(name) {
-  if (LUTS.has(name)) return /** @type {Uint8ClampedArray} */ (LUTS.get(name));
-  const table = new Uint8ClampedArray(256 * 3);
-  for (let i = 0; i < 256; i++) {
-    const x = i / 255;
-    let rgb = [i, i, i];
-    if (name === "afmhot") {
-      rgb = [2 * x, 2 * x - 0.5, 2 * x - 1].map((v) => 255 * Math.min(1, Math.max(0, v)));
-    } else if (LUT_ANCHORS[name]) {
-      const anchors = LUT_ANCHORS[name];
-      const pos = x * (anchors.length - 1);
-      const k = Math.min(anchors.length - 2, Math.floor(pos));
-      const f = pos - k;
-      const a = anchors[k], b = anchors[k + 1];
-      rgb = [0, 2, 4].map((o) => {
-        const va = parseInt(a.slice(o, o + 2), 16), vb = parseInt(b.slice(o, o + 2), 16);
-        return va + f * (vb - va);
-      });
-    }
-    table.set(rgb, 3 * i);
-  }
-  LUTS.set(name, table);
-  return table;
-}
-
-/**
- * The uint8 pixels of a frame (a DataView, ArrayBuffer or typed array).
- * @param {any} data
- * @returns {Uint8Array}
- */
-export function bytesOf(data) {
-  if (!data) return new Uint8Array(0);
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof DataView) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data.buffer) return new Uint8Array(data.buffer, data.byteOffset || 0, data.byteLength);
-  return new Uint8Array(data);
-}
-
-/**
- * Paint image `index` of a frame onto `canvas` with a colour map (canvas resized to it).
- * @param {HTMLCanvasElement} canvas
- * @param {any} frame
- * @param {string} cmap
- * @param {number} [index]
- * @returns {boolean} whether something was painted
- */
-export function paint(canvas, frame, cmap, index = 0) {
-  if (!frame || !frame.shape || !frame.data) return false;
-  const shape = frame.shape;
-  const h = shape[shape.length - 2], w = shape[shape.length - 1];
-  const pixels = bytesOf(frame.data);
-  const offset = index * h * w;
-  if (pixels.length < offset + h * w) return false;
-  if (canvas.width !== w) canvas.width = w;
-  if (canvas.height !== h) canvas.height = h;
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
-  const img = ctx.createImageData(w, h);
-  const table = lut(cmap);
-  const out = img.data;
-  for (let i = 0; i < h * w; i++) {
-    const v = 3 * pixels[offset + i];
-    const o = 4 * i;
-    out[o] = table[v]; out[o + 1] = table[v + 1]; out[o + 2] = table[v + 2]; out[o + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-  return true;
-}
-
-/**
- * @param {string} tag
- * @param {Record<string, any>} [props]
- * @param {(Node|string)[]} [children]
- * @returns {any}
- */
-function h(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k in node) /** @type {any} */ (node)[k] = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c);
-  return node;
-}
-
-/**
- * Insert `code` in a new code cell below the cell that holds `el` (JupyterLab 4 /
- * Notebook 7 with the application exposed as window.jupyterapp).
- * @param {HTMLElement} el
- * @param {string} code
- * @returns {boolean}
- */
-export function insertCellBelow(el, code) {
-  const app = /** @type {any} */ (window).jupyterapp;
-  if (!app || !app.shell) return false;
-  const shell = app.shell;
-  const panels = [];
-  try {
-    for (const w of shell.widgets("main")) panels.push(w);
-  } catch (_err) {
-    if (shell.currentWidget) panels.push(shell.currentWidget);
-  }
-  for (const panel of panels) {
-    const nb = panel && panel.content;
-    if (!nb || !nb.widgets || !nb.model) continue;
-    for (let i = 0; i < nb.widgets.length; i++) {
-      if (nb.widgets[i].node.contains(el)) {
-        nb.model.sharedModel.insertCell(i + 1, { cell_type: "code", source: code });
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-/**
- * Copy text to the clipboard (falls back to a selected textarea).
- * @param {string} text
- */
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (_err) {
-    const area = h("textarea", { value: text });
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand("copy");
-    area.remove();
-    return ok;
-  }
-}
-
-/**
- * A labelled range slider bound to a float/int trait; flags `dragging` while held.
- * @param {Model} model
- * @param {string} trait
- * @param {{label: string, min: number, max: number, step: number, unit?: string}} o
- */
-function traitSlider(model, trait, o) {
-  const input = h("input", {
-    type: "range", min: o.min, max: o.max, step: o.step, value: model.get(trait),
-    class: "etw-slider", dataset: { trait, lmSuppressShortcuts: "true" },
-  });
-  const number = h("input", { type: "number", step: o.step, value: model.get(trait),
-    class: "etw-number", dataset: { trait: trait + "-number" } });
-  const send = (/** @type {number} */ value) => {
-    /** @type {any} */ (window).__etwSent = { trait, value, t: performance.now() };
-    model.set(trait, value);
-    model.save_changes();
-  };
-  input.addEventListener("input", () => send(Number(input.value)));
-  number.addEventListener("change", () => send(Number(number.value)));
-  const drag = (/** @type {boolean} */ on) => {
-    if (model.get("dragging") !== on) { model.set("dragging", on); model.save_changes(); }
-  };
-  input.addEventListener("pointerdown", () => drag(true));
-  input.addEventListener("pointerup", () => drag(false));
-  input.addEventListener("change", () => drag(false));
-  const sync = () => { input.value = model.get(trait); number.value = model.get(trait); };
-  model.on(`change:${trait}`, sync);
-  return { node: h("label", { class: "etw-field" }, [o.label, input, number, o.unit || ""]),
-    input, number, sync };
-}
-
-/**
- * @param {{model: Model, el: HTMLElement}} ctx
- */
-function render({ model, el }) {
-  const root = h("div", { class: "etw-root", tabIndex: 0 });
-  el.append(root);
-  /** @type {any} */
-  const stats = { slicesDrawn: 0, latencies: [], tiltDrawn: 0, sinoDrawn: 0 };
-  el.dataset.etwReady = "0";
-
-  // -- status line --------------------------------------------------------------
-  const status = h("span", { class: "etw-status", dataset: { role: "status" } });
-  const error = h("span", { class: "etw-error", dataset: { role: "error" } });
-  const progress = h("progress", { class: "etw-progress", max: 1, value: 0 });
-  const cancel = h("button", { class: "etw-cancel", textContent: "Cancel",
-    onclick: () => model.send({ action: "cancel" }) });
-  const statusBar = h("div", { class: "etw-statusbar" }, [status, progress, cancel, error]);
-
-  // -- tilt pane -------------------------------------------------------------------
-  const tiltCanvas = h("canvas", { class: "etw-image", dataset: { pane: "tilt" } });
-  const tiltOverlay = h("canvas", { class: "etw-overlay", dataset: { pane: "tilt-overlay" } });
-  const tiltBox = h("div", { class: "etw-canvasbox" }, [tiltCanvas, tiltOverlay]);
-  const tiltSlider = h("input", { type: "range", min: 0, step: 1, class: "etw-slider",
-    dataset: { trait: "tilt_index", lmSuppressShortcuts: "true" } });
-  const angle = h("span", { class: "etw-angle", dataset: { role: "angle" } });
-  tiltSlider.addEventListener("input", () => {
-    /** @type {any} */ (window).__etwSent = { trait: "tilt_index", value: +tiltSlider.value,
-      t: performance.now() };
-    model.set("tilt_index", Number(tiltSlider.value));
-    model.save_changes();
-  });
-  const tiltPane = h("div", { class: "etw-pane" }, [
-    h("div", { class: "etw-title", textContent: "Projection" }), tiltBox,
-    h("label", { class: "etw-field" }, ["Tilt ", tiltSlider, angle])]);
-
-  // -- sinogram pane ------------------------------------------------------------------
-  const sinoCanvas = h("canvas", { class: "etw-image", dataset: { pane: "sinogram" } });
-  const sinoTitle = h("div", { class: "etw-title", textContent: "Sinogram" });
-  const sinoPane = h("div", { class: "etw-pane" }, [sinoTitle,
-    h("div", { class: "etw-canvasbox" }, [sinoCanvas])]);
-
-  // -- slice panes -----------------------------------------------------------------------
-  const sliceCanvases = [0, 1, 2].map((k) => h("canvas", { class: "etw-image",
-    dataset: { pane: `slice-${k}` } }));
-  const sliceTitles = [0, 1, 2].map(() => h("div", { class: "etw-title" }));
-  const slicePanes = sliceCanvases.map((c, k) => h("div", { class: "etw-pane etw-slice",
-    onclick: () => { model.set("selected_slice", k); model.save_changes(); } },
-  [sliceTitles[k], h("div", { class: "etw-canvasbox" }, [c])]));
-
-  // -- trial alignment sliders --------------------------------------------------------------
-  const shape = () => model.get("stack_shape") || [1, 64, 64];
-  const shift = traitSlider(model, "tilt_shift", { label: "Tilt-axis shift ", min: -32,
-    max: 32, step: 0.1, unit: " px" });
-  const rot = traitSlider(model, "tilt_rotation", { label: "Rotation ", min: -10, max: 10,
-    step: 0.05, unit: " °" });
-  const nudgeInputs = ["dy", "dx"].map((name, axis) => {
+function trialControls({ model, sync }) {
+  const shift = traitSlider(model, sync, "tilt_shift", { label: "Tilt-axis shift ", min: -32,
+    max: 32, step: 0.1, unit: " px", title: "Trial shift of the tilt axis across itself (px)" });
+  const rot = traitSlider(model, sync, "tilt_rotation", { label: "Rotation ", min: -10,
+    max: 10, step: 0.05, unit: " °", title: "Trial rotation of the tilt axis (degrees)" });
+  const nudges = ["dy", "dx"].map((name, axis) => {
     const input = h("input", { type: "range", min: -10, max: 10, step: 0.25, value: 0,
-      class: "etw-slider", dataset: { trait: `nudge-${name}`, lmSuppressShortcuts: "true" } });
-    input.addEventListener("input", () => {
-      const nudges = { ...(model.get("nudges") || {}) };
-      const key = String(model.get("tilt_index"));
-      const cur = nudges[key] ? [...nudges[key]] : [0, 0];
-      cur[axis] = Number(input.value);
-      nudges[key] = cur;
-      model.set("nudges", nudges);
-      model.save_changes();
-    });
-    input.addEventListener("pointerdown", () => { model.set("dragging", true); model.save_changes(); });
-    input.addEventListener("change", () => { model.set("dragging", false); model.save_changes(); });
+      class: "etw-slider", title: `Trial ${name} shift of the projection shown (px)`,
+      dataset: { trait: `nudge-${name}`, lmSuppressShortcuts: "true" } });
+    input.addEventListener("input", () => sync.drag("nudges",
+      nudgeUpdate(model.get("nudges"), model.get("tilt_index"), axis, Number(input.value))));
+    input.addEventListener("pointerdown", () => sync.now("dragging", true));
+    input.addEventListener("change", () => sync.now("dragging", false));
     return input;
   });
-  const syncNudges = () => {
+  const drawNudges = () => {
     const cur = (model.get("nudges") || {})[String(model.get("tilt_index"))] || [0, 0];
-    nudgeInputs[0].value = cur[0]; nudgeInputs[1].value = cur[1];
+    nudges[0].value = cur[0]; nudges[1].value = cur[1];
   };
-  const sliceMethod = h("select", { dataset: { trait: "slice_method" } });
-  const button = (/** @type {string} */ text, /** @type {string} */ action, extra = {}) =>
-    h("button", { textContent: text, dataset: { action },
-      onclick: () => model.send({ action, ...extra }) });
-  const trial = h("div", { class: "etw-controls" }, [
+  const method = traitSelect(model, sync, "slice_method",
+    "Reconstruction method of the live slices");
+  const node = h("div", { class: "etw-controls" }, [
     h("div", { class: "etw-title", textContent: "Tilt axis (live)" }),
     shift.node, rot.node,
-    h("label", { class: "etw-field" }, ["Nudge this projection dy ", nudgeInputs[0], " dx ",
-      nudgeInputs[1]]),
-    h("label", { class: "etw-field" }, ["Slices by ", sliceMethod]),
-    button("Apply to stack", "apply_manual"),
+    h("label", { class: "etw-field" }, ["Nudge this projection dy ", nudges[0], " dx ",
+      nudges[1]]),
+    h("label", { class: "etw-field" }, ["Slices by ", method]),
+    actionButton(model, "Apply to stack", "apply_manual",
+      "Commit the shift, rotation and nudges to the stack (one logged step)"),
   ]);
-
-  // -- steps -------------------------------------------------------------------------
-  const select = (/** @type {string} */ trait) => {
-    const s = h("select", { dataset: { trait } });
-    s.addEventListener("change", () => { model.set(trait, s.value); model.save_changes(); });
-    return s;
+  const drawRanges = () => {
+    const ny = (model.get("stack_shape") || [1, 64, 64])[1];
+    const lim = Math.max(8, Math.round(ny / 4));
+    shift.input.min = String(-lim); shift.input.max = String(lim);
+    shift.update();
   };
-  const regMethod = select("reg_method"), tiltMethod = select("tilt_method");
-  const filterMethod = select("filter_method");
-  const recMethod = select("rec_method");
-  const cmapSelect = select("cmap");
-  sliceMethod.addEventListener("change", () => {
-    model.set("slice_method", sliceMethod.value); model.save_changes();
-  });
-  const recIter = h("input", { type: "number", min: 1, max: 1000, value: 20,
-    class: "etw-number", dataset: { trait: "rec_iterations" },
-    onchange: () => { model.set("rec_iterations", Number(recIter.value)); model.save_changes(); } });
-  const undo = button("Undo", "undo"), redo = button("Redo", "redo");
+  return { node, method, drawNudges, drawRanges, off: () => { shift.off(); rot.off(); } };
+}
+
+/**
+ * The processing steps, undo/redo and the code log.
+ * @param {{model: any, el: HTMLElement, sync: any}} ctx
+ */
+function stepControls({ model, el, sync }) {
+  const selects = {
+    reg_method: traitSelect(model, sync, "reg_method", "Registration method"),
+    filter_method: traitSelect(model, sync, "filter_method", "Pre-filter of the projections"),
+    tilt_method: traitSelect(model, sync, "tilt_method", "Tilt-axis alignment method"),
+    rec_method: traitSelect(model, sync, "rec_method", "Reconstruction method"),
+  };
+  const iterations = h("input", { type: "number", min: 1, max: 1000, value: 20,
+    class: "etw-number", title: "Iterations of an iterative reconstruction",
+    dataset: { trait: "rec_iterations" },
+    onchange: () => sync.now("rec_iterations", Number(iterations.value)) });
+  const run = (/** @type {string} */ action, /** @type {string} */ title) =>
+    actionButton(model, "Run", action, title);
+  const undo = actionButton(model, "Undo", "undo", "Undo the last step (Ctrl-Z)");
+  const redo = actionButton(model, "Redo", "redo", "Redo the step undone (Ctrl-Y)");
   const codeBox = h("pre", { class: "etw-code", dataset: { role: "code" } });
+  const details = h("details", { class: "etw-details" }, [
+    h("summary", { textContent: "Code", title: "The code log: every step as a line" }),
+    codeBox]);
   const note = h("span", { class: "etw-note" });
   const insert = h("button", { textContent: "Insert code cell", dataset: { action: "insert" },
+    title: "Put the code log in a new cell below this one",
     onclick: () => {
       const ok = insertCellBelow(el, model.get("code"));
       note.textContent = ok ? "Code inserted below." :
@@ -305,243 +92,250 @@ function render({ model, el }) {
       if (!ok) details.open = true;
     } });
   const copy = h("button", { textContent: "Copy code", dataset: { action: "copy" },
+    title: "Copy the code log to the clipboard",
     onclick: async () => {
       note.textContent = (await copyText(model.get("code"))) ? "Code copied." :
         "Copy failed: select the code below.";
       details.open = true;
     } });
-  const details = h("details", { class: "etw-details" }, [h("summary", { textContent: "Code" }),
-    codeBox]);
-  const steps = h("div", { class: "etw-controls" }, [
+  const node = h("div", { class: "etw-controls" }, [
     h("div", { class: "etw-title", textContent: "Steps" }),
-    h("label", { class: "etw-field" }, ["Filter ", filterMethod, button("Run", "filter")]),
-    h("label", { class: "etw-field" }, ["Registration ", regMethod, button("Run", "register")]),
-    h("label", { class: "etw-field" }, ["Tilt axis ", tiltMethod, button("Run", "tilt_align")]),
-    h("div", { class: "etw-field" }, [button("Crop to view", "crop"),
-      button("Remove this projection", "remove_projection")]),
-    h("label", { class: "etw-field" }, ["Reconstruct ", recMethod, " iterations ", recIter,
-      button("Run", "reconstruct")]),
+    h("label", { class: "etw-field" }, ["Filter ", selects.filter_method,
+      run("filter", "Filter the projections")]),
+    h("label", { class: "etw-field" }, ["Registration ", selects.reg_method,
+      run("register", "Register the projections to each other")]),
+    h("label", { class: "etw-field" }, ["Tilt axis ", selects.tilt_method,
+      run("tilt_align", "Find and correct the tilt axis")]),
+    h("div", { class: "etw-field" }, [
+      actionButton(model, "Crop to view", "crop", "Keep only the zoomed region"),
+      actionButton(model, "Remove this projection", "remove_projection",
+        "Remove the projection shown from the stack")]),
+    h("label", { class: "etw-field" }, ["Reconstruct ", selects.rec_method, " iterations ",
+      iterations, run("reconstruct", "Reconstruct the volume")]),
     h("div", { class: "etw-field" }, [undo, redo, insert, copy]), note,
   ]);
+  const drawStatus = () => {
+    const busy = model.get("busy");
+    undo.disabled = !model.get("can_undo") || busy;
+    redo.disabled = !model.get("can_redo") || busy;
+  };
+  const drawCode = () => { codeBox.textContent = model.get("code"); };
+  return { node, selects, details, drawStatus, drawCode };
+}
 
-  // -- display ---------------------------------------------------------------------------
-  const contrastInputs = [0, 1].map((k) => {
+/**
+ * Colour map, contrast (mode, histogram with draggable limits, percentiles), zoom.
+ * @param {{model: any, sync: any, frames: any}} ctx
+ */
+function displayControls({ model, sync, frames }) {
+  const cmap = traitSelect(model, sync, "cmap", "Colour map of every pane");
+  const mode = traitSelect(model, sync, "contrast_mode", "Contrast: Auto (robust limits on " +
+    "the object), Percentiles (the two sliders), Manual (drag the limits on the histogram)");
+  const contrast = [0, 1].map((k) => {
     const input = h("input", { type: "range", min: 0, max: 100, step: 0.5, class: "etw-slider",
+      title: k ? "Upper contrast limit (percentile)" : "Lower contrast limit (percentile)",
       dataset: { trait: `contrast-${k}`, lmSuppressShortcuts: "true" } });
     input.addEventListener("change", () => {
       const c = [...model.get("contrast")];
       c[k] = Number(input.value);
-      if (c[0] < c[1]) { model.set("contrast", c); model.save_changes(); }
+      if (c[0] < c[1]) sync.now("contrast", c);
     });
     return input;
   });
-  const resetZoom = h("button", { textContent: "Reset zoom",
-    onclick: () => { model.set("view", []); model.save_changes(); } });
-  const display = h("div", { class: "etw-controls" }, [
-    h("div", { class: "etw-title", textContent: "Display" }),
-    h("label", { class: "etw-field" }, ["Colour map ", cmapSelect]),
-    h("label", { class: "etw-field" }, ["Contrast (percentiles) ", contrastInputs[0],
-      contrastInputs[1]]), resetZoom,
-    h("div", { class: "etw-hint", textContent:
-      "Wheel: zoom · Shift-drag: pan · click/drag: move the nearest slice line · ←/→ on the tilt slider" }),
-  ]);
-
-  root.append(statusBar,
-    h("div", { class: "etw-row" }, [tiltPane, sinoPane, trial]),
-    h("div", { class: "etw-row" }, [...slicePanes, h("div", {}, [steps, display])]),
-    details);
-
-  // -- painting -------------------------------------------------------------------------
-  const cmap = () => model.get("cmap") || "gray";
-  const drawOverlay = () => {
-    const frame = model.get("tilt_frame"), ov = model.get("overlay");
-    if (!frame || !frame.shape || !ov || !ov.axis) return;
-    const [h0, w0] = frame.shape;
-    const scale = 2; // overlay drawn at twice the image resolution for crisp lines
-    tiltOverlay.width = w0 * scale; tiltOverlay.height = h0 * scale;
-    const ctx = /** @type {CanvasRenderingContext2D} */ (tiltOverlay.getContext("2d"));
-    ctx.clearRect(0, 0, tiltOverlay.width, tiltOverlay.height);
-    const [x0, y0] = frame.window, f = frame.factor;
-    const map = (/** @type {number[]} */ p) => [scale * (p[0] - x0 + 0.5) / f,
-      scale * (p[1] - y0 + 0.5) / f];
-    const line = (/** @type {number[][]} */ seg, /** @type {string} */ color, width = 2) => {
-      const a = map(seg[0]), b = map(seg[1]);
-      ctx.strokeStyle = color; ctx.lineWidth = width;
-      ctx.beginPath(); ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]); ctx.stroke();
-    };
-    line(ov.axis, "#ff3b30", 2);
-    const sel = model.get("selected_slice");
-    ov.slices.forEach((/** @type {number[][]} */ seg, /** @type {number} */ k) =>
-      line(seg, k === sel ? "#ffd60a" : "#30d158", k === sel ? 3 : 2));
-  };
-  const drawTilt = () => {
-    const frame = model.get("tilt_frame");
-    if (paint(tiltCanvas, frame, cmap())) {
-      stats.tiltDrawn++;
-      /** @type {any} */ (window).__etwTiltIndex = frame.index;
-    }
-    const n = (model.get("stack_shape") || [1])[0];
-    tiltSlider.max = n - 1;
-    tiltSlider.value = model.get("tilt_index");
-    if (frame && frame.angle !== undefined) {
-      angle.textContent = ` ${Number(frame.angle).toFixed(1)}° (${frame.index + 1}/${n})`;
-    }
-    drawOverlay();
-    syncNudges();
-  };
-  const drawSlices = () => {
-    const frame = model.get("slices_frame");
-    if (!frame || !frame.shape) return;
-    let ok = true;
-    for (let k = 0; k < 3; k++) {
-      ok = paint(sliceCanvases[k], frame, cmap(), k) && ok;
-      sliceTitles[k].textContent = `Slice x = ${frame.slices[k]}` +
-        (frame.level === "preview" ? " (preview)" : "");
-      slicePanes[k].classList.toggle("etw-selected", k === model.get("selected_slice"));
-    }
-    if (!ok) return;
-    stats.slicesDrawn++;
-    el.dataset.slicesDrawn = String(stats.slicesDrawn);
-    el.dataset.slicesSeq = String(frame.seq);
-    el.dataset.slicesShift = String(frame.tilt_shift);
-    el.dataset.slicesLevel = frame.level;
-    const sent = /** @type {any} */ (window).__etwSent;
-    if (sent && (sent.trait === "tilt_shift" || sent.trait === "tilt_rotation") &&
-        Number(frame[sent.trait]) === Number(sent.value) && !sent.done) {
-      sent.done = true;
-      stats.latencies.push(performance.now() - sent.t);
-      /** @type {any} */ (window).__etwLatencies = stats.latencies;
-    }
-  };
-  const drawSino = () => {
-    const frame = model.get("sino_frame");
-    if (paint(sinoCanvas, frame, cmap())) {
-      stats.sinoDrawn++;
-      sinoTitle.textContent = `Sinogram x = ${frame.slice}`;
-    }
-  };
-  const fillSelect = (/** @type {HTMLSelectElement} */ s, /** @type {string[]} */ items,
-    /** @type {string} */ trait) => {
-    s.replaceChildren(...(items || []).map((v) => h("option", { value: v, textContent: v })));
-    s.value = model.get(trait);
-  };
-  const drawControls = () => {
-    const c = model.get("choices") || {};
-    fillSelect(regMethod, c.registration, "reg_method");
-    fillSelect(filterMethod, c.filter, "filter_method");
-    fillSelect(tiltMethod, c.tilt, "tilt_method");
-    fillSelect(recMethod, c.reconstruction, "rec_method");
-    fillSelect(sliceMethod, c.slices, "slice_method");
-    fillSelect(cmapSelect, c.cmap, "cmap");
-  };
-  const drawStatus = () => {
-    status.textContent = model.get("status");
-    error.textContent = model.get("error");
-    const busy = model.get("busy"), p = model.get("progress");
-    cancel.disabled = !busy;
-    progress.style.visibility = busy ? "visible" : "hidden";
-    if (p >= 0) progress.value = p; else progress.removeAttribute("value");
-    undo.disabled = !model.get("can_undo") || busy;
-    redo.disabled = !model.get("can_redo") || busy;
-    root.classList.toggle("etw-busy", busy);
-  };
-  const drawRanges = () => {
-    const [, ny] = shape();
-    const lim = Math.max(8, Math.round(ny / 4));
-    shift.input.min = String(-lim); shift.input.max = String(lim);
-    shift.sync();
-    const c = model.get("contrast");
-    contrastInputs[0].value = c[0]; contrastInputs[1].value = c[1];
-  };
-  const drawCode = () => { codeBox.textContent = model.get("code"); };
-  const redrawAll = () => { drawTilt(); drawSlices(); drawSino(); };
-
-  // -- pointer interaction on the tilt pane ---------------------------------------------
-  /** @param {PointerEvent|WheelEvent} ev */
-  const toData = (ev) => {
-    const frame = model.get("tilt_frame");
-    const r = tiltOverlay.getBoundingClientRect();
-    const [h0, w0] = frame.shape;
-    const fx = (ev.clientX - r.left) / r.width * w0, fy = (ev.clientY - r.top) / r.height * h0;
-    return [frame.window[0] + fx * frame.factor, frame.window[1] + fy * frame.factor];
+  const hist = h("canvas", { class: "etw-plot", dataset: { pane: "histogram" } });
+  const histBox = h("div", { class: "etw-plotbox", style: "height: 70px",
+    title: "Histogram of the projection (log counts): drag a limit to set the contrast" },
+  [hist]);
+  const drawHist = () => {
+    const f = frames.tilt_frame;
+    if (!f || !f.histogram) return;
+    const limits = model.get("contrast_mode") === "manual" && model.get("contrast_limits").length
+      ? model.get("contrast_limits") : f.limits;
+    drawHistogram(hist, f.histogram, limits, themeColours(hist));
   };
   /** @type {any} */
-  let drag = null;
-  const moveSlice = (/** @type {number} */ k, /** @type {number} */ x) => {
-    const nx = shape()[2];
-    const s = [...model.get("slices")];
-    s[k] = Math.max(0, Math.min(nx - 1, Math.round(x)));
-    model.set("slices", s);
-    model.set("selected_slice", k);
-    model.save_changes();
+  let held = null;
+  const dragTo = (/** @type {PointerEvent} */ ev) => {
+    const f = frames.tilt_frame;
+    if (!f || !f.histogram) return;
+    const r = hist.getBoundingClientRect();
+    const value = valueAt(ev.clientX - r.left, f.histogram.range, r.width);
+    const current = held ? held.limits : (model.get("contrast_limits").length &&
+      model.get("contrast_mode") === "manual" ? model.get("contrast_limits") : f.limits);
+    const next = dragLimits(current, value, f.histogram.range, held ? held.which : undefined);
+    held = next;
+    sync.drag("contrast_limits", next.limits);
+    drawHist();
   };
-  tiltOverlay.addEventListener("pointerdown", (ev) => {
-    const frame = model.get("tilt_frame");
-    if (!frame || !frame.shape) return;
-    tiltOverlay.setPointerCapture(ev.pointerId);
-    const [x, y] = toData(ev);
-    if (ev.shiftKey) {
-      drag = { mode: "pan", x, y, view: frame.window };
-      return;
-    }
-    const s = model.get("slices");
-    let k = 0;
-    s.forEach((/** @type {number} */ v, /** @type {number} */ i) => {
-      if (Math.abs(v - x) < Math.abs(s[k] - x)) k = i;
-    });
-    drag = { mode: "slice", k };
-    model.set("dragging", true);
-    moveSlice(k, x);
+  hist.addEventListener("pointerdown", (/** @type {PointerEvent} */ ev) => {
+    hist.setPointerCapture(ev.pointerId); held = null; dragTo(ev);
   });
-  tiltOverlay.addEventListener("pointermove", (ev) => {
-    if (!drag) return;
-    const [x, y] = toData(ev);
-    if (drag.mode === "slice") moveSlice(drag.k, x);
-    else {
-      const [x0, y0, x1, y1] = drag.view;
-      const dx = drag.x - x, dy = drag.y - y;
-      model.set("view", [x0 + dx, y0 + dy, x1 + dx, y1 + dy]);
-      model.save_changes();
-    }
+  hist.addEventListener("pointermove", (/** @type {PointerEvent} */ ev) => { if (held) dragTo(ev); });
+  // the release point is the final value (the browser may merge the last move into it)
+  hist.addEventListener("pointerup", (/** @type {PointerEvent} */ ev) => {
+    if (held) dragTo(ev);
+    held = null; sync.flush();
   });
-  const endDrag = () => {
-    if (drag && drag.mode === "slice") { model.set("dragging", false); model.save_changes(); }
-    drag = null;
+  hist.addEventListener("pointercancel", () => { held = null; sync.flush(); });
+  const node = h("div", { class: "etw-controls" }, [
+    h("div", { class: "etw-title", textContent: "Display" }),
+    h("label", { class: "etw-field" }, ["Colour map ", cmap, " Contrast ", mode]),
+    histBox,
+    h("label", { class: "etw-field" }, ["Percentiles ", contrast[0], contrast[1]]),
+    h("button", { textContent: "Reset zoom", title: "Show the whole projection",
+      onclick: () => sync.now("view", []) }),
+  ]);
+  const draw = () => {
+    const c = model.get("contrast");
+    contrast[0].value = c[0]; contrast[1].value = c[1];
+    drawHist();
   };
-  tiltOverlay.addEventListener("pointerup", endDrag);
-  tiltOverlay.addEventListener("pointercancel", endDrag);
-  tiltOverlay.addEventListener("wheel", (ev) => {
-    const frame = model.get("tilt_frame");
-    if (!frame || !frame.window) return;
-    ev.preventDefault();
-    const [x, y] = toData(ev);
-    const [x0, y0, x1, y1] = frame.window;
-    const z = ev.deltaY > 0 ? 1.25 : 0.8;
-    const [, ny, nx] = shape();
-    const w = Math.min(nx, Math.max(8, (x1 - x0) * z)), hh = Math.min(ny, Math.max(8, (y1 - y0) * z));
-    const nx0 = x - (x - x0) * w / (x1 - x0), ny0 = y - (y - y0) * hh / (y1 - y0);
-    model.set("view", w >= nx && hh >= ny ? [] : [nx0, ny0, nx0 + w, ny0 + hh]);
-    model.save_changes();
-  }, { passive: false });
-  tiltOverlay.addEventListener("dblclick", () => { model.set("view", []); model.save_changes(); });
+  return { node, cmap, mode, draw, drawHist };
+}
 
-  // -- wiring ------------------------------------------------------------------------------
+/**
+ * The `?` overlay listing the keyboard shortcuts.
+ */
+function helpOverlay() {
+  const rows = SHORTCUTS.map(([keys, what]) => h("tr", {}, [
+    h("td", {}, [h("kbd", { textContent: keys })]), h("td", { textContent: what })]));
+  const close = h("button", { textContent: "Close", title: "Close the help (Esc)" });
+  const node = h("div", { class: "etw-help etw-hidden", dataset: { role: "help" } }, [
+    h("div", { class: "etw-title", textContent: "Keyboard shortcuts (when the workbench has focus)" }),
+    h("table", {}, rows),
+    h("p", { class: "etw-hint", textContent: "Mouse on the projection: wheel zooms, Shift-drag " +
+      "pans, drag moves the nearest slice line, double-click shows the whole image." }),
+    close]);
+  const show = (/** @type {boolean|string} */ on) => {
+    const open = on === "toggle" ? node.classList.contains("etw-hidden") : Boolean(on);
+    node.classList.toggle("etw-hidden", !open);
+  };
+  close.addEventListener("click", () => show(false));
+  return { node, show };
+}
+
+/**
+ * Keyboard shortcuts on the whole widget (keys.js), outside text fields and selects.
+ * @param {{model: any, sync: any}} ctx
+ * @param {HTMLElement} root
+ * @param {(on: boolean|string) => void} help
+ */
+function bindKeys({ model, sync }, root, help) {
+  root.addEventListener("keydown", (/** @type {KeyboardEvent} */ ev) => {
+    const target = /** @type {HTMLElement} */ (ev.target);
+    const tag = target && target.tagName;
+    if (tag === "SELECT" || tag === "TEXTAREA" ||
+        (tag === "INPUT" && /** @type {HTMLInputElement} */ (target).type !== "range")) return;
+    if (tag === "INPUT" && !ev.altKey && !ev.ctrlKey && !ev.metaKey &&
+        ev.key.startsWith("Arrow")) return;  // a focused slider moves itself
+    const act = keyAction(ev);
+    if (!act) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const shape = model.get("stack_shape") || [1, 1, 1];
+    if (act.help !== undefined) help(act.help);
+    else if (act.action) model.send({ action: act.action });
+    else if (act.set) {
+      sync.now(act.set, act.value === "last" ? shape[0] - 1 : act.value);
+    } else if (act.step) {
+      const lim = act.step === "tilt_index" ? [0, shape[0] - 1] : [-Infinity, Infinity];
+      sync.drag(act.step, stepValue(model.get(act.step), act.by, lim[0], lim[1]));
+    } else if (act.slice) {
+      const k = model.get("selected_slice");
+      const s = model.get("slices");
+      sync.drag("slices", moveSlice(s, k, s[k] + act.slice, shape[2]));
+    } else if (act.nudge !== undefined) {
+      const index = model.get("tilt_index");
+      const cur = (model.get("nudges") || {})[String(index)] || [0, 0];
+      sync.drag("nudges", nudgeUpdate(model.get("nudges"), index, act.nudge,
+        stepValue(cur[act.nudge], act.by, -10, 10)));
+    }
+  });
+}
+
+/**
+ * @param {{model: any, el: HTMLElement}} ctx
+ */
+function render({ model, el }) {
+  const sync = makeSync(model);
+  const cmap = () => model.get("cmap") || "gray";
+  /** @type {Record<string, any>} the frames received (custom messages, pixels in a buffer) */
+  const frames = {};
+  const ctx = { model, el, sync, cmap, frames };
+  // data-lm-suppress-shortcuts: JupyterLab leaves the keys to the widget while it has focus
+  const root = h("div", { class: "etw-root", tabIndex: 0,
+    dataset: { lmSuppressShortcuts: "true" } });
+  el.append(root);
+  el.dataset.etwReady = "0";
+  const bar = statusBar(ctx), tilt = tiltPane(ctx), sino = sinoPane(ctx);
+  const slices = slicePanes(ctx);
+  const trial = trialControls(ctx), steps = stepControls(ctx), display = displayControls(ctx);
+  const help = helpOverlay();
+  const size = h("select", { title: "Size of the image panes", dataset: { role: "pane-size" } },
+    [["Small", "180px"], ["Medium", "240px"], ["Large", "340px"]].map(([t, v]) =>
+      h("option", { value: v, textContent: t })));
+  size.value = "240px";
+  size.addEventListener("change", () => root.style.setProperty("--etw-pane", size.value));
+  const helpButton = h("button", { textContent: "?", title: "Keyboard shortcuts (?)",
+    dataset: { action: "help" }, onclick: () => help.show("toggle") });
+  const toolbar = h("div", { class: "etw-toolbar" }, [bar.node, size, helpButton]);
+  bar.node.style.flex = "1 1 400px";
+  root.append(toolbar,
+    h("div", { class: "etw-grid", dataset: { role: "images" } },
+      [tilt.node, sino.node, ...slices.nodes]),
+    h("div", { class: "etw-controlgrid" }, [trial.node, steps.node, display.node]),
+    steps.details, help.node);
+  bindKeys(ctx, root, help.show);
+
+  const drawControls = () => {
+    const c = model.get("choices") || {};
+    const lists = { reg_method: c.registration, filter_method: c.filter,
+      tilt_method: c.tilt, rec_method: c.reconstruction };
+    for (const [trait, s] of Object.entries(steps.selects)) fillSelect(s, lists[trait],
+      model.get(trait));
+    fillSelect(trial.method, c.slices, model.get("slice_method"));
+    fillSelect(display.cmap, c.cmap, model.get("cmap"));
+    fillSelect(display.mode, c.contrast, model.get("contrast_mode"));
+  };
+  const drawStatus = () => {
+    bar.draw(); steps.drawStatus();
+    root.classList.toggle("etw-busy", model.get("busy"));
+  };
+  const redrawAll = () => { tilt.draw(); slices.draw(); sino.draw(); };
   const handlers = {
-    "change:tilt_frame": drawTilt, "change:overlay": drawOverlay,
-    "change:slices_frame": drawSlices, "change:sino_frame": drawSino,
+    "change:overlay": tilt.drawOverlay,
     "change:cmap": redrawAll, "change:choices": drawControls,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
-    "change:code": drawCode, "change:stack_shape": drawRanges, "change:contrast": drawRanges,
-    "change:selected_slice": () => { drawOverlay(); drawSlices(); },
-    "change:tilt_index": () => { tiltSlider.value = model.get("tilt_index"); syncNudges(); },
-    "change:nudges": syncNudges,
+    "change:code": steps.drawCode, "change:stack_shape": trial.drawRanges,
+    "change:contrast": display.draw, "change:contrast_mode": display.draw,
+    "change:contrast_limits": display.drawHist,
+    "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
+    "change:tilt_index": () => { tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); },
+    "change:nudges": trial.drawNudges,
   };
+  /** @type {Record<string, Function>} */
+  const onFrame = {
+    tilt_frame: () => { tilt.draw(); trial.drawNudges(); display.drawHist(); },
+    slices_frame: slices.draw, sino_frame: sino.draw,
+  };
+  const onMessage = (/** @type {any} */ msg, /** @type {any[]} */ buffers) => {
+    if (!msg || !onFrame[msg.frame]) return;
+    frames[msg.frame] = { ...msg, data: buffers && buffers[0] };
+    onFrame[msg.frame]();
+  };
+  model.on("msg:custom", onMessage);
   for (const [event, fn] of Object.entries(handlers)) model.on(event, fn);
-  drawControls(); drawStatus(); drawRanges(); drawCode(); redrawAll();
+  drawControls(); drawStatus(); trial.drawRanges(); display.draw(); steps.drawCode();
+  redrawAll(); trial.drawNudges();
   el.dataset.etwReady = "1";
-  /** @type {any} */ (el).__etwStats = stats;
-  return () => { for (const [event, fn] of Object.entries(handlers)) model.off(event, fn); };
+  model.send({ action: "frames" });  // the frames are not in the widget state: ask for them
+  return () => {
+    sync.flush();
+    model.off("msg:custom", onMessage);
+    trial.off();
+    for (const [event, fn] of Object.entries(handlers)) model.off(event, fn);
+  };
 }
 
 export default { render };

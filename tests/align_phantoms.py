@@ -3,7 +3,7 @@
 A blob at ``(X, Y, Z)`` (X along the tilt axis, Y across it, Z along the beam at 0°; all
 relative to the centre of rotation, which sits at the image centre) projects at tilt θ to
 an isotropic 2D Gaussian at column ``cx + X`` and row ``cy + Y cos θ - Z sin θ``
-(ASTRA's parallel geometry, as ``etspy_widgets.engine.align._fbp`` documents).
+(ASTRA's parallel geometry, as ``etspy_widgets.engine.geometry`` documents).
 Misalignment is applied analytically by moving the 2D centres, so the truth is exact:
 
 * ``shifts[i]`` is the correction to APPLY to projection ``i`` (the data is the truth

@@ -8,8 +8,8 @@ import pytest
 from recon_phantoms import TILTS, phantom_volume, rel_l2
 
 from etspy_widgets.engine.errors import InvalidDataError, UnknownMethodError
+from etspy_widgets.engine.project import clear_cache
 from etspy_widgets.engine.recon import FILTERS, cuda_available, filter_sinograms, get_projector
-from etspy_widgets.engine.recon.projectors import clear_cache
 
 RNG = np.random.default_rng(7)
 
@@ -134,7 +134,7 @@ def test_cuda_backend_matches_reference():  # pragma: no cover - needs a GPU
 def test_native_strip_matrix_equals_astra(thickness, n_det):
     from scipy.sparse import linalg as splinalg
 
-    from etspy_widgets.engine.recon.projectors import SparseProjector
+    from etspy_widgets.engine.project import SparseProjector
 
     tilts = np.array([-76.0, -45.0, -30.0, 0.0, 13.0, 45.0, 60.0, 90.0, 135.0, 180.0])
     native = SparseProjector(tilts, n_det, thickness).matrix
@@ -164,7 +164,7 @@ def test_concurrent_requests_share_one_build():
     """Threads asking for the same new geometry at once get one projector, built once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from etspy_widgets.engine.recon.projectors import clear_cache, get_projector
+    from etspy_widgets.engine.project import clear_cache, get_projector
 
     clear_cache()
     tilts = np.linspace(-70, 70, 71)
@@ -177,12 +177,12 @@ def test_concurrent_requests_share_one_build():
 @pytest.mark.parametrize("thickness, n_det, n_tilts", [(64, 64, 36), (50, 77, 90), (97, 40, 5)])
 def test_strip_matrix_built_tiled_equals_the_tiled_csr(thickness, n_det, n_tilts):
     """The direct tiled build is the CSR build reordered, array for array."""
-    from etspy_widgets.engine.recon import _kernels
+    from etspy_widgets.engine.project import _csr, _sparse
 
     tilts = np.linspace(-70, 88, n_tilts)
-    via_csr = _kernels.csr_to_tiled(*_kernels.strip_matrix(tilts, thickness, n_det), n_det,
-                                    _kernels.TILE)
-    direct = _kernels.strip_tiled(tilts, thickness, n_det)
+    via_csr = _csr.csr_to_tiled(*_sparse.strip_matrix(tilts, thickness, n_det), n_det,
+                                _csr.TILE)
+    direct = _sparse.strip_tiled(tilts, thickness, n_det)
     for a, b in zip(via_csr, direct, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -190,32 +190,34 @@ def test_strip_matrix_built_tiled_equals_the_tiled_csr(thickness, n_det, n_tilts
 def test_auto_falls_back_to_matrix_free_when_the_matrix_would_not_fit(monkeypatch):
     """"auto" on a CPU: ASTRA's matrix-free projector (with a warning) instead of a sparse
     matrix larger than the memory budget; an explicit "sparse" that cannot fit is refused."""
-    from etspy_widgets.engine.recon import projectors
-    from etspy_widgets.engine.recon.parallel import reconstruct_stack
+    from etspy_widgets.engine import project
+    from etspy_widgets.engine.project import _cache as projectors
+    from etspy_widgets.engine.recon.stack import reconstruct_stack
 
-    projectors.clear_cache()
+    project.clear_cache()
     rng = np.random.default_rng(0)
     tilts = np.linspace(-60, 60, 31)
     data = rng.random((31, 40, 6)).astype(np.float32)
-    expected = reconstruct_stack(data, tilts, "SIRT", 5, backend="astra", cuda=False,
+    expected = reconstruct_stack(data, tilts, "SIRT", 5, backend="astra",
                                  show_progressbar=False, client=None)
     monkeypatch.setattr(projectors, "SPARSE_MEMORY_FRACTION", 1e-12)  # a tiny budget
     with pytest.warns(ResourceWarning, match="matrix-free"):
-        got = reconstruct_stack(data, tilts, "SIRT", 5, cuda=False, show_progressbar=False,
+        got = reconstruct_stack(data, tilts, "SIRT", 5, backend="cpu", show_progressbar=False,
                                 client=None)
     np.testing.assert_array_equal(got, expected)
-    assert not projectors.is_cached(tilts, 40, 40, "sparse")
+    assert not project.is_cached(tilts, 40, 40, "sparse")
     monkeypatch.setattr(projectors, "SPARSE_BYTES_PER_RAY_PIXEL", 10**15)  # cannot fit
     with pytest.raises(MemoryError, match="backend='astra'"):
         reconstruct_stack(data, tilts, "SIRT", 5, backend="sparse", show_progressbar=False,
                           client=None)
-    projectors.clear_cache()
+    project.clear_cache()
 
 
 def test_sparse_matrix_estimate_is_close_to_the_built_matrix():
-    from etspy_widgets.engine.recon import projectors
+    from etspy_widgets.engine import project
 
     tilts = np.linspace(-70, 70, 61)
-    built = projectors.SparseProjector(tilts, 256, 256).nbytes
-    estimate = projectors.sparse_matrix_bytes(61, 256, 256)
+    built = project.SparseProjector(tilts, 256, 256).nbytes
+    estimate = project.sparse_matrix_bytes(61, 256, 256)
     assert 0.9 < estimate / built < 1.25
+

@@ -9,7 +9,7 @@ import pytest
 from recon_phantoms import TILTS, phantom_stack, rel_l2
 
 from etspy_widgets.engine.recon import ReconstructionCancelled, reconstruct_slices
-from etspy_widgets.engine.recon.parallel import _chunks, reconstruct_stack
+from etspy_widgets.engine.recon.stack import _chunks, reconstruct_stack
 
 
 @pytest.fixture(scope="module")

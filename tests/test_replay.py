@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import etspy_widgets as etw
+from etspy_widgets.replay import ReplayRefused
 
 SOURCE = ("etw.datasets.get_catalyst_data(misalign=True, seed=0, size=80, n_particles=8, "
           "tiltshift=2.0, tiltrotate=1.0)")
@@ -165,6 +166,7 @@ def test_replay_from_a_saved_result(session, tmp_path):
 
 def test_replay_of_a_log_that_started_in_memory():
     stack = etw.datasets.get_catalyst_data(misalign=True, seed=2, size=48, n_particles=4)
+    stack = etw.TomoStack(stack.data.copy(), tilts=stack.tilt_values)  # a bare array
     wb = etw.AlignmentWorkbench(stack)
     wb.remove_projection(0)
     wb.crop(x=(2, 40))
@@ -173,6 +175,7 @@ def test_replay_of_a_log_that_started_in_memory():
     with pytest.raises(NameError):
         etw.replay(code)
     run = etw.replay(code, stack=stack)
+    assert run.stack.history[0].startswith("# stack: data from memory")
     np.testing.assert_array_equal(np.asarray(run.stack.data), np.asarray(wb.stack.data))
     assert run.stack.history == wb.stack.history
     wb.shutdown()
@@ -185,5 +188,5 @@ def test_replay_refuses_what_it_cannot_run(tmp_path):
         etw.replay(42)
     with pytest.raises(ValueError, match="no processing history"):
         etw.replay(etw.TomoStack(np.zeros((2, 4, 4)), tilts=[0, 1]))
-    with pytest.raises(SyntaxError, match="not valid Python"):
+    with pytest.raises(ReplayRefused, match="not valid Python"):
         etw.replay("stack = (")

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 import etspy_widgets as etw
-from etspy_widgets.engine.scale import reconstruct_lazy
 from etspy_widgets.engine.signals import LazyRecStack, LazyTomoStack
+
+
+def reconstruct_lazy(stack, method, **kwargs):
+    """The lazy path of ``reconstruct``: a LazyTomoStack reconstructs block by block."""
+    lazy = stack if getattr(stack, "_lazy", False) else stack.as_lazy()
+    assert isinstance(lazy, LazyTomoStack)
+    return lazy.reconstruct(method, show_progressbar=False, **kwargs)
 
 
 @pytest.fixture(scope="module")

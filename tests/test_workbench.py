@@ -15,11 +15,11 @@ import pytest
 import traitlets
 
 import etspy_widgets as etw
-from etspy_widgets.engine.align._slices import test_align_slices as engine_slices
+from etspy_widgets.engine.align import test_align_slices as engine_slices
 from etspy_widgets.engine.simulation import simulate_catalyst
 from etspy_widgets.engine.transform import bin_stack
-from etspy_widgets.widgets import _display
 from etspy_widgets.widgets._worker import LatestWorker
+from etspy_widgets.widgets.workbench import _frames as _display
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def wb(series):
 
 
 def frame_pixels(frame):
-    return _display.decode(frame["data"], frame["shape"])
+    return np.frombuffer(frame["data"], dtype=np.uint8).reshape(frame["shape"])
 
 
 def test_initial_frames_are_binary_uint8_of_the_data(wb, series):
@@ -47,7 +47,7 @@ def test_initial_frames_are_binary_uint8_of_the_data(wb, series):
     frame = wb.tilt_frame
     assert isinstance(frame["data"], bytes) and frame["shape"] == [64, 64]
     img = np.asarray(stack.data[0], np.float32)
-    lo, hi = _display.limits(img, *wb.contrast)
+    lo, hi = _display.robust_limits(img)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(img, lo, hi))
     assert frame["angle"] == -66.0
     assert wb.slices_frame["shape"] == [3, 64, 64]
@@ -59,7 +59,7 @@ def test_tilt_index_moves_the_projection(wb, series):
     wb.tilt_index = 11
     assert wb.tilt_frame["index"] == 11 and wb.tilt_frame["angle"] == 0.0
     img = np.asarray(series.stack.data[11], np.float32)
-    lo, hi = _display.limits(img, *wb.contrast)
+    lo, hi = _display.robust_limits(img)
     np.testing.assert_array_equal(frame_pixels(wb.tilt_frame), _display.to_uint8(img, lo, hi))
 
 
@@ -99,7 +99,7 @@ def test_live_slices_equal_the_engine_test_align(wb, series):
     frame = wb.slices_frame
     assert frame["tilt_shift"] == -1.5 and frame["slices"] == [10, 30, 50]
     assert frame["level"] == "full"
-    lo, hi = _display.limits(ref, *wb.contrast)
+    lo, hi = _display.robust_limits(ref)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
     # the sinogram pane shows the selected slice's sinogram under the same trial alignment
     assert wb.sino_frame["slice"] == 30
@@ -151,7 +151,7 @@ def test_rapid_slider_values_settle_on_the_last_one(wb):
         wb.set_state({"tilt_shift": float(value)})  # what a comm message from the browser does
     wb.wait()
     assert wb.slices_frame["tilt_shift"] == 3.0
-    assert wb._preview.completed <= wb._preview.submitted
+    assert wb._live._worker.completed <= wb._live._worker.submitted
 
 
 def test_dragging_previews_binned_then_refines():
@@ -168,7 +168,7 @@ def test_dragging_previews_binned_then_refines():
     binned = bin_stack(stack.data, 2)
     ref = engine_slices(binned, stack.tilt_values, 2.0, 0.0, [s // 2 for s in wb.slices],
                         iterations=wb.slice_iterations)
-    lo, hi = _display.limits(ref, *wb.contrast)
+    lo, hi = _display.robust_limits(ref)
     np.testing.assert_array_equal(frame_pixels(frame), _display.to_uint8(ref, lo, hi))
     wb.dragging = False
     wb.wait()
@@ -298,7 +298,8 @@ def test_code_export_and_history(wb, tmp_path):
     path = tmp_path / "analysis.py"
     wb.export(path)
     assert path.read_text() == wb.code
-    assert wb.stack.history == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[1:] == ["stack = stack.remove_projections(projections=[3])"]
+    assert wb.stack.history[0].startswith("# stack: data from memory")
     with pytest.raises(RuntimeError, match="IPython"):
         wb.insert_code()
 
@@ -332,3 +333,114 @@ def test_convergence_choice_reconstructs_through_the_workbench(wb):
     expected = wb.stack.reconstruct("SIRT", iterations=3, constrain=True,
                                     show_progressbar=False)
     np.testing.assert_array_equal(wb.rec.data, expected.data)
+
+
+def test_method_lists_are_the_engines(wb):
+    from etspy_widgets.engine import align, filters, recon
+
+    assert wb.choices["registration"] == list(align.REGISTER_METHODS)
+    assert wb.choices["filter"] == list(filters.FILTER_METHODS)
+    assert wb.choices["tilt"] == list(align.TILT_METHODS)
+    assert wb.choices["reconstruction"] == list(recon.METHODS)
+    for method in wb.choices["slices"]:  # each one the live engine accepts
+        wb.slice_method = method
+        assert wb.slice_images().shape == (3, 64, 64)
+
+
+def test_only_the_engines_cancelled_is_a_cancellation(wb):
+    from etspy_widgets.engine.errors import Cancelled
+
+    lookalike = type("UserCancelled", (RuntimeError,), {})("the user's own error")
+    wb._ctl._failed("Registering", lookalike)  # a name ending in Cancelled is not enough
+    assert "UserCancelled: the user's own error" in wb.error
+    assert "failed" in wb.status
+    wb._ctl._failed("Registering", Cancelled())
+    assert wb.status == "Cancelled: Registering. Nothing changed." and wb.error == ""
+
+
+def test_run_time_controls_are_the_shared_names_the_verb_takes(wb):
+    from etspy_widgets.actions import verbs
+    from etspy_widgets.engine.signals import RUNTIME_CONTROLS as ENGINE_CONTROLS
+    from etspy_widgets.widgets.workbench._controller import RUNTIME_CONTROLS, accepted_controls
+
+    assert RUNTIME_CONTROLS is ENGINE_CONTROLS  # one tuple, the engine's
+    assert {"client", "cancel", "callbacks", "show_progressbar"} <= set(RUNTIME_CONTROLS)
+    taken = accepted_controls(wb.stack.reconstruct)
+    assert {"cancel", "callbacks", "show_progressbar", "client"} <= taken
+    event = threading.Event()
+    controls = wb._ctl.controls(verbs.reconstruct("SIRT", iterations=3), event)
+    assert controls["cancel"] is event and controls["show_progressbar"] is False
+    assert len(controls["callbacks"]) == 1
+    assert "client" not in controls  # accepted, but the workbench leaves it to the verb
+    assert set(controls) <= taken
+    assert wb._ctl.controls(verbs.remove_projections([1]), event).keys() <= \
+        accepted_controls(wb.stack.remove_projections)
+
+
+def test_frames_travel_as_messages_with_a_buffer_never_in_the_state(wb):
+    sent = []
+    wb.send = lambda content, buffers=None: sent.append((content, buffers))
+    wb.tilt_index = 5
+    content, buffers = sent[-1]
+    assert content["frame"] == "tilt_frame" and content["index"] == 5
+    assert "data" not in content and buffers == [wb.tilt_frame["data"]]
+    state = wb.get_state()
+    assert not {"tilt_frame", "sino_frame", "slices_frame"} & set(state)
+    data = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the front end
+    assert sum(len(str(v)) for v in data.values()) < 5000  # a light saved state
+    sent.clear()
+    wb._on_front_message(wb, {"action": "frames"}, [])  # a new view asks for what is shown
+    assert [c["frame"] for c, _ in sent] == ["tilt_frame", "sino_frame", "slices_frame"]
+    del wb.send
+
+
+def catalyst_slices(n_particles, **traits):
+    """The workbench's slice frame (uint8) and float slices of the aligned 256² catalyst."""
+    sim = etw.datasets.get_catalyst_data(seed=0, size=256, n_particles=n_particles,
+                                         return_truth=True)
+    wb = etw.AlignmentWorkbench(etw.TomoStack(sim.aligned, tilts=sim.stack.tilt_values),
+                                **traits)
+    images = wb.slice_images()
+    wb.wait()
+    pixels = frame_pixels(wb.slices_frame).astype(float)
+    wb.shutdown()
+    return pixels, images
+
+
+def test_default_contrast_shows_the_catalysts_particles():
+    """Particles are where the series with them differs from the same support without
+    them; on the default frame they must stand out from the support, unsaturated."""
+    shown, rec = catalyst_slices(20)
+    _, support_only = catalyst_slices(0)
+    diff = rec - support_only
+    particles = diff > 0.3 * diff.max()
+    support = (support_only > 0.5 * support_only.max()) & ~particles
+    assert 10 <= particles.sum() < 0.01 * particles.size  # a few small particles
+    contrast = shown[particles].mean() - shown[support].mean()
+    assert contrast >= 60, contrast  # grey levels out of 255
+    assert shown[support].mean() < 200 and (shown[support] >= 254).mean() < 0.01
+    # the percentile limits of before put the top inside the support: particles vanish
+    old, _ = catalyst_slices(20, contrast=[0.5, 99.5], contrast_mode="percentile")
+    assert old[particles].mean() - old[support].mean() < 30
+    assert old[support].mean() > 230
+
+
+def test_contrast_modes(wb, series):
+    assert wb.contrast_mode == "auto"
+    img = np.asarray(series.stack.data[0], np.float32)
+    hist = wb.tilt_frame["histogram"]
+    assert sum(hist["counts"]) == img.size
+    assert hist["range"] == [float(img.min()), float(img.max())]
+    wb.contrast_limits = [float(img.mean()), float(img.max())]  # a histogram drag
+    assert wb.contrast_mode == "manual"
+    assert wb.tilt_frame["limits"] == wb.contrast_limits
+    assert wb.sino_frame["limits"] == wb.contrast_limits  # the same data values
+    wb.contrast = [2.0, 98.0]
+    assert wb.contrast_mode == "percentile"
+    assert wb.tilt_frame["limits"] == list(_display.limits(img, 2.0, 98.0))
+    wb.contrast_mode = "auto"
+    assert wb.tilt_frame["limits"] == list(_display.robust_limits(img))
+    with pytest.raises(traitlets.TraitError, match="low < high"):
+        wb.contrast_limits = [5.0, 1.0]
+    with pytest.raises(traitlets.TraitError, match="contrast_mode"):
+        wb.contrast_mode = "fancy"

@@ -15,7 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass
 
-from .._script import IMPORT_LINE, NUMPY_LINE
+from .._script import IMPORT_LINE, NUMPY_LINE, write_notebook
 from ..engine.atomic import atomic_path
 from ..engine.signals import history_of, set_history
 from ._action import Action, ActionError, Cancelled, execute, render, render_block
@@ -24,6 +24,12 @@ MEMORY_NOTE = (
     "# The data came from memory: define `stack` (a TomoStack) before running this script,\n"
     "# e.g. stack = etw.load(\"series.mrc\"), or pass it: etw.replay(code, stack=stack)."
 )
+
+
+def starts_from_source(lines) -> bool:
+    """True when the first code line of ``lines`` obtains the data (``stack = etw.…``)."""
+    first = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), "")
+    return first.startswith(("stack = etw.", "rec = etw."))
 
 
 def package_namespace() -> dict:
@@ -114,6 +120,9 @@ class ActionLog:
         self._initial = base
         self._steps: list[Step] = []
         self._redo: list[Step] = []
+        # a stack that knows its source (etw.load, a dataset) starts the script itself
+        self.origin = history_of(stack) if (self.source is None
+                                            and starts_from_source(history_of(stack))) else []
 
     # -- state ---------------------------------------------------------------
     @property
@@ -196,7 +205,8 @@ class ActionLog:
     def lines(self) -> list[str]:
         """The code lines of the session (no comments, no import): source + actions."""
         with self._lock:
-            first = [render(self.source)] if self.source is not None else []
+            first = [render(self.source)] if self.source is not None else \
+                [ln for ln in self.origin if not ln.startswith("#")]
             return first + [step.line for step in self._steps]
 
     @property
@@ -209,12 +219,21 @@ class ActionLog:
                 out.insert(0, NUMPY_LINE)
             if self.source is not None:
                 out += render_block(self.source)
+            elif self.origin:
+                out += ["# How the tilt series was obtained (its own history)", *self.origin]
             else:
                 out.append(MEMORY_NOTE)
             out.append("")
             for step in self._steps:
                 out += render_block(step.action)
         return "\n".join(out) + "\n"
+
+    def to_notebook(self, path, overwrite: bool = True):
+        """Write [`code`][] as a Jupyter notebook: one cell per step, comments as markdown.
+
+        Written atomically; it runs top to bottom in a fresh kernel to the same arrays.
+        """
+        return write_notebook(self.code, path, overwrite)
 
     def export(self, path, overwrite: bool = True):
         """Write [`code`][] to ``path`` atomically (never a half-written file)."""

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 
 
-def describe(err: BaseException) -> str:
+def error_line(err: BaseException) -> str:
     """One line that says what went wrong, with the exception class."""
     text = str(err).strip() or repr(err)
     return f"{type(err).__name__}: {text}"
@@ -53,12 +53,6 @@ class LatestWorker:
             self._pending = fn
             self.submitted += 1
             self._cond.notify_all()
-
-    @property
-    def has_pending(self) -> bool:
-        """Whether a request waits to start (a newer value than the one being computed)."""
-        with self._cond:
-            return self._pending is not None
 
     def _loop(self) -> None:
         while True:

@@ -23,7 +23,8 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from ..engine.errors import check_method
+from ..actions import render, verbs
+from ..engine.errors import Cancelled, check_method
 
 ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
 
@@ -188,8 +189,6 @@ class ConvergenceView(widgets.VBox):
         self._thread = None
 
     def _work(self, cancel: threading.Event) -> None:
-        from ..engine.recon.algorithms import ReconstructionCancelled
-
         self.w_run.disabled, self.w_stop.disabled = True, False
         residuals: list[float] = []
         try:
@@ -210,7 +209,7 @@ class ConvergenceView(widgets.VBox):
             done = "stopped" if cancel.is_set() else "done"
             self.message = (f"{self.algorithm}, slice {self.nslice}: {len(residuals)} "
                             f"iterations ({done}). Move over the curve to see each one.")
-        except ReconstructionCancelled:
+        except Cancelled:
             self.message = f"Stopped after {len(residuals)} iterations."
         except Exception as err:  # shown in the widget; the kernel thread must not die
             self.message = f"<b>Error</b>: {type(err).__name__}: {err}"
@@ -276,8 +275,6 @@ class ConvergenceView(widgets.VBox):
         With a ``log``, the action is applied through it (it runs the reconstruction
         of the whole stack and lands in the code log). Returns the action.
         """
-        from ..actions import render, verbs
-
         k = self.iteration if iterations is None else int(iterations)
         if k < 1:
             raise ValueError("Run first, then pick an iteration count ≥ 1 from the curve.")
@@ -297,8 +294,6 @@ class ConvergenceView(widgets.VBox):
     @property
     def code(self) -> str:
         """The line of the latest choice ('' before any)."""
-        from ..actions import render
-
         return render(self.actions[-1]) if self.actions else ""
 
 

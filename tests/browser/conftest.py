@@ -37,6 +37,8 @@ def browser_context():
             profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1500, "height": 1100})
         context.grant_permissions(["clipboard-read", "clipboard-write"])
+        # the one switch of the widgets' test instrumentation (js/transport.js: instrument)
+        context.add_init_script("window.__etwInstrument = true;")
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)

@@ -48,7 +48,9 @@ def test_app_serves_a_live_workbench(app_url, browser_context):
     errors = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     try:
-        page.goto(app_url)
+        # Voila runs the notebook before the page's load event: on busy cores that takes
+        # longer than Playwright's 30 s default, so wait for the widget instead
+        page.goto(app_url, wait_until="commit", timeout=180000)
         page.wait_for_selector("[data-etw-ready='1'][data-slices-drawn]", state="attached",
                                timeout=180000)
         pixels = canvas_pixels(page, "[data-pane='slice-1']")

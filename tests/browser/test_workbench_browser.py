@@ -70,6 +70,102 @@ def test_canvases_show_the_frames_python_sent(page):
     assert status == "Ready."
 
 
+JS_THEME = """([name]) => window.jupyterapp.commands.execute('apputils:change-theme',
+    {theme: name})"""
+JS_COLOURS = """() => { const r = document.querySelector('.etw-root');
+    const s = getComputedStyle(r); return [s.backgroundColor, s.color,
+    getComputedStyle(r.querySelector('button')).backgroundColor]; }"""
+
+
+def luminance(css: str) -> float:
+    r, g, b = (float(v) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Dark", "JupyterLab Light"])
+def test_the_workbench_follows_the_jupyterlab_theme(page, theme):
+    page.evaluate(JS_THEME, [theme])
+    light = theme.endswith("Light")
+    page.wait_for_function("(l) => document.body.dataset.jpThemeLight === String(l)", arg=light,
+                           timeout=30000)
+    page.wait_for_timeout(300)
+    bg, fg, button = page.evaluate(JS_COLOURS)
+    if light:
+        assert luminance(bg) > 0.8 and luminance(fg) < 0.4 and luminance(button) > 0.6
+    else:
+        assert luminance(bg) < 0.3 and luminance(fg) > 0.6 and luminance(button) < 0.4
+    # the images keep their pixels whatever the theme
+    assert canvas_pixels(page, "[data-pane='slice-1']") == python_frame(page, "slices_frame", 1)
+    folder = os.environ.get("ETW_SCREENSHOT_DIR")
+    if folder:
+        page.locator(WIDGET).screenshot(
+            path=str(Path(folder) / f"workbench-{'light' if light else 'dark'}.png"))
+
+
+def test_dragging_a_limit_on_the_histogram_sets_the_contrast(page):
+    before = canvas_pixels(page, "[data-pane='tilt']")
+    hist = page.locator("[data-pane='histogram']")
+    _, y0 = settled_centre(page, hist, "[data-pane='histogram']")
+    box = hist.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.97, y0)  # the upper limit, near the right
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y0, steps=5)
+    page.mouse.up()
+    # the last value may still be on its way (ipywidgets holds a message back while the
+    # kernel is busy with the one before): read until Python has it
+    for _ in range(20):
+        state = run_cell_source(page, "wb.wait()\nf = wb.tilt_frame['histogram']['range']\n"
+                                      "RESULT = [wb.contrast_mode, wb.contrast_limits, f, "
+                                      "wb.tilt_frame['limits']]")
+        mode, limits, (lo, hi), shown = state
+        if limits and abs(limits[1] - (lo + 0.6 * (hi - lo))) < 0.05 * (hi - lo):
+            break
+        page.wait_for_timeout(200)
+    assert mode == "manual" and shown == limits
+    assert limits[1] == pytest.approx(lo + 0.6 * (hi - lo), abs=0.02 * (hi - lo)), (state, box)
+    after = canvas_pixels(page, "[data-pane='tilt']")
+    assert after != before and after == python_frame(page, "tilt_frame")
+    run_cell_source(page, "wb.contrast_mode = 'auto'\nRESULT = 1")
+
+
+def test_every_control_has_a_tooltip(page):
+    missing = page.evaluate("""() => [...document.querySelectorAll(
+        '.etw-root input, .etw-root select, .etw-root button, .etw-root summary')]
+        .filter((e) => !(e.title || '').trim()).map((e) => e.outerHTML.slice(0, 80))""")
+    assert missing == []
+
+
+def test_keyboard_shortcuts_when_the_widget_has_focus(page):
+    root = page.locator(WIDGET)
+    start = run_cell_source(page, "RESULT = [wb.tilt_index, wb.tilt_shift, wb.selected_slice, "
+                                  "wb.slices]")
+    page.wait_for_timeout(300)
+    root.evaluate("(e) => e.focus()")  # after the cell ran (running a cell takes the focus)
+    assert page.evaluate("() => document.activeElement.classList.contains('etw-root')")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Period")
+    page.keyboard.press("3")
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(f"() => window.__etwTiltIndex === {start[0] + 2}", timeout=20000)
+    state = run_cell_source(page, "wb.wait()\nRESULT = [wb.tilt_index, wb.tilt_shift, "
+                                  "wb.selected_slice, wb.slices]")
+    assert state[0] == start[0] + 2
+    assert state[1] == pytest.approx(start[1] + 0.1)
+    assert state[2] == 2 and state[3][2] == start[3][2] + 1
+    page.wait_for_timeout(300)
+    root.evaluate("(e) => e.focus()")
+    page.keyboard.press("Shift+Slash")  # "?"
+    help_box = page.locator("[data-role='help']")
+    assert help_box.is_visible() and "undo" in help_box.text_content()
+    page.keyboard.press("Escape")
+    assert not help_box.is_visible()
+    page.keyboard.press("Home")
+    page.wait_for_function("() => window.__etwTiltIndex === 0", timeout=20000)
+    run_cell_source(page, f"wb.tilt_shift = {start[1]!r}\nwb.slices = {start[3]!r}\n"
+                          "wb.wait()\nRESULT = 1")
+
+
 def settled_centre(page, locator, selector):
     """The centre of ``locator`` once scrolled into view and no longer moving (JupyterLab
     scrolls smoothly after a cell runs), checked to be the element under that point."""
@@ -177,6 +273,17 @@ def test_remove_button_changes_the_stack(page):
     assert state[0][0] == 89 and state[1] == ""
     assert state[2] == "stack = stack.remove_projections(projections=[3])"
     assert "/89)" in page.locator("[data-role='angle']").text_content()
+    # Ctrl-Z on the widget undoes it, Ctrl-Y redoes it
+    page.wait_for_timeout(300)
+    page.locator(WIDGET).evaluate("(e) => e.focus()")
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.querySelector('[data-role=angle]').textContent"
+                           ".includes('/90)')", timeout=30000)
+    page.keyboard.press("Control+y")
+    page.wait_for_function("() => document.querySelector('[data-role=angle]').textContent"
+                           ".includes('/89)')", timeout=30000)
+    assert run_cell_source(page, "wb.wait()\nRESULT = wb.log.lines()[-1]") == \
+        "stack = stack.remove_projections(projections=[3])"
 
 
 def test_insert_button_writes_the_log_into_a_new_cell_that_reproduces(page):

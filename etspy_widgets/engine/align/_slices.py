@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError, check_method
+from ..project._threads import available_cores
+from ..recon.slices import DEFAULT_FILTER, reconstruct_slices
 from ..transform import rotation_source_coords
-from . import _fbp
 
 SLICE_METHODS = ("FBP", "SIRT", "SART")
 
@@ -99,56 +100,39 @@ class SliceSampler:
         return np.ascontiguousarray(out.reshape(n, k, ny).transpose(1, 0, 2))
 
 
+#: The projector of the live slices and ``test_align``: the pixel-driven pair, matrix-free
+#: (no set-up, fastest for a few slices). ``stack.reconstruct(method, kernel=SLICE_KERNEL)``
+#: of the same columns gives the same slices (``tests/test_preview_equals_final.py``).
+SLICE_KERNEL = "pixel"
+
+
 def reconstruct_sinograms(sino, tilts, thickness=None, method: str = "FBP", *,
                           iterations: int = 50, constrain: bool = True,
-                          thresh: float = 0.0) -> np.ndarray:
-    """Reconstruct ``(n_slices, n_tilts, n_det)`` sinograms to ``(n_slices, thickness, n_det)``."""
+                          thresh: float = 0.0, sino_filter: str = DEFAULT_FILTER,
+                          kernel: str = SLICE_KERNEL, backend: str = "auto") -> np.ndarray:
+    """Reconstruct ``(n_slices, n_tilts, n_det)`` sinograms to ``(n_slices, thickness, n_det)``.
+
+    The same ``reconstruct_slices`` as ``TomoStack.reconstruct``, on the ``kernel``
+    projector (default ``"pixel"``), with ``reconstruct``'s default FBP filter
+    (``sino_filter``); SART ``iterations`` are sweeps, as there.
+    """
     method = check_method("reconstruction method", method, SLICE_METHODS)
-    n_det = sino.shape[2]
-    thickness = n_det if thickness is None else int(thickness)
-    if method == "FBP":
-        rec = _fbp.fbp(sino, tilts, thickness)
-        if constrain:
-            np.maximum(rec, thresh, out=rec)
-        return rec
-    if method == "SIRT":
-        return _fbp.sirt(sino, tilts, thickness, iterations, constrain=constrain,
-                         thresh=thresh)
-    return _astra_sart(sino, tilts, thickness, iterations=iterations, constrain=constrain,
-                       thresh=thresh)
-
-
-def _astra_sart(sino, tilts, thickness, *, iterations, constrain, thresh):
-    import astra
-
-    n_sl, _, n_det = sino.shape
-    vg = astra.create_vol_geom((thickness, n_det))
-    pg = astra.create_proj_geom("parallel", 1.0, n_det, np.deg2rad(np.asarray(tilts, float)))
-    pid = astra.create_projector("linear", pg, vg)
-    out = np.empty((n_sl, thickness, n_det), np.float32)
-    try:
-        for s in range(n_sl):
-            sid = astra.data2d.create("-sino", pg, sino[s])
-            rid = astra.data2d.create("-vol", vg, 0.0)
-            cfg = astra.astra_dict("SART")
-            cfg.update(ProjectorId=pid, ProjectionDataId=sid, ReconstructionDataId=rid)
-            if constrain:
-                cfg["option"] = {"MinConstraint": float(thresh)}
-            aid = astra.algorithm.create(cfg)
-            astra.algorithm.run(aid, int(iterations) * sino.shape[1])
-            out[s] = astra.data2d.get(rid)
-            astra.algorithm.delete(aid)
-            astra.data2d.delete([sid, rid])
-    finally:
-        astra.projector.delete(pid)
-    return out
+    sino = np.asarray(sino, dtype=np.float32)
+    if sino.ndim != 3:
+        raise InvalidDataError(
+            f"sinograms must be (n_slices, n_tilts, n_det); got shape {sino.shape}.")
+    columns = np.ascontiguousarray(sino.transpose(1, 2, 0))  # (n_tilts, n_det, n_slices)
+    return reconstruct_slices(columns, tilts, method, iterations, thickness, constrain,
+                              thresh, sino_filter, backend, kernel=kernel,
+                              ncores=available_cores())
 
 
 def test_align_slices(  # noqa: PLR0917 - mirrors TomoStack.test_align's positional order
         data, tilts, tilt_shift: float = 0.0, tilt_rotation: float = 0.0,
                       slices=None, thickness=None, method: str = "FBP", iterations: int = 50,
                       constrain: bool = True, thresh: float = 0.0, shifts=None,
-                      sampler: SliceSampler | None = None) -> np.ndarray:
+                      sampler: SliceSampler | None = None,
+                      sino_filter: str = DEFAULT_FILTER) -> np.ndarray:
     """Reconstruct a few slices as they would look after a trial tilt-axis correction.
 
     Equals ``rotate_shift_stack(data, tilt_rotation, tilt_shift, order=1)[:, :, slices]``
@@ -171,7 +155,7 @@ def test_align_slices(  # noqa: PLR0917 - mirrors TomoStack.test_align's positio
         Height of each slice; default ``ny``.
     method : {"FBP", "SIRT", "SART"}
     iterations : int
-        For SIRT/SART.
+        For SIRT (iterations) and SART (sweeps over the projections).
     constrain : bool
         Clip values below ``thresh``.
     thresh : float
@@ -179,6 +163,8 @@ def test_align_slices(  # noqa: PLR0917 - mirrors TomoStack.test_align's positio
         Extra per-projection (y, x) shifts applied before the rotation.
     sampler : SliceSampler, optional
         Reuse one built for this data and these slices (the workbench does).
+    sino_filter : str
+        FBP filter; default ``reconstruct``'s (``"shepp-logan"``).
 
     Returns
     -------
@@ -196,7 +182,7 @@ def test_align_slices(  # noqa: PLR0917 - mirrors TomoStack.test_align's positio
         sampler = SliceSampler(data, slices, shifts)
     sino = sampler.sinograms(float(tilt_shift), float(tilt_rotation))
     return reconstruct_sinograms(sino, tilts, thickness, method, iterations=iterations,
-                                 constrain=constrain, thresh=thresh)
+                                 constrain=constrain, thresh=thresh, sino_filter=sino_filter)
 
 
 test_align_slices.__test__ = False  # not a pytest test

@@ -17,9 +17,21 @@ import numpy as np
 from hyperspy._signals.signal2d import Signal2D
 from hyperspy.io import load as hs_load
 
-from ..errors import InvalidDataError, MismatchedTiltError, TomoFileError, check_finite
-from ..signals import LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
-from . import _mdoc, _mrc
+from ..errors import InvalidDataError, TomoFileError, check_finite
+from ..signals import LazyRecStack, LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
+from . import _emd, _imod, _mdoc, _mrc, _omezarr
+from ._provenance import record_io
+from ._tilts import (
+    IMAGE_TYPES,
+    _all_or_none,
+    _checked_tilts,
+    _folder_files,
+    _folder_tilts,
+    _name_tilt,
+    _no_series_tilts,
+    _resolve_tilts,
+    _sidecar_source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +39,10 @@ HSPY_TYPES = (".hspy", ".hdf5", ".h5", ".zspy")
 MRC_TYPES = (".mrc", ".ali", ".rec", ".st", ".mrcs", ".preali")
 DM_TYPES = (".dm3", ".dm4")
 TIFF_TYPES = (".tif", ".tiff")
-SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES
+EMD_TYPES = (".emd",)
+TIA_TYPES = (".ser", ".emi")
+ZARR_TYPES = (".zarr",)
+SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES + EMD_TYPES + TIA_TYPES + ZARR_TYPES
 
 
 class MissingFileError(TomoFileError, FileNotFoundError, TypeError):
@@ -45,7 +60,9 @@ class UnknownFormatError(TomoFileError, TypeError):
 def _supported_message() -> str:
     return ("Supported: MRC (" + ", ".join(MRC_TYPES) + "), DigitalMicrograph ("
             + ", ".join(DM_TYPES) + "), HyperSpy (" + ", ".join(HSPY_TYPES) + "), TIFF ("
-            + ", ".join(TIFF_TYPES) + "), a list of such files, a NumPy array or a Signal2D.")
+            + ", ".join(TIFF_TYPES) + "), EMD (Velox, tomviz, Berkeley: .emd), TIA (.ser, .emi), "
+            "OME-Zarr (a .zarr folder), a folder or a list of single-image files, a NumPy array "
+            "or a Signal2D.")
 
 
 def _check_exists(path: Path) -> None:
@@ -75,7 +92,13 @@ class ReaderError(TomoFileError, RuntimeError):
 READER = contextvars.ContextVar("hyperspy_reader", default=None)
 
 
-def _hs_read(path: Path, **kwargs):
+def _hs_read(path: Path, detector=None, **kwargs):
+    """One image or image stack read by HyperSpy/RosettaSciIO.
+
+    ``detector`` picks one signal by title from a file that holds several (Velox writes one
+    per detector: ``"HAADF"``, ``"DF4"``...). A 3D signal with no navigation axis (EMD
+    Berkeley, tomviz) becomes images along its first array axis.
+    """
     hs_logger = logging.getLogger("hyperspy.io")
     notice = _DropEtspyNotice()
     hs_logger.addFilter(notice)
@@ -90,18 +113,46 @@ def _hs_read(path: Path, **kwargs):
         hs_logger.removeFilter(notice)
     if isinstance(signal, list):
         images = [s for s in signal if isinstance(s, Signal2D)]
+        titles = [str(s.metadata.get_item("General.title", "")) for s in images]
+        if detector is not None:
+            images = [s for s, t in zip(images, titles, strict=True) if t == str(detector)]
         if len(images) != 1:
             raise TomoFileError(
-                f"{path} holds {len(signal)} signals ({[type(s).__name__ for s in signal]}); "
-                "load it with hyperspy.api.load and pass the tilt series to TomoStack(...)."
+                f"{path} holds {len(signal)} signals ({[type(s).__name__ for s in signal]}, "
+                f"titles {titles}); pick one with load(path, detector=title), or load it with "
+                "hyperspy.api.load and pass the tilt series to TomoStack(...)."
             )
         signal = images[0]
+    elif detector is not None:
+        title = str(signal.metadata.get_item("General.title", ""))
+        if title != str(detector):
+            raise TomoFileError(f"{path} holds one signal, {title!r}, not detector={detector!r}.")
+    if (not isinstance(signal, Signal2D) and signal.data.ndim == 3
+            and signal.axes_manager.navigation_dimension == 0):
+        signal = _as_images(signal)
     if not isinstance(signal, Signal2D):
         raise TomoFileError(
             f"{path} holds a {type(signal).__name__} of shape {signal.data.shape}, not a "
             "series of images."
         )
     return signal
+
+
+def _as_images(signal):
+    """A 3D signal without navigation axis (EMD Berkeley/tomviz as RosettaSciIO reads them) as
+    images: the axis in degrees (tomviz's ``angles``) navigates, else the first array axis;
+    axes named ``x``/``y`` are the image's, else the last two array axes (x the fastest)."""
+    axes = sorted(signal.axes_manager._axes, key=lambda a: a.index_in_array)
+    degree = [a for a in axes if _is_degrees(a.units)]
+    nav = degree[0] if degree else axes[0]
+    others = [a for a in axes if a is not nav]
+    names = {str(a.name): a for a in others}
+    image = [names["x"], names["y"]] if set(names) == {"x", "y"} else others[::-1]
+    return signal.transpose(signal_axes=image)
+
+
+def _is_degrees(units) -> bool:
+    return str(units).lower() in ("deg", "degree", "degrees", "°", "[deg]")
 
 
 def _calibrate(stack: TomoStack, tilts: np.ndarray) -> None:
@@ -119,23 +170,6 @@ def _calibrate(stack: TomoStack, tilts: np.ndarray) -> None:
         stack.tilts, stack.shifts = stack.tilt_values, stack.shift_values
 
 
-def _warn_no_tilts(source: str, n: int) -> np.ndarray:
-    logger.warning(
-        "No tilt angles found for %s (no tilts=, no .rawtlt/.tlt/.mdoc beside it, none in the "
-        "header): all %d tilts are set to 0. Give them with load(..., tilts=angles) or "
-        "stack.set_tilts(start, step) before aligning or reconstructing.", source, n)
-    return np.zeros(n)
-
-
-def _checked_tilts(tilts, n: int, source: str) -> np.ndarray:
-    arr = np.asarray(tilts, dtype=np.float64).reshape(-1)
-    if arr.size != n:
-        err = MismatchedTiltError(arr.size, n)
-        err.args = (f"{source}: {err.args[0]}",)
-        raise err
-    return arr
-
-
 def _stack_class(signal) -> type:
     """LazyTomoStack for a lazily read signal (``load(..., lazy=True)``), else TomoStack."""
     return LazyTomoStack if getattr(signal, "_lazy", False) else TomoStack
@@ -151,31 +185,46 @@ def _finish(signal, tilts: np.ndarray, source: str, shifts=None) -> TomoStack:
 
 
 # -- single files -------------------------------------------------------------------------
+
+
 def _load_mrc(path: Path, tilts, mdoc=None, **kwargs) -> TomoStack:
     header = _mrc.read_mrc_header(path)
     if path.suffix.lower() not in (".mrc", ".ali"):
         kwargs.setdefault("reader", "MRC")  # RosettaSciIO knows only .mrc/.ali by name
     signal = _hs_read(path, **kwargs)
+    if _imod.MRC_LABEL in _imod.mrc_labels(path):  # our .ali: turn IMOD's frame back to ours
+        signal = signal._deepcopy_with_new_data(_imod.turn_images(signal.data, -_imod.IMOD_TURN))
+        signal.get_dimensions_from_data()
     n = 1 if signal.data.ndim == 2 else int(signal.data.shape[0])
     mdoc_path = Path(mdoc) if mdoc is not None else _mdoc.find_mdoc(path)
     parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
-        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
-        logger.info("Tilts of %s read from %s", path.name, tilt_file.name)
-    elif parsed is not None and parsed.tilts.size:
-        values = _checked_tilts(parsed.tilts, n, str(mdoc_path))
-        logger.info("Tilts of %s read from %s", path.name, mdoc_path.name)
-    elif (found := _header_tilts(path, header, signal, n)) is not None:
-        values = found
-    else:
-        values = _warn_no_tilts(str(path), n)
-    if parsed is not None:
-        _mdoc_metadata(signal, parsed, frames=1)
+    values = _resolve_tilts(path, n, [
+        _sidecar_source(path),
+        (mdoc_path, lambda: parsed.tilts if parsed is not None and parsed.tilts.size else None),
+        ("its extended header", lambda: _header_tilts(path, header, signal, n)),
+    ], tilts)
     if signal.data.ndim == 2:
         signal = _as_series([signal])
+    if parsed is not None:
+        _mdoc_metadata(signal, parsed, frames=1)
+        signal, values = _mdoc_order(signal, values, parsed)
     return _finish(signal, values, str(path))
+
+
+def _mdoc_order(signal, values, parsed):
+    """Record the acquisition order (``DateTime``) and sort a dose-symmetric series by tilt."""
+    rank = parsed.acquisition_order()
+    if rank is None or rank.size != values.size:
+        return signal, values
+    order = np.argsort(values, kind="stable")
+    if np.any(order != np.arange(values.size)):
+        logger.info("%s is stored in acquisition order (dose-symmetric?): sorted by tilt; "
+                    "metadata.Tomography.acquisition_order keeps the order of exposure.",
+                    parsed.path.name)
+        signal = signal._deepcopy_with_new_data(signal.data[order])
+        values, rank = values[order], rank[order]
+    signal.metadata.set_item("Tomography.acquisition_order", rank.tolist())
+    return signal, values
 
 
 def _header_tilts(path, header, signal, n) -> np.ndarray | None:
@@ -183,10 +232,7 @@ def _header_tilts(path, header, signal, n) -> np.ndarray | None:
     found = _mrc.fei_tilts(signal, n)
     if found is None:
         found = _mrc.serialem_tilts(path, header)
-    if found is not None and found.size == n:
-        logger.info("Tilts of %s read from its extended header", Path(path).name)
-        return found
-    return None
+    return found if found is not None and found.size == n else None
 
 
 def _mdoc_metadata(signal, parsed, frames: int) -> None:
@@ -202,6 +248,7 @@ def _mdoc_metadata(signal, parsed, frames: int) -> None:
     exposure = parsed.first("ExposureTime")
     if isinstance(exposure, float):
         pairs["Acquisition_instrument.TEM.dwell_time"] = exposure * frames / (nx * ny)
+    pairs["Acquisition_instrument.TEM.tilt_axis_angle"] = parsed.tilt_axis_angle
     for key, value in pairs.items():
         if isinstance(value, float):
             md.set_item(key, value)
@@ -233,12 +280,7 @@ def _load_dm(path: Path, tilts, **kwargs) -> TomoStack:
     if signal.data.ndim == 2:
         return _load_image_series([path], tilts, **kwargs)
     n = int(signal.data.shape[0])
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (found := _dm_tilts(signal, n)) is not None:
-        values = found
-    else:
-        values = _warn_no_tilts(str(path), n)
+    values = _resolve_tilts(path, n, [("its DM tags", lambda: _dm_tilts(signal, n))], tilts)
     return _finish(signal, values, str(path))
 
 
@@ -254,21 +296,80 @@ def _load_hspy(path: Path, tilts, **kwargs):
     return stack
 
 
-def _load_other(path: Path, tilts, **kwargs) -> TomoStack:
+def _load_other(path: Path, tilts, extra_sources=lambda signal, n: (), **kwargs) -> TomoStack:
+    """Any stack RosettaSciIO reads (TIFF, TIA, EMD...): tilts from a sidecar, then the
+    reader-specific ``extra_sources(signal, n)``."""
     signal = _hs_read(path, **kwargs)
     if signal.data.ndim == 2:
         signal = _as_series([signal])
     n = int(signal.data.shape[0])
-    if tilts is not None:
-        values = _checked_tilts(tilts, n, "tilts=")
-    elif (tilt_file := _mdoc.find_tilt_file(path)) is not None:
-        values = _checked_tilts(_mdoc.read_tilt_file(tilt_file), n, str(tilt_file))
-    else:
-        values = _warn_no_tilts(str(path), n)
+    values = _resolve_tilts(path, n, [_sidecar_source(path), *extra_sources(signal, n)], tilts)
     return _finish(signal, values, str(path))
 
 
-# -- lists of files ------------------------------------------------------------------------
+def _load_emd(path: Path, tilts, **kwargs) -> TomoStack:
+    """Velox (tilts from each frame's ``Stage.AlphaTilt``), tomviz (tilts = ``dim1``) or
+    EMD Berkeley (a sidecar, else a degree axis); RosettaSciIO reads the data of all three."""
+    kind = _emd.emd_kind(path)
+    if kind == "velox":
+        signal = _hs_read(path, **kwargs)
+        if signal.data.ndim == 2:  # a single frame: one projection at its stage tilt
+            return _load_image_series([path], tilts, **kwargs)
+        shape = tuple(signal.data.shape)
+        return _load_other(path, tilts, extra_sources=lambda sig, n: [
+            ("each frame's Stage.AlphaTilt", lambda: _emd.velox_frame_tilts(path, shape))],
+            **kwargs)
+    if kind == "tomviz-volume":
+        data, axes = _emd.read_tomviz_volume(path)
+        rec = RecStack(data)
+        for ax, (name, scale, units) in zip(sorted(rec.axes_manager._axes,
+                                                   key=lambda a: a.index_in_array), axes,
+                                            strict=True):
+            ax.name, ax.scale, ax.units = name, scale, units
+        rec.metadata.General.original_filename = path.name
+        record_io(rec, "load", "etspy_widgets.engine.io._emd")
+        return rec
+    if kind == "tomviz":
+        return _load_other(path, tilts, extra_sources=lambda sig, n: [
+            ("its dim1 (tomviz angles)", lambda: _emd.tomviz_angles(path))], **kwargs)
+    return _load_other(path, tilts, extra_sources=lambda sig, n: [
+        ("its axis in degrees", lambda: _degree_axis(sig))], **kwargs)
+
+
+def _degree_axis(signal) -> np.ndarray | None:
+    nav = signal.axes_manager.navigation_axes
+    return np.asarray(nav[-1].axis, dtype=np.float64) if nav and _is_degrees(nav[-1].units) \
+        else None
+
+
+def _load_omezarr(path: Path, tilts, lazy: bool = False, level: int = 0, **kwargs):
+    """An OME-Zarr image: a volume (three spatial axes) as a RecStack, else a tilt series."""
+    from hyperspy.signals import LazySignal2D
+
+    if kwargs:
+        raise TypeError(f"load() of OME-Zarr takes lazy= and level=; got {sorted(kwargs)}.")
+    data, axes, scale, ours = _omezarr.read_omezarr(path, level)
+    while data.ndim > 3 and data.shape[0] == 1:  # t, c of size 1
+        data, axes, scale = data[0], axes[1:], scale[1:]
+    if data.ndim != 3:
+        raise TomoFileError(f"{path}: an OME-Zarr image of shape {data.shape}; a tilt series "
+                            "or a volume has three axes (after dropping size-1 t/c axes).")
+    kind = ours.get("kind") or ("volume" if all(a.get("type") == "space" for a in axes)
+                                else "series")
+    signal = LazySignal2D(data) if lazy else Signal2D(np.asarray(data))
+    for k, ax in enumerate(sorted(signal.axes_manager._axes, key=lambda a: a.index_in_array)):
+        ax.scale, ax.units = scale[k], _omezarr.axis_units(axes[k])
+        ax.name = (ours.get("axes") or [a.get("name") for a in axes])[k]
+    signal.metadata.General.original_filename = path.name
+    record_io(signal, "load", "etspy_widgets.engine.io._omezarr")
+    if kind == "volume":
+        return (LazyRecStack if lazy else RecStack)(signal)
+    n = int(data.shape[0])
+    values = _resolve_tilts(path, n, [
+        ("its etspy_widgets metadata", lambda: ours.get("tilts")), _sidecar_source(path)], tilts)
+    return _finish(signal, values, str(path))
+
+
 def _as_series(signals) -> Signal2D:
     """Stack single images (same shape) along a new ``Projections`` axis, keeping metadata."""
     from hyperspy.misc.utils import stack as hs_stack
@@ -301,17 +402,12 @@ def _load_image_series(paths, tilts, **kwargs) -> TomoStack:
                 f"{p} holds {s.data.shape[0]} images; a list of files must hold one image each "
                 "(load a stack file on its own)."
             )
-    if tilts is not None:
-        values = _checked_tilts(tilts, len(paths), "tilts=")
-    else:
-        found = [_stage_tilt(s) for s in signals]
-        if any(t is None for t in found):
-            missing = [str(p) for p, t in zip(paths, found, strict=True) if t is None][:3]
-            raise TomoFileError(
-                f"No stage tilt (metadata Acquisition_instrument.TEM.Stage.tilt_alpha) in "
-                f"{missing}. Give the tilts with load(files, tilts=angles) in file order."
-            )
-        values = np.array(found)
+    values = _resolve_tilts(f"{len(paths)} files", len(paths), [
+        ("each file's stage tilt", lambda: _all_or_none([_stage_tilt(s) for s in signals])),
+        ("the file names", lambda: _all_or_none([_name_tilt(p) for p in paths])),
+        ("a tilt file in the folder", lambda: _folder_tilts(paths)),
+        ("", lambda: _no_series_tilts(paths)),
+    ], tilts)
     order = np.argsort(values, kind="stable")
     series = _as_series([signals[k] for k in order])
     series.metadata.General.original_filename = str(Path(paths[order[0]]).name)
@@ -340,12 +436,8 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
         else:
             file_tilts.append(None)
         signals.append(signal)
-    if tilts is not None:
-        values = _checked_tilts(tilts, len(paths), "tilts=")
-    elif any(t is None for t in file_tilts):
-        values = _warn_no_tilts(f"{len(paths)} MRC files", len(paths))
-    else:
-        values = np.array(file_tilts)
+    values = _resolve_tilts(f"{len(paths)} MRC files", len(paths), [
+        ("the .mdoc files or extended headers", lambda: _all_or_none(file_tilts))], tilts)
     order = np.argsort(values, kind="stable")
     values = values[order]
     signals = [signals[k] for k in order]
@@ -383,6 +475,8 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
 
 
 # -- entry point -----------------------------------------------------------------------------
+
+
 def load(filename, tilts=None, mdocs=None, **kwargs):
     """Load a tilt series as a ``TomoStack`` (ETSpy's ``etspy.load``, improved).
 
@@ -394,7 +488,13 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
           (``TiltAngle`` of every ``[ZValue]`` section), else the FEI or SerialEM extended
           header; none of these → tilts of 0 and a logged warning.
         * DM3/DM4 stack: the DM tomography tags (``start + step·k``), else a degree axis.
-        * a list of single-image DM/TIFF files: each file's stage tilt, sorted by tilt.
+        * a list of single-image DM/TIFF/Velox/TIA files, or a folder of them (natural
+          order): each file's stage tilt, else the file names (``tilt_-60.0.tif``), else
+          the one ``.rawtlt``/``.tlt``/``.csv`` in the folder; sorted by tilt.
+        * Velox EMD series: each frame's ``Stage.AlphaTilt``; tomviz EMD: ``dim1``; EMD
+          Berkeley: an axis in degrees; TIA ``.ser``/``.emi`` and TIFF stacks: a sidecar.
+        * OME-Zarr (a ``.zarr`` folder): a volume as a ``RecStack``; ``level=`` picks a
+          resolution level.
         * a list of MRC files (SerialEM multi-frame): one tilt per file from its ``.mdoc``,
           sorted; several frames per file give navigation axes ``(Frames, Projections)``.
         * HSPY/ZSPY written by etspy-widgets or by ETSpy: tilts and shifts as saved. A saved
@@ -405,9 +505,11 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     mdocs : list of paths, optional
         SerialEM ``.mdoc`` files, one per MRC file of a list (default: found beside them).
     **kwargs
-        Passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
+        ``detector="HAADF"`` picks one signal of a file holding several (Velox writes one
+        per detector); ``level=k`` a resolution level of an OME-Zarr image; the rest is
+        passed to ``hyperspy.api.load``. ``lazy=True`` (single files only) gives a
         ``LazyTomoStack`` whose data is read chunk by chunk (NaN checks are then skipped);
-        its ``reconstruct`` is computed block by block (``reconstruct_lazy``), so a series
+        its ``reconstruct`` is computed block by block (``engine.recon.lazy``), so a series
         larger than memory can be reconstructed into a ``.zspy`` store.
 
     Raises
@@ -447,8 +549,14 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         return _load_mrc(path, tilts, mdoc=mdocs[0] if mdocs else None, **kwargs)
     if ext in DM_TYPES:
         return _load_dm(path, tilts, **kwargs)
-    if ext in TIFF_TYPES:
+    if ext in ZARR_TYPES or _omezarr.is_omezarr(path):
+        return _load_omezarr(path, tilts, **kwargs)
+    if path.is_dir():
+        return _load_list(_folder_files(path), tilts, mdocs, **kwargs)
+    if ext in TIFF_TYPES + TIA_TYPES:
         return _load_other(path, tilts, **kwargs)
+    if ext in EMD_TYPES:
+        return _load_emd(path, tilts, **kwargs)
     raise UnknownFormatError(f"Unknown file type {path.suffix!r} ({path}). " +
                              _supported_message())
 
@@ -469,7 +577,7 @@ def _load_list(items, tilts, mdocs, **kwargs):
     ext = exts.pop()
     if ext in MRC_TYPES:
         return _mrc_series(paths, tilts, mdocs, **kwargs)
-    if ext in DM_TYPES + TIFF_TYPES:
+    if ext in IMAGE_TYPES:
         return _load_image_series(paths, tilts, **kwargs)
     if ext in HSPY_TYPES:
         raise TomoFileError("Load HSPY/ZSPY files one at a time: each holds a whole series.")

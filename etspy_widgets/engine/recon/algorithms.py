@@ -1,22 +1,32 @@
 """Reconstruction algorithms on the projector interface (column blocks, slices innermost).
 
-Every iterative method is an [`Algorithm`][] with ``set_up`` / ``update`` /
-``objective`` and ``run(iterations, callbacks=..., cancel=...)`` (the CIL pattern):
-progress bars, live convergence plots and cancel buttons are callbacks, called as
-``callback(algorithm)`` after each iteration; a callback ends the run early by raising
-``StopIteration``. ``cancel`` is a ``threading.Event`` checked between iterations;
-when set, [`ReconstructionCancelled`][] is raised and nothing is written.
+The CIL pattern: every iterative method is an [`Algorithm`][] with ``set_up`` /
+``update`` / ``objective``; an algorithm is an *iterator* (``next(alg)`` runs one update,
+checking its ``cancel`` event first, and stops at ``max_iteration``), and
+``run(iterations, callbacks=..., cancel=...)`` is written once on top of that iteration.
+Callbacks ([`Callback`][], [`ProgressCallback`][], or any callable) are called as
+``callback(algorithm)`` after each iteration; one ends the run early by raising
+``StopIteration``. A set ``cancel`` (``threading.Event``) raises
+[`ReconstructionCancelled`][] and nothing is written.
 
-Blocks: ``y`` is a sinogram block ``(n_tilts * n_det, k)``, solutions ``(thickness * n_det, k)``.
+The objective ``‖W x − y‖`` per slice is kept by the base (``objective()``,
+``objectives``): SIRT records the residual its update computes anyway (of the iterate the
+update starts from), CGLS the one it carries; the others compute it when asked.
+
+Blocks (except ``fbp_slices``): ``y`` is a sinogram block ``(n_tilts * n_det, k)``,
+solutions ``(thickness * n_det, k)``.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from scipy import ndimage
 
 from ..errors import Cancelled, InvalidDataError
-from .filters import filter_sinograms
+from ..project import safe_inverse
+from ..project.fbp_filters import filter_sinograms
 
 _EPS = 1e-6
 
@@ -25,11 +35,62 @@ class ReconstructionCancelled(Cancelled):
     """The reconstruction was cancelled (its ``cancel`` event was set); nothing was written."""
 
 
-def _safe_inverse(v: np.ndarray) -> np.ndarray:
-    out = np.zeros_like(v, dtype=np.float32)
-    ok = np.abs(v) > _EPS
-    out[ok] = 1.0 / v[ok]
-    return out
+class Callback:
+    """Called as ``callback(algorithm)`` after each iteration (CIL's callback objects).
+
+    Subclass and override ``__call__``; raise ``StopIteration`` to end the run early.
+    """
+
+    def __call__(self, algorithm) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ProgressCallback(Callback):
+    """Progress in slice-iterations: a tqdm bar, or ``function(done, total)``.
+
+    Thread-safe (chunks of a volume report from worker threads). Each call adds the
+    algorithm's number of slices ``k``; ``update(n)`` adds ``n`` directly (non-iterative
+    methods). ``close()`` ends the bar.
+
+    Parameters
+    ----------
+    total : int
+        Slice-iterations expected.
+    function : callable, optional
+        ``function(done, total)`` instead of a tqdm bar (a widget's progress).
+    desc : str
+        The bar's label.
+    enabled : bool
+        ``False``: count only.
+    """
+
+    def __init__(self, total: int, function=None, *, desc: str = "reconstruction",
+                 enabled: bool = True):
+        self.total = int(total)
+        self.done = 0
+        self.function = function
+        self.lock = threading.Lock()
+        self.bar = None
+        if enabled and function is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, desc=desc, unit="slice-it")
+
+    def __call__(self, algorithm) -> None:
+        self.update(algorithm.k)
+
+    def update(self, n: int) -> None:
+        with self.lock:
+            self.done += int(n)
+            done = self.done
+            if self.bar is not None:
+                self.bar.update(int(n))
+        if self.function is not None:
+            self.function(done, self.total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Algorithm:
@@ -45,11 +106,16 @@ class Algorithm:
         Clamp the solution to ``≥ thresh`` after every update (ETSpy's ``MinConstraint``).
     x0 : numpy.ndarray, optional
         Starting solution ``(n_pix, k)``; zeros by default.
+    cancel : threading.Event, optional
+        Checked before every update.
+    max_iteration : int, optional
+        Where iteration stops (``run`` sets it); ``None``: never.
     """
 
     name = "base"
 
-    def __init__(self, projector, y, constrain=False, thresh=0.0, x0=None):
+    def __init__(self, projector, y, constrain=False, thresh=0.0, x0=None, *,
+                 cancel=None, max_iteration=None):
         self.proj = projector
         self.y = np.ascontiguousarray(y, dtype=np.float32)
         if self.y.ndim != 2 or self.y.shape[0] != projector.n_rays:
@@ -63,6 +129,9 @@ class Algorithm:
         self.x = (np.zeros((projector.n_pix, self.k), np.float32) if x0 is None
                   else np.array(x0, dtype=np.float32, order="C"))
         self.iteration = 0
+        self.cancel = cancel
+        self.max_iteration = max_iteration
+        self.objectives: dict[int, np.ndarray] = {}
         self.set_up()
 
     def set_up(self) -> None:
@@ -78,28 +147,55 @@ class Algorithm:
             np.maximum(x, self.thresh, out=x)
         return x
 
-    def objective(self) -> np.ndarray:
-        """L2 norm of the residual ``‖W x − y‖`` per slice (length ``k``)."""
-        r = self.proj.fp_cols(self.x) - self.y
-        return np.sqrt(np.einsum("ij,ij->j", r, r, dtype=np.float64))
+    # -- iteration -------------------------------------------------------------------
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.max_iteration is not None and self.iteration >= self.max_iteration:
+            raise StopIteration
+        if self.cancel is not None and self.cancel.is_set():
+            raise ReconstructionCancelled("Reconstruction cancelled.")
+        self.update()
+        self.iteration += 1
+        return self
 
     @property
-    def solution(self) -> np.ndarray:
-        return self.x
+    def last_iteration(self) -> bool:
+        """Whether the update running now is the last one of the run (DART's hook)."""
+        return self.max_iteration is not None and self.iteration == self.max_iteration - 1
 
     def run(self, iterations: int, callbacks=(), cancel=None):
         """Run ``iterations`` updates; returns the solution block ``(n_pix, k)``."""
-        for _ in range(int(iterations)):
-            if cancel is not None and cancel.is_set():
-                raise ReconstructionCancelled("Reconstruction cancelled.")
-            self.update()
-            self.iteration += 1
+        if cancel is not None:
+            self.cancel = cancel
+        self.max_iteration = self.iteration + int(iterations)
+        for _ in self:
             try:
                 for cb in callbacks:
                     cb(self)
             except StopIteration:
                 break
         return self.solution
+
+    # -- objective ---------------------------------------------------------------------
+    def _record_objective(self, iteration: int, residual_sq) -> None:
+        """Keep ``‖W x_i − y‖`` of iterate ``iteration`` that an update computed anyway."""
+        self.objectives[int(iteration)] = np.sqrt(np.asarray(residual_sq, np.float64))
+
+    def objective(self) -> np.ndarray:
+        """L2 norm of the residual ``‖W x − y‖`` of the current solution, per slice (``k``);
+        free when the algorithm already computed it, else one forward projection."""
+        hit = self.objectives.get(self.iteration)
+        if hit is None:
+            r = self.proj.fp_cols(self.solution) - self.y
+            hit = np.sqrt(np.einsum("ij,ij->j", r, r, dtype=np.float64))
+            self.objectives[self.iteration] = hit
+        return hit
+
+    @property
+    def solution(self) -> np.ndarray:
+        return self.x
 
 
 class SIRT(Algorithm):
@@ -114,12 +210,13 @@ class SIRT(Algorithm):
 
     def set_up(self):
         rows, cols = self.proj.sums()
-        self.r_inv = _safe_inverse(rows)[:, None]
-        self.c_inv = (self.relaxation * _safe_inverse(cols))[:, None]
+        self.r_inv = safe_inverse(rows)[:, None]
+        self.c_inv = (self.relaxation * safe_inverse(cols))[:, None]
 
     def update(self):
         upd, res = self.proj.residual_bp(self.x, self.y, self.r_inv)
-        self.residual = np.sqrt(res)  # of the iterate before this update
+        self._record_objective(self.iteration, res)  # of the iterate this update starts from
+        self.residual = self.objectives[self.iteration]
         upd *= self.c_inv
         self.x += upd
         self.clamp()
@@ -158,12 +255,7 @@ class SART(Algorithm):
             self.mask = np.ascontiguousarray(self.mask, dtype=np.float32)
             self.ray_len = p.fp_cols(self.mask)  # ray lengths through the free pixels
             self.x *= self.mask
-        cache = p.__dict__.setdefault("_angle_pixel_weights", {})
-        self.pix_w = []
-        for a in range(p.n_angles):
-            if a not in cache:
-                cache[a] = np.ascontiguousarray(p.angle_col_sums(a), dtype=np.float32)
-            self.pix_w.append(cache[a])
+        self.pix_w = [p.angle_col_sums(a) for a in range(p.n_angles)]  # cached by p
 
     def clamp(self, x=None):
         x = super().clamp(x)
@@ -180,7 +272,7 @@ class SART(Algorithm):
                                  mask=self.mask, relaxation=self.relaxation)
             if self.constrain or self.upper is not None:
                 self.clamp()
-        self.residual = np.sqrt(res)
+        self.residual = np.sqrt(res)  # accumulated over the sweep, as the iterate changed
 
 
 class CGLS(Algorithm):
@@ -197,6 +289,8 @@ class CGLS(Algorithm):
         self.s = self.proj.bp_cols(self.r)
         self.p = self.s.copy()
         self.gamma = np.einsum("ij,ij->j", self.s, self.s, dtype=np.float64)
+        if not self.constrain:
+            self._record_objective(0, np.einsum("ij,ij->j", self.r, self.r, dtype=np.float64))
 
     def update(self):
         q = self.proj.fp_cols(self.p)
@@ -209,6 +303,9 @@ class CGLS(Algorithm):
         beta = np.divide(gamma, self.gamma, out=np.zeros_like(gamma), where=self.gamma > 0)
         self.p = self.s + beta.astype(np.float32) * self.p
         self.gamma = gamma
+        if not self.constrain:  # r = y − W x of the new iterate, carried along
+            self._record_objective(self.iteration + 1,
+                                   np.einsum("ij,ij->j", self.r, self.r, dtype=np.float64))
 
     @property
     def solution(self):
@@ -262,7 +359,7 @@ class TV(Algorithm):
         ysum = self.y.sum(axis=0, dtype=np.float64)
         mu = np.maximum(ysum / max(float(rows.sum()), _EPS), 0)
         self.lam = (self.tv_weight * float(cols.mean()) * mu).astype(np.float32)  # per slice
-        self.sigma = _safe_inverse(rows)[:, None]
+        self.sigma = safe_inverse(rows)[:, None]
         self.tau = (1.0 / (cols + 4.0)).astype(np.float32)[:, None]
         self.shape = (p.thickness, p.n_det, self.k)
         self.xbar = self.x.copy()
@@ -351,7 +448,8 @@ class DART(Algorithm):
 
     def _sart(self, y, x0, mask=None):
         alg = SART(self.proj, y, x0=x0, constrain=True, thresh=float(self.gray[0]),
-                   upper=float(self.gray[-1]), mask=mask, relaxation=self.relaxation)
+                   upper=float(self.gray[-1]), mask=mask, relaxation=self.relaxation,
+                   cancel=self.cancel)
         return alg.run(self.sart_iterations)
 
     def set_up(self):
@@ -365,7 +463,8 @@ class DART(Algorithm):
     def boundary(self, seg):
         return get_dart_boundaries(seg.reshape(self.shape)).reshape(seg.shape)
 
-    def update(self, last=False):
+    def update(self):
+        last = self.last_iteration  # the last round is not smoothed
         seg = self.segment(self.x)
         free = self.boundary(seg) | (self.rng.random(seg.shape) < 1 - self.p_fixed)
         fixed_img = np.where(free, 0, seg).astype(np.float32)
@@ -380,19 +479,6 @@ class DART(Algorithm):
         self.x = np.ascontiguousarray(x, dtype=np.float32)
         self.segmented = self.segment(self.x)
 
-    def run(self, iterations, callbacks=(), cancel=None):
-        for i in range(int(iterations)):
-            if cancel is not None and cancel.is_set():
-                raise ReconstructionCancelled("Reconstruction cancelled.")
-            self.update(last=i == int(iterations) - 1)
-            self.iteration += 1
-            try:
-                for cb in callbacks:
-                    cb(self)
-            except StopIteration:
-                break
-        return self.solution
-
 
 def backproject(projector, y) -> np.ndarray:
     """Plain back projection ``Wᵀ y`` (ASTRA's ``BP``)."""
@@ -406,6 +492,20 @@ def fbp(projector, y, sino_filter="shepp-logan") -> np.ndarray:
     yf = filter_sinograms(y.reshape(n_a, n_d, -1), n_d, sino_filter, axis=1)
     out = projector.bp_cols(yf.reshape(n_a * n_d, -1))
     out *= np.float32(np.pi / 2 / n_a)
+    return out
+
+
+def fbp_slices(projector, sino3, sino_filter="shepp-logan") -> np.ndarray:
+    """``fbp`` in the slice-first layout: ``(k, n_tilts, n_det)`` → ``(k, thickness, n_det)``
+    (the detector axis contiguous for the FFT; for projectors whose kernels are
+    slice-first, ``PixelProjector``, no transposes at all). ``sino_filter=None``: plain
+    back projection."""
+    sino3 = np.ascontiguousarray(sino3, dtype=np.float32)
+    if sino_filter is None:
+        return projector.back_slices(sino3)
+    yf = filter_sinograms(sino3, projector.n_det, sino_filter, axis=-1)
+    out = projector.back_slices(yf)
+    out *= np.float32(np.pi / 2 / projector.n_angles)
     return out
 
 

@@ -11,7 +11,18 @@ history lines).
 """
 
 from ._common import CommonStackMixin
-from ._history import RUNTIME_CONTROLS, canonical_line, history_of, records, set_history
+from ._history import (
+    RUNTIME_CONTROLS,
+    SOURCES,
+    VERBS,
+    canonical_kwargs,
+    canonical_line,
+    history_of,
+    records,
+    set_history,
+    source,
+)
+from ._rigid import get_rigid, set_crop, set_rigid
 from ._stacks import (
     LazyRecStack,
     LazyTomoStack,
@@ -20,10 +31,35 @@ from ._stacks import (
     TomoStack,
     TomoTilts,
     as_tomostack,
+    extension,
+    register_extension,
     register_viewer,
     viewer,
 )
 
-__all__ = ["RUNTIME_CONTROLS", "CommonStackMixin", "LazyRecStack", "LazyTomoStack", "RecStack",
-           "TomoShifts", "TomoStack", "TomoTilts", "as_tomostack", "canonical_line",
-           "history_of", "records", "register_viewer", "set_history", "viewer"]
+__all__ = [
+    "RUNTIME_CONTROLS",
+    "SOURCES",
+    "VERBS",
+    "CommonStackMixin",
+    "LazyRecStack",
+    "LazyTomoStack",
+    "RecStack",
+    "TomoShifts",
+    "TomoStack",
+    "TomoTilts",
+    "as_tomostack",
+    "canonical_kwargs",
+    "canonical_line",
+    "extension",
+    "get_rigid",
+    "history_of",
+    "records",
+    "register_extension",
+    "register_viewer",
+    "set_crop",
+    "set_history",
+    "set_rigid",
+    "source",
+    "viewer",
+]

@@ -30,7 +30,7 @@ class AlignMixin(CommonStackMixin):
     """Alignment verbs of a TomoStack. Every verb returns a new stack; the input is unchanged.
 
     ``trans_stack`` and the other verbs ETSpy's ``CommonStack`` gives both stacks come from
-    [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin].
+    [`CommonStackMixin`][etspy_widgets.engine.signals.CommonStackMixin].
     """
 
     # -- pre-processing ----------------------------------------------------------

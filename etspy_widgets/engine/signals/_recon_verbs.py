@@ -14,27 +14,15 @@ import logging
 import numpy as np
 
 from ..errors import Cancelled, InvalidDataError, check_finite, check_method
-from ..recon import cuda_available, get_projector, reconstruct_stack
-from ..recon.api import check_tilts, make_algorithm
-from ..scale import DEFAULT_CHUNK, reconstruct_lazy
+from ..project import backend_for_cuda, get_projector
+from ..recon import DEFAULT_CHUNK, reconstruct_stack
+from ..recon.lazy import lazy_volume
+from ..recon.slices import check_tilts, make_algorithm
 from ._history import records
 
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
 
 logger = logging.getLogger(__name__)
-
-
-def backend_for(cuda, backend: str = "auto") -> str:
-    """Translate ETSpy's ``cuda`` flag into a projector ``backend`` (the only place it is).
-
-    ``cuda=True`` asks for ASTRA's CUDA projector; ``cuda=False`` keeps the computation on
-    the CPU; ``None`` leaves ``backend`` as given.
-    """
-    if cuda is True:
-        return "cuda"
-    if cuda is False and str(backend).lower() == "auto" and cuda_available():
-        return "sparse"
-    return backend
 
 
 def _axis_dict(axis, **changes) -> dict:
@@ -44,6 +32,25 @@ def _axis_dict(axis, **changes) -> dict:
     return d
 
 
+_DART_ONLY = ("p", "dart_iterations", "gray_levels")
+
+
+def _reconstruct_keywords(written: dict, arguments: dict) -> dict:
+    """What a reconstruction's line says: ``iterations`` for an iterative method (always),
+    never for BP/FBP; the FBP filter only for FBP; DART's options only for DART."""
+    method = str(arguments.get("method", "FBP")).upper()
+    out = {}
+    for key, value in arguments.items():
+        if key == "iterations":
+            if method not in ("BP", "FBP"):
+                out[key] = value
+        elif (key == "sino_filter" and method != "FBP") or (key in _DART_ONLY and method != "DART"):
+            continue
+        elif key in written:
+            out[key] = written[key]
+    return out
+
+
 class ReconMixin:
     """Reconstruction verbs of a TomoStack."""
 
@@ -51,7 +58,7 @@ class ReconMixin:
         n = self.data.shape[0] if self.data.ndim == 3 else 1
         return check_tilts(self.tilt_values, n)
 
-    @records()
+    @records(shape=_reconstruct_keywords)
     def reconstruct(  # noqa: PLR0917 - ETSpy's positional signature
             self, method="FBP", iterations=5, constrain=False, thresh=0, cuda=None,
                     thickness=None, show_progressbar=True, p=0.99, ncores=None,
@@ -105,7 +112,7 @@ class ReconMixin:
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
-        backend = backend_for(cuda, backend)
+        backend = backend_for_cuda(cuda, backend)
         if dart_iterations is None:  # ETSpy's default rounds, and its message
             dart_iterations = 5
             if isinstance(method, str) and method.upper() == "DART":
@@ -119,23 +126,29 @@ class ReconMixin:
         uses_levels = not isinstance(method, str) or method.lower() == "dart"
         options["gray_levels"] = gray_levels if uses_levels else None
         if getattr(self, "_lazy", False):
-            rec = reconstruct_lazy(self, method, iterations, thickness=thickness,
-                                   chunk_size=chunk_size or DEFAULT_CHUNK, **options)
-            self._describe_source(rec, tilts)
-            return rec
-        rec = reconstruct_stack(
-            self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,
-            chunk_size=chunk_size, client=client, show_progressbar=show_progressbar,
-            cancel=cancel, callbacks=callbacks, **options)
+            volume = lazy_volume(self.data, tilts, method, iterations, thickness=thickness,
+                                 chunk_size=chunk_size or DEFAULT_CHUNK, **options)
+        else:
+            volume = reconstruct_stack(
+                self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,
+                chunk_size=chunk_size, client=client, show_progressbar=show_progressbar,
+                cancel=cancel, callbacks=callbacks, **options)
+        out = self._wrap_volume(volume)
+        self._describe_source(out, tilts)
+        return out
+
+    def _wrap_volume(self, volume):
+        """A ``(nx, thickness, ny)`` array (NumPy or Dask) as a RecStack (LazyRecStack)
+        with this series' calibration: one wrapper for the eager and the lazy path."""
         am = self.axes_manager
         xax, yax = am.signal_axes[0], am.signal_axes[1]
         axes = [_axis_dict(xax, navigate=True),
-                _axis_dict(yax, name="z", size=rec.shape[1], navigate=False, offset=0.0),
+                _axis_dict(yax, name="z", size=volume.shape[1], navigate=False, offset=0.0),
                 _axis_dict(yax, navigate=False)]
-        out = self._volume_class(rec, axes=axes)
+        cls = self._lazy_volume_class if getattr(self, "_lazy", False) else self._volume_class
+        out = cls(volume, axes=axes)
         title = self.metadata.get_item("General.title") or ""
         out.metadata.General.title = f"Reconstruction of {title}" if title else "Reconstruction"
-        self._describe_source(out, tilts)
         return out
 
     def _describe_source(self, rec, tilts) -> None:
@@ -161,14 +174,15 @@ class ReconMixin:
             raise InvalidDataError(f"iterations must be ≥ 0; got {iterations}.")
         if self.data.ndim != 3:
             raise InvalidDataError("recon_error needs a tilt series (n_tilts, ny, nx).")
-        _, ny, nx = self.data.shape
+        nx = self.data.shape[2]
         tilts = self._checked_tilts()
         nslice = nx // 2 if nslice is None else int(nslice)
         if not -nx <= nslice < nx:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
-        proj = get_projector(tilts, ny, ny, backend_for(cuda, backend), kernel=kernel)
+        ny = self.data.shape[1]
+        proj = get_projector(tilts, ny, ny, backend_for_cuda(cuda, backend), kernel=kernel)
         alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
                              constrain=constrain, thresh=thresh, tv_weight=tv_weight)
         for i in range(int(iterations)):
@@ -254,7 +268,7 @@ class RecStackMixin:
             raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
         check_finite(vol, "volume")
         nx, nz, ny = vol.shape
-        proj = get_projector(tilts, ny, nz, backend_for(cuda, backend), kernel=kernel)
+        proj = get_projector(tilts, ny, nz, backend_for_cuda(cuda, backend), kernel=kernel)
         out = np.empty((tilts.size, ny, nx), np.float32)
         for x0 in range(0, nx, chunk_size):
             x1 = min(nx, x0 + chunk_size)
@@ -271,4 +285,4 @@ class RecStackMixin:
         return stack
 
 
-__all__ = ["ERROR_ALGORITHMS", "RecStackMixin", "ReconMixin", "backend_for"]
+__all__ = ["ERROR_ALGORITHMS", "RecStackMixin", "ReconMixin"]

@@ -44,7 +44,7 @@ from ..visualize import (
 )
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
-from ._history import records
+from ._history import record_call, record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,19 @@ class _TomoMetadataMixin:
                 tomo.set_item(key, value)
         if not tomo.has_item("history"):
             tomo.set_item("history", [])
+        if not tomo.history:
+            shape = " × ".join(str(n) for n in np.shape(self.data))
+            name = self._history_name
+            tomo.set_item("history", [
+                f"# {name}: data from memory (an array of {shape}); supply it to replay, "
+                f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
+
+    def _slicer(self, slices, isNavigation=None, out=None):
+        result = super()._slicer(slices, isNavigation, out)
+        if isNavigation is not None:
+            record_slice(result if out is None else out, self,
+                         "inav" if isNavigation else "isig", slices)
+        return result
 
     @property
     def history(self) -> list[str]:
@@ -171,8 +184,14 @@ class _TomoMetadataMixin:
 
         The file is written under a temporary name beside ``filename`` and
         renamed into place when complete. An existing file is replaced only
-        with ``overwrite=True`` (HyperSpy would ask on the console).
+        with ``overwrite=True`` (HyperSpy would ask on the console). Our hand-off formats
+        (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
+        (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        writer = _EXTENSIONS.get("writer")
+        if filename is not None and writer is not None \
+                and writer.accepts(filename, file_format):
+            return writer.save(self, filename, file_format, overwrite, **kwargs)[0]
         if filename is None:
             title = self.metadata.get_item("General.title") or type(self).__name__
             filename = f"{title}.{extension or 'hspy'}"
@@ -417,7 +436,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     # -- copying and reshaping -------------------------------------------------
     def deepcopy(self):
         """A full copy: data, axes, metadata (tilts, shifts, history) and all."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def set_tilts(self, start: float, increment: float) -> None:
         """Set tilts to ``start + increment * k`` for each projection ``k`` (exactly ``n`` values).
@@ -516,6 +537,16 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
         return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
 
+    # -- hand-offs (engine.io.export) --------------------------------------------
+    @records()
+    def apply_alignment(self, path, shift_type: str = "fourier"):
+        """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
+        return extension("apply_alignment")(self, path, shift_type)
+
+    def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
+        """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
+        return extension("save_alignment")(self, path, overwrite, raw_shape)
+
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
@@ -523,7 +554,7 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
     Navigation runs along the tilt axis (x); each signal image is a slice
     ``(thickness, ny)`` perpendicular to it. ETSpy's ``CommonStack`` verbs (``invert``,
     ``normalize``, ``stats``, ``change_data_type``, ``save_raw``, ``trans_stack``) come
-    from [`CommonStackMixin`][etspy_widgets.engine.common.CommonStackMixin]; on a volume
+    from [`CommonStackMixin`][etspy_widgets.engine.signals.CommonStackMixin]; on a volume
     ``invert``/``normalize`` scale the whole volume and ``trans_stack`` rotates it about x.
     """
 
@@ -556,7 +587,9 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
 
     def deepcopy(self):
         """A full copy: data, axes and metadata."""
-        return _copy.deepcopy(self)
+        out = _copy.deepcopy(self)
+        record_call(out, self, "deepcopy")
+        return out
 
     def plot_slices(self, xslice=None, yslice=None, zslice=None, return_fig: bool = True,  # noqa: PLR0917 -- ETSpy's positional order
                     vmin_std=0.1, vmax_std=10, **kwargs):
@@ -663,9 +696,29 @@ class LazyRecStack(RecStack, LazySignal2D):
 
 
 TomoStack._volume_class = RecStack
+TomoStack._lazy_volume_class = LazyRecStack
 RecStack._series_class = TomoStack
 
 _VIEWERS: dict = {}
+#: What layers above the signals lend to them (the file writers of ``engine.io.export``,
+#: ``apply_alignment``): registered from above, so the signals import nothing above them.
+_EXTENSIONS: dict = {}
+
+
+def register_extension(name: str, implementation) -> None:
+    """Lend the signals an implementation from a higher layer (e.g. ``engine.io.export``)."""
+    _EXTENSIONS[str(name)] = implementation
+
+
+def extension(name: str):
+    """The implementation registered as ``name``."""
+    try:
+        return _EXTENSIONS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"{name} is provided by etspy_widgets.engine.io, which is not imported: "
+            "import etspy_widgets first."
+        ) from None
 
 
 def register_viewer(name: str, factory) -> None:
@@ -695,4 +748,4 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
 
 
 __all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
-           "as_tomostack", "register_viewer", "viewer"]
+           "as_tomostack", "extension", "register_extension", "register_viewer", "viewer"]

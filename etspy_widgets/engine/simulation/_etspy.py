@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import InvalidDataError, check_method
+from ..project import cuda_available, get_projector
 from ..signals import TomoStack
 from ._geometry import Geometry, add_noise_array
 from ._models import _place_particles
@@ -80,25 +81,19 @@ def create_model_tilt_series(model, angles=None, cuda=None):
     ``angles`` default to 0..178° in steps of 2. ``cuda`` uses ASTRA's GPU projector when
     True (default: when ASTRA sees a GPU).
     """
-    import astra
-
     volume = np.asarray(getattr(model, "data", model), dtype=np.float32)
     if volume.ndim != 3:
         raise InvalidDataError(
             f"The model must be a volume (nx, thickness, ny); got shape {volume.shape}.")
     angles = np.arange(0, 180, 2.0) if angles is None else np.asarray(angles, np.float64)
     nx, nz, ny = volume.shape
-    proj_geom = astra.create_proj_geom("parallel", 1.0, ny, np.deg2rad(angles))
-    vol_geom = astra.create_vol_geom((nz, ny))
-    use_cuda = astra.use_cuda() if cuda is None else bool(cuda)
-    pid = astra.create_projector("cuda" if use_cuda else "linear", proj_geom, vol_geom)
-    out = np.zeros((angles.size, ny, nx), dtype=np.float32)
-    try:
-        for k in range(nx):
-            sid, out[:, :, k] = astra.create_sino(volume[k], pid)
-            astra.data2d.delete(sid)
-    finally:
-        astra.projector.delete(pid)
+    use_cuda = cuda_available() if cuda is None else bool(cuda)
+    proj = get_projector(angles, ny, nz, "astra-cuda" if use_cuda else "astra",
+                         kernel="linear")
+    out = np.empty((angles.size, ny, nx), dtype=np.float32)
+    for x0 in range(0, nx, 64):  # (slices, n_tilts, ny) → (n_tilts, ny, slices)
+        x1 = min(nx, x0 + 64)
+        out[:, :, x0:x1] = proj.forward(volume[x0:x1]).transpose(1, 2, 0)
     return TomoStack(out, tilts=angles)
 
 

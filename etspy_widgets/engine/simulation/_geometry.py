@@ -8,11 +8,8 @@ Coordinates (all in pixels, index units, pixel centres at integers):
 
 ASTRA's ``create_proj_geom("parallel", 1.0, ny, deg2rad(tilts))`` with
 ``create_vol_geom((thickness, ny))`` sends the point ``(y, z)`` of a slice to the detector row
-
-    u = (y - cy) cos θ + (cz - z) sin θ + cu,
-
-with ``cy = cu = (ny - 1) / 2`` and ``cz = (thickness - 1) / 2`` (measured: a single bright
-voxel projected by ``astra.create_sino``, see ``tests/test_simulation.py``).
+``u`` of ``engine.geometry.detector_u`` (the one copy of the formula; measured: a single
+bright voxel projected by ASTRA, see ``tests/test_simulation.py``).
 
 Misalignment maps a point ``p = (x, u)`` of the aligned projection to the point ``p'`` of the
 misaligned one where the same feature appears::
@@ -34,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import check_method
+from ..geometry import ParallelGeometry, detector_u
 
 
 @dataclass(frozen=True)
@@ -77,12 +75,14 @@ class Geometry:
         return (self.ny, self.nx)
 
     def detector_u(self, y, z, theta_rad):
-        """Detector row of volume point(s) ``(y, z)`` at tilt ``theta_rad`` (ASTRA's)."""
-        return (
-            (np.asarray(y) - self.cy) * np.cos(theta_rad)
-            + (self.cz - np.asarray(z)) * np.sin(theta_rad)
-            + self.cy
-        )
+        """Detector row of volume point(s) ``(y, z)`` at tilt ``theta_rad`` (ASTRA's;
+        the formula of ``engine.geometry.detector_u``)."""
+        return detector_u(np.asarray(y, dtype=np.float64), np.asarray(z, dtype=np.float64),
+                          np.cos(theta_rad), np.sin(theta_rad), self.cy, self.cz)
+
+    def parallel(self, tilts) -> ParallelGeometry:
+        """The projection geometry of one slice at ``tilts`` (degrees)."""
+        return ParallelGeometry(tilts, self.ny, self.thickness)
 
 
 @dataclass(frozen=True)

@@ -18,25 +18,19 @@ array is then discarded, so no half-written volume ever reaches a RecStack.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InvalidDataError, check_finite
-from .api import check_options, check_tilts, n_iterations, reconstruct_slices
-from .projectors import fit_sparse, get_projector, is_cached, resolve_backend
+from ..project import fit_sparse, get_projector, is_cached, resolve_backend
+from ..project._threads import available_cores
+from .algorithms import ProgressCallback, ReconstructionCancelled
+from .slices import DEFAULT_FILTER, check_options, check_tilts, n_iterations, reconstruct_slices
 
+#: Slices per chunk (eager threads, distributed tasks and the lazy path's blocks).
 DEFAULT_CHUNK = 32
-
-
-def available_cores() -> int:
-    """CPU cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _chunks(nx: int, chunk_size: int | None, ncores: int) -> list[tuple[int, int]]:
@@ -59,27 +53,6 @@ def _resolve_client(client):
     return client
 
 
-class _Progress:
-    """A thread-safe tqdm bar counting slice-iterations (no-op when disabled)."""
-
-    def __init__(self, total: int, enabled: bool, desc: str):
-        self.bar = None
-        self.lock = threading.Lock()
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc=desc, unit="slice-it")
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            with self.lock:
-                self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _chunk_task(sino, tilts, options):
     """Reconstruct one chunk (runs in a worker thread or process)."""
     sino = np.asarray(sino)
@@ -88,7 +61,7 @@ def _chunk_task(sino, tilts, options):
 
 
 def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None,
-                      constrain=False, thresh=0.0, sino_filter="shepp-logan", cuda=None,
+                      constrain=False, thresh=0.0, sino_filter=DEFAULT_FILTER,
                       backend="auto", kernel="strip", ncores=None, chunk_size=None,
                       client="auto", show_progressbar=True, cancel=None, callbacks=(),
                       p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
@@ -131,7 +104,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
     thickness = ny if thickness is None else int(thickness)
     ncores = available_cores() if ncores is None else max(1, int(ncores))
     asked = backend
-    backend = resolve_backend(backend, cuda)
+    backend = backend if kernel == "pixel" else resolve_backend(backend)
     if backend == "sparse" and kernel != "pixel" and not is_cached(
             tilts, ny, thickness, "sparse", kernel=kernel, builder=builder):
         backend = fit_sparse(asked, (n_tilts, ny, thickness))
@@ -139,16 +112,18 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
     chunks = _chunks(nx, chunk_size, ncores)
     out = np.empty((nx, thickness, ny), np.float32)
     n_it = max(1, n_iterations(method, iterations, dart_iterations))
-    progress = _Progress(nx * n_it, show_progressbar, f"{method} reconstruction")
+    progress = ProgressCallback(nx * n_it, desc=f"{method} reconstruction",
+                                enabled=show_progressbar)
     cancel = cancel if cancel is not None else threading.Event()
     options = {"method": method, "iterations": iterations, "thickness": thickness,
                "constrain": constrain, "thresh": thresh, "sino_filter": sino_filter,
                "backend": backend, "kernel": kernel, "p": p,
                "dart_iterations": dart_iterations, "gray_levels": gray_levels,
                "tv_weight": tv_weight, "relaxation": relaxation, "builder": builder}
-    if client is None and kernel != "pixel":
+    if client is None:
         # build the projector once, before the worker threads would race to build it
-        get_projector(tilts, ny, thickness, backend, kernel=kernel, builder=builder)
+        get_projector(tilts, ny, thickness, "auto" if kernel == "pixel" else backend,
+                      kernel=kernel, builder=builder)
     job = _Job(data=data, tilts=tilts, options=options, chunks=chunks, out=out,
                progress=progress, cancel=cancel, callbacks=tuple(callbacks), seed=int(seed))
     try:
@@ -173,7 +148,7 @@ class _Job:
     options: dict
     chunks: list
     out: np.ndarray
-    progress: _Progress
+    progress: ProgressCallback
     cancel: threading.Event
     callbacks: tuple
     seed: int
@@ -185,10 +160,7 @@ def _run_threads(job: _Job, ncores: int) -> None:
     data, tilts, options, out = job.data, job.tilts, job.options, job.out
     progress, cancel, callbacks, seed = job.progress, job.cancel, job.callbacks, job.seed
 
-    def counter(alg):
-        progress.update(alg.k)
-        for cb in callbacks:
-            cb(alg)
+    chunk_callbacks = [progress, *callbacks]
 
     iterative = options["method"] not in ("BP", "FBP")
 
@@ -196,7 +168,7 @@ def _run_threads(job: _Job, ncores: int) -> None:
         if cancel.is_set():
             return
         rec = _chunk_task(data[:, :, x0:x1], tilts, {
-            **options, "callbacks": [counter], "cancel": cancel, "seed": seed + x0})
+            **options, "callbacks": chunk_callbacks, "cancel": cancel, "seed": seed + x0})
         out[x0:x1] = rec
         if not iterative:
             progress.update(x1 - x0)
@@ -204,8 +176,6 @@ def _run_threads(job: _Job, ncores: int) -> None:
     tasks = [dask.delayed(task, pure=False)(x0, x1) for x0, x1 in job.chunks]
     dask.compute(*tasks, scheduler="threads", num_workers=ncores)
     if cancel.is_set():
-        from .algorithms import ReconstructionCancelled
-
         raise ReconstructionCancelled("Reconstruction cancelled.")
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError, MismatchedTiltError, check_finite, check_method
-from ._kernels import pixel_backproject
-from .algorithms import ITERATIVE, backproject, fbp
-from .filters import FILTERS, filter_sinograms
-from .projectors import KERNELS, get_projector
+from ..project import KERNELS, get_projector
+from ..project.fbp_filters import FILTERS
+from .algorithms import ITERATIVE, backproject, fbp, fbp_slices
+
+#: The FBP filter of ``reconstruct`` and of the live slices (one default for both).
+DEFAULT_FILTER = "shepp-logan"
 
 METHODS = ("BP", "FBP", "SIRT", "SART", "DART", "CGLS", "TV")
 
@@ -89,26 +91,10 @@ def n_iterations(method, iterations, dart_iterations=5) -> int:
     return int(iterations) if method in ITERATIVE else 1
 
 
-def _pixel_fbp(sino, tilts, method, *, thickness, sino_filter, ncores):
-    if method not in ("BP", "FBP"):
-        raise InvalidDataError(
-            f"kernel='pixel' is a back projector for BP and FBP only; {method} needs a "
-            "projector pair: use kernel='strip' (ETSpy's), 'linear' or 'line'."
-        )
-    n_tilts, n_det, _ = sino.shape
-    y = np.asarray(sino, dtype=np.float32)
-    if method == "FBP":
-        y = filter_sinograms(y, n_det, sino_filter, axis=1)
-    out = pixel_backproject(y.transpose(2, 0, 1), tilts, thickness, n_threads=ncores)
-    if method == "FBP":
-        out *= np.float32(np.pi / 2 / n_tilts)
-    return out
-
-
 def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documented API
         sinograms, tilts, method="FBP", iterations=5, thickness=None,
-                       constrain=False, thresh=0, sino_filter="shepp-logan", backend="auto",
-                       *, cuda=None, kernel="strip", p=0.99, dart_iterations=5,
+                       constrain=False, thresh=0, sino_filter=DEFAULT_FILTER, backend="auto",
+                       *, kernel="strip", p=0.99, dart_iterations=5,
                        gray_levels=None, tv_weight=0.03, relaxation=1.0, seed=0,
                        callbacks=(), cancel=None, check=True, ncores=1, builder="native"):
     """Reconstruct a block of slices from their sinograms.
@@ -131,19 +117,19 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         Clamp the solution to ``≥ thresh`` (every iteration).
     sino_filter : str
         FBP filter (ASTRA's names: "ram-lak", "shepp-logan", "cosine", "hamming", "hann", ...).
-    backend : {"auto", "sparse", "astra", "cuda"}
-        Projector backend; ``"auto"`` is CUDA when ASTRA sees a GPU, else the batched CPU one.
-    cuda : bool, optional
-        ETSpy's flag; overrides ``"auto"``.
+    backend : {"auto", "sparse", "astra", "astra-cuda", "cuda"}
+        Projector backend (see ``get_projector``); ``"auto"`` is ASTRA's CUDA when ASTRA
+        sees a GPU, else the batched CPU one. ETSpy's ``cuda=`` flag is translated to this
+        at the ETSpy-signature verbs (``project.backend_for_cuda``).
     kernel : {"strip", "linear", "line", "pixel"}
-        ASTRA projection kernel (ETSpy reconstructs with "strip"). ``"pixel"`` is a
-        matrix-free, pixel-driven linear-interpolation back projector (the kernel of
-        ASTRA's CUDA back projection) for BP and FBP only: no set-up cost, the fastest
-        choice for previews (``test_align``); within ~1 % of "strip".
+        ASTRA projection kernel (ETSpy reconstructs with "strip"). ``"pixel"`` is the
+        matrix-free, pixel-driven linear-interpolation projector pair (the kernel of
+        ASTRA's CUDA back projection): no set-up cost, the fastest choice for a few
+        slices (the live slices and ``test_align`` use it); within ~1 % of "strip".
     builder : {"native", "astra"}
         How the sparse backend gets the "strip" matrix (see ``get_projector``).
     ncores : int
-        Threads for the ``"pixel"`` back projector (other kernels run one thread per
+        Threads for the ``"pixel"`` projector (other kernels run one thread per
         call; ``reconstruct_stack`` runs chunks in parallel).
     p, dart_iterations, gray_levels : DART options (see ``DART``).
     tv_weight : float
@@ -186,15 +172,16 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     thickness = n_det if thickness is None else int(thickness)
     if thickness < 1:
         raise InvalidDataError(f"thickness must be ≥ 1; got {thickness}.")
-    kernel = check_method("projection kernel", kernel, (*KERNELS, "pixel"))
+    kernel = check_method("projection kernel", kernel, KERNELS)
+    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, builder=builder)
     if kernel == "pixel":
-        out = _pixel_fbp(sino, tilts, method, thickness=thickness, sino_filter=sino_filter,
-                         ncores=ncores)
-        if constrain:
-            np.maximum(out, thresh, out=out)
-        return out[0] if single else out
-    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, cuda=cuda,
-                         builder=builder)
+        proj = proj.with_threads(ncores)
+        if method in ("BP", "FBP"):  # its kernels are slice-first: no transposes
+            out = fbp_slices(proj, sino.transpose(2, 0, 1),
+                             sino_filter if method == "FBP" else None)
+            if constrain and method == "FBP":
+                np.maximum(out, thresh, out=out)
+            return out[0] if single else out
     y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n_tilts * n_det, k)
     if method == "BP":
         x = backproject(proj, y)
@@ -211,3 +198,4 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
                     cancel=cancel)
     out = np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
     return out[0] if single else out
+

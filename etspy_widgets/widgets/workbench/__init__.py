@@ -1,0 +1,391 @@
+"""AlignmentWorkbench: see, align and judge a tilt series in one widget.
+
+The widget is in parts (jupyter-scatter's split, lonboard's "the widget is the class"):
+
+* ``_model``: the synced traits and their validation, the front end (``js/``);
+* ``_controller``: the code log, the job thread, progress, cancel, undo/redo;
+* ``_live``: the live slices (snapshot, slice engine, newest-wins worker, publish);
+* ``_frames``: display-sized uint8 frames, the zoom window, the overlay.
+
+``AlignmentWorkbench`` holds them and gives the verbs; every step that changes the data
+is an [`Action`][etspy_widgets.actions.Action] executed from the very line the code log
+shows.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import traitlets as t
+
+from ...actions import ActionLog, verbs
+from ...engine import align
+from ...engine.signals import as_tomostack
+from . import _frames
+from ._controller import Controller
+from ._live import LivePreview, Snapshot
+from ._model import (
+    COLORMAPS,
+    FILTER_METHODS,
+    RECON_METHODS,
+    REGISTRATION_METHODS,
+    SLICE_METHODS,
+    TILT_METHODS,
+    WorkbenchModel,
+)
+
+__all__ = ["COLORMAPS", "FILTER_METHODS", "RECON_METHODS", "REGISTRATION_METHODS",
+           "SLICE_METHODS", "TILT_METHODS", "AlignmentWorkbench"]
+
+
+class AlignmentWorkbench(WorkbenchModel):
+    """Interactive alignment of a [`TomoStack`][etspy_widgets.TomoStack], with a code log.
+
+    Parameters
+    ----------
+    stack : TomoStack, optional
+        The tilt series. Give it or ``source``.
+    source : str, optional
+        A one-line expression that produces the stack (``"etw.load('a.mrc')"``); it
+        becomes the first line of ``code``. Without ``stack`` it is executed.
+    slices : sequence of 3 int, optional
+        Columns to reconstruct live; default ¼, ½, ¾ of the width.
+    **kwargs
+        Initial values of the widget's traits (``cmap``, ``slice_method``...).
+        Unknown names raise ``TypeError``.
+
+    Examples
+    --------
+    >>> import etspy_widgets as etw                                   # doctest: +SKIP
+    >>> wb = etw.AlignmentWorkbench.from_source(
+    ...     "etw.datasets.get_catalyst_data(misalign=True, seed=0)")  # doctest: +SKIP
+    >>> wb                                                           # doctest: +SKIP
+    """
+
+    def __init__(self, stack=None, source: str | None = None, slices=None, **kwargs):
+        unknown = [k for k in kwargs if not self.has_trait(k) or k.endswith("_frame")]
+        if unknown:
+            raise TypeError(f"AlignmentWorkbench got unknown argument(s) {unknown}; "
+                            f"settable: {sorted(self._settable())}.")
+        if stack is not None and not hasattr(stack, "tilt_values"):
+            stack = as_tomostack(stack)
+        self._ready = False
+        self._ctl = Controller(self, stack, source)
+        self._snap = Snapshot.of(self._ctl.log.stack)
+        self._live = LivePreview(self, lambda: self._snap,
+                                 lambda err: self._ctl.report("Live slices", err))
+        super().__init__(**kwargs)
+        self.choices = self.method_choices()
+        if slices is None:
+            slices = align.default_slices(self._snap.data.shape[-1]).tolist()
+        self.slices = [int(s) for s in slices]
+        self._ready = True
+        self._stack_changed(reset_view=True)
+        self.status = "Ready."
+        self.on_msg(self._on_front_message)
+
+    @classmethod
+    def from_source(cls, source: str, **kwargs) -> AlignmentWorkbench:
+        """Build the workbench by executing ``source`` (logged as the script's first line)."""
+        return cls(None, source=source, **kwargs)
+
+    def _shape(self):
+        return tuple(int(v) for v in self._snap.data.shape)
+
+    # -- public state ------------------------------------------------------------
+    @property
+    def stack(self):
+        """The current TomoStack, with every applied action."""
+        return self._ctl.log.stack
+
+    @property
+    def rec(self):
+        """The latest reconstruction (RecStack), or None."""
+        return self._ctl.log.rec
+
+    @property
+    def log(self) -> ActionLog:
+        """The code log (actions, undo/redo, script)."""
+        return self._ctl.log
+
+    @property
+    def last_traceback(self) -> str:
+        """The traceback of the last failure shown in the status line."""
+        return self._ctl.last_traceback
+
+    @property
+    def timings(self) -> list[tuple[str, float]]:
+        """``(what, seconds)`` of recent live computations."""
+        return self._live.timings
+
+    def slice_images(self) -> np.ndarray:
+        """The three reconstructed slices now displayed, ``(3, thickness, ny)`` float32.
+
+        Waits for pending slider work first, so it reflects the current traits.
+        """
+        return self._live.images()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until pending work (live slices and any running step) is done."""
+        end = None if timeout is None else time.monotonic() + timeout
+        left = lambda: None if end is None else max(0.0, end - time.monotonic())  # noqa: E731
+        ok = self._ctl.wait(left())
+        return self._live.wait(left()) and ok
+
+    def export(self, path, overwrite: bool = True) -> str:
+        """Write the code log to ``path`` atomically; return the path."""
+        return self._ctl.log.export(path, overwrite=overwrite)
+
+    def insert_code(self) -> None:
+        """Put the code log into a new cell below the one running this call (Jupyter)."""
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            raise RuntimeError("insert_code() needs IPython/Jupyter; use wb.code instead.")
+        shell.set_next_input(self.code, replace=False)
+
+    # -- reacting to the front end ---------------------------------------------
+    @t.observe("tilt_index", "view")
+    def _on_view_change(self, change):
+        if self._ready:
+            self._refresh_tilt()
+
+    @t.observe("contrast", "contrast_limits", "contrast_mode")
+    def _on_contrast_change(self, change):
+        if not self._ready:
+            return
+        mode = {"contrast": "percentile", "contrast_limits": "manual"}.get(change["name"])
+        if mode is not None and (mode != "manual" or self.contrast_limits):
+            self._ready = False
+            try:
+                self.contrast_mode = mode  # assigning a setting chooses its mode
+            finally:
+                self._ready = True
+        self._refresh_tilt()
+        self._live.republish()
+
+    def _contrast_for(self, kind: str) -> dict:
+        """``frame()`` keywords for ``kind`` "projection" (projection, sinogram) or
+        "slices", from the contrast mode."""
+        if self.contrast_mode == "percentile":
+            return {"contrast": self.contrast}
+        if self.contrast_mode == "manual" and kind == "projection" and self.contrast_limits:
+            return {"values": self.contrast_limits}
+        return {}
+
+    @t.observe("tilt_shift", "tilt_rotation", "slices", "nudges", "slice_method",
+               "slice_iterations", "selected_slice")
+    def _on_trial_change(self, change):
+        if self._ready:
+            self._refresh_overlay()
+            self.request_slices()
+
+    @t.observe("dragging")
+    def _on_drag_change(self, change):
+        if self._ready and not change["new"]:
+            self.request_slices()  # refine at full resolution where the drag stopped
+
+    @t.observe("tilt_frame", "sino_frame", "slices_frame")
+    def _on_frame(self, change):
+        self._push_frame(change["name"], change["new"])
+
+    def _push_frame(self, name: str, frame: dict) -> None:
+        """Send one frame to the views: its fields as JSON, its pixels as one buffer."""
+        if frame:
+            meta = {k: v for k, v in frame.items() if k != "data"}
+            self.send({"frame": name, **meta}, buffers=[frame["data"]])
+
+    def _on_front_message(self, _widget, content, _buffers):
+        if not isinstance(content, dict) or "action" not in content:
+            return
+        if content["action"] == "frames":  # a new view: send what is shown
+            for name in ("tilt_frame", "sino_frame", "slices_frame"):
+                self._push_frame(name, getattr(self, name))
+            return
+        try:
+            self.press(content["action"], **{k: v for k, v in content.items() if k != "action"})
+        except Exception as err:  # a message from the browser must never kill the comm
+            self._ctl.report(str(content.get("action")), err)
+
+    def press(self, button: str, **options) -> None:
+        """Press a button as the front end does (without blocking).
+
+        ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
+        ``remove_projection``, ``crop``, ``reconstruct``, ``cancel``, ``undo``, ``redo``.
+        """
+        handlers = {
+            "register": lambda: self.register(self.reg_method, block=False),
+            "filter": lambda: self.filter(self.filter_method, block=False),
+            "tilt_align": lambda: self.tilt_align(self.tilt_method, block=False),
+            "apply_manual": lambda: self.apply_manual(block=False),
+            "remove_projection": lambda: self.remove_projection(
+                int(options.get("index", self.tilt_index)), block=False),
+            "crop": lambda: self.crop(block=False, **self._crop_from_view(options)),
+            "reconstruct": lambda: self.reconstruct(
+                self.rec_method, block=False, **self._rec_options()),
+            "cancel": self.cancel,
+            "undo": self.undo,
+            "redo": self.redo,
+        }
+        if button not in handlers:
+            raise ValueError(f"Unknown button {button!r}; one of {sorted(handlers)}.")
+        handlers[button]()
+
+    def _rec_options(self) -> dict:
+        if self.rec_method.upper() in ("FBP", "BP"):
+            return {}
+        return {"iterations": int(self.rec_iterations)}
+
+    def _crop_from_view(self, options) -> dict:
+        if "x" in options or "y" in options:
+            return {k: options[k] for k in ("x", "y") if k in options}
+        if len(self.view) != 4:
+            raise ValueError("Zoom into the region to keep first (mouse wheel), then Crop.")
+        _, _, (x0, y0, x1, y1) = _frames.view_window(self._shape()[1:], self.view)
+        return {"x": (x0, x1), "y": (y0, y1)}
+
+    # -- the verbs: each one is an Action -----------------------------------------
+    def register(self, method: str = "PC", block: bool = True, **kwargs):
+        """Register the projections (``stack.stack_register(method, **kwargs)``)."""
+        return self._ctl.run(verbs.register(method, **kwargs), f"Registering ({method})", block)
+
+    def tilt_align(self, method: str = "CoM", block: bool = True, **kwargs):
+        """Align the tilt axis (``stack.tilt_align(method, **kwargs)``)."""
+        return self._ctl.run(verbs.tilt_align(method, **kwargs),
+                             f"Aligning the tilt axis ({method})", block)
+
+    def filter(self, method: str, block: bool = True, **kwargs):
+        """Filter the projections (``stack.filter(method, **kwargs)``)."""
+        return self._ctl.run(verbs.filter_stack(method, **kwargs), f"Filtering ({method})",
+                             block)
+
+    def apply_manual(self, block: bool = True):
+        """Commit the tilt-axis shift/rotation sliders (and projection nudges) to the stack.
+
+        The sliders go back to zero: the stack now carries the correction.
+        """
+        actions = []
+        if self.nudges:
+            actions.append(verbs.shift_projections(
+                {int(k): tuple(v) for k, v in self.nudges.items()}, self._shape()[0]))
+        if self.tilt_shift != 0.0 or self.tilt_rotation != 0.0:
+            actions.append(verbs.manual(self.tilt_shift, self.tilt_rotation))
+        if not actions:
+            self.status = "Nothing to apply: the shift, rotation and nudges are all zero."
+            return self.stack
+
+        def reset():
+            self._ready = False
+            try:
+                self.tilt_shift, self.tilt_rotation, self.nudges = 0.0, 0.0, {}
+            finally:
+                self._ready = True
+        return self._ctl.run(actions, "Applying the manual alignment", block, after=reset)
+
+    def remove_projection(self, index: int | None = None, block: bool = True):
+        """Remove one projection (default: the one shown)."""
+        index = self.tilt_index if index is None else int(index)
+        return self._ctl.run(verbs.remove_projections([index]), f"Removing projection {index}",
+                             block)
+
+    def crop(self, x=None, y=None, block: bool = True):
+        """Keep columns ``x=(start, stop)`` and rows ``y=(start, stop)`` (pixel indices)."""
+        return self._ctl.run(verbs.crop(x=x, y=y), "Cropping", block)
+
+    def reconstruct(self, method: str = "FBP", block: bool = True, **kwargs):
+        """Reconstruct the volume (``rec = stack.reconstruct(method, **kwargs)``).
+
+        Returns the RecStack (``block=True``); the progress bar and Cancel work while
+        it runs (from a button, or when called with ``block=False``).
+        """
+        return self._ctl.run(verbs.reconstruct(method, **kwargs), f"Reconstructing ({method})",
+                             block)
+
+    def convergence(self, algorithm: str = "SIRT", iterations: int = 50,
+                    nslice: int | None = None, *, constrain: bool = True, run: bool = True,
+                    **recon_kwargs):
+        """A convergence plot (``ConvergenceView``, ipympl) of the current stack.
+
+        ``recon_error`` runs on one slice (default: the selected slice line) in the
+        background; picking an iteration count on it (its *Use* button or
+        ``view.choose(k)``) reconstructs the volume through this workbench, so the choice
+        is a line ``rec = stack.reconstruct(method=..., iterations=k, ...)`` in the code log,
+        run on the job thread with progress and Cancel. Display it below the workbench.
+        """
+        from ..convergence import ConvergenceView
+
+        column = int(self.slices[self.selected_slice]) if nslice is None else int(nslice)
+        view = ConvergenceView(self.stack, nslice=column, algorithm=algorithm,
+                               iterations=iterations, constrain=constrain, run=run,
+                               **recon_kwargs)
+
+        def apply(action):
+            self._ctl.run(action, f"Reconstructing ({algorithm}, {view.chosen} iterations)",
+                          block=False)
+
+        view.on_choose(apply)
+        return view
+
+    def cancel(self) -> bool:
+        """Ask the running step to stop; True when one was running."""
+        return self._ctl.cancel()
+
+    def undo(self):
+        """Undo the last action (the code log loses its last line)."""
+        return self._ctl.undo()
+
+    def redo(self):
+        """Redo the last undone action."""
+        return self._ctl.redo()
+
+    # -- refreshing the panes ------------------------------------------------------
+    def _stack_changed(self, reset_view: bool = False):
+        self._snap = snap = Snapshot.of(self._ctl.log.stack)
+        n, ny, nx = snap.data.shape
+        log = self._ctl.log
+        self._ready = False
+        try:
+            self.stack_shape = [int(n), int(ny), int(nx)]
+            self.tilt_angles = [float(a) for a in snap.tilts]
+            self.tilt_index = min(self.tilt_index, n - 1)
+            if any(s >= nx for s in self.slices):
+                self.slices = align.default_slices(nx).tolist()
+            if reset_view or (len(self.view) == 4 and (self.view[2] > nx or self.view[3] > ny)):
+                self.view = []
+            self.code = log.code
+            self.can_undo, self.can_redo = log.can_undo, log.can_redo
+        finally:
+            self._ready = True
+        self._refresh_tilt()
+        self._refresh_overlay()
+        self.request_slices()
+
+    def _refresh_tilt(self):
+        snap = self._snap
+        rows, cols, window = _frames.view_window(snap.data.shape[-2:], self.view)
+        image = np.asarray(snap.data[self.tilt_index, rows, cols], dtype=np.float32)
+        angle = float(snap.tilts[self.tilt_index])
+        self.tilt_frame = _frames.frame(image, extra={
+            "window": window, "index": int(self.tilt_index), "angle": angle,
+            "histogram": _frames.histogram(_frames.reduce(image, _frames.reduction_factor(
+                image.shape)))}, **self._contrast_for("projection"))
+
+    def _refresh_overlay(self):
+        self.overlay = _frames.overlay(self._snap.data.shape, self.tilt_shift,
+                                       self.tilt_rotation, self.slices)
+
+    def request_slices(self) -> None:
+        """Recompute the live slices for the current traits (newest request wins)."""
+        self._live.submit()
+
+    def _send_frames(self, slices_frame: dict, sino_frame: dict) -> None:
+        """Send the sinogram, then the slice frame (the front end's 'drawn' counter
+        follows the slices)."""
+        self.sino_frame = sino_frame
+        self.slices_frame = slices_frame
+
+    def shutdown(self) -> None:
+        """Stop the live-slice thread (the widget stops updating its slices)."""
+        self._live.close()

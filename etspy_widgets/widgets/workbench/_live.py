@@ -1,0 +1,211 @@
+"""The live preview: three trial slices and a sinogram, recomputed as sliders move.
+
+The slices come from the engine's [`SliceSampler`][etspy_widgets.engine.align.SliceSampler]
+and [`reconstruct_sinograms`][etspy_widgets.engine.align.reconstruct_sinograms] (the calls
+behind ``test_align_slices``): only the pixels of the three slice columns are sampled, and
+their sinograms feed both the sinogram pane and the slice reconstructions, so the two
+panes always show the same trial alignment. While a slider is dragged, large stacks are
+previewed on a binned copy ([`bin_stack`][etspy_widgets.engine.transform.bin_stack]) and
+refined at full resolution when the drag stops. Requests run on a
+[`LatestWorker`][etspy_widgets.widgets._worker.LatestWorker]: the newest one wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...engine import align
+from ...engine.transform import bin_stack
+from .._worker import LatestWorker
+from . import _frames
+
+#: Largest image side used for live previews while a slider is being dragged.
+PREVIEW_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The arrays of one stack state, read once.
+
+    A verb running on the stack in another thread may replace ``stack.data`` while it
+    works; the preview reads the arrays of the state it was given, never half of each.
+    """
+
+    stack: object
+    data: np.ndarray
+    tilts: np.ndarray
+
+    @classmethod
+    def of(cls, stack) -> Snapshot:
+        return cls(stack, np.asarray(stack.data), np.asarray(stack.tilt_values))
+
+
+@dataclass(frozen=True)
+class SliceRequest:
+    """The trial alignment the three slice panes should show."""
+
+    tilt_shift: float
+    tilt_rotation: float
+    slices: tuple
+    method: str = "FBP"
+    iterations: int = 20
+    preview: bool = False
+    nudges: tuple = ()  # ((index, dy, dx), ...)
+
+
+class SliceEngine:
+    """Caches the samplers (one per stack, binning, slices and nudges) and runs requests."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._binned: dict = {}
+        self._samplers: dict = {}
+
+    def factor(self, snap: Snapshot, preview: bool) -> int:
+        ny, nx = snap.data.shape[-2:]
+        return _frames.reduction_factor((ny, nx), PREVIEW_SIZE) if preview else 1
+
+    def _data(self, snap: Snapshot, factor: int) -> np.ndarray:
+        stack = snap.stack
+        key = (id(stack), factor)
+        with self._lock:
+            hit = self._binned.get(key)
+        if hit is None or hit[0] is not stack:
+            data = snap.data
+            if factor == 1:  # one float32 copy per stack (none when it already is)
+                data = np.ascontiguousarray(data, dtype=np.float32)
+            else:
+                data = bin_stack(data, factor)
+            hit = (stack, data)
+            with self._lock:
+                self._binned = {k: v for k, v in self._binned.items() if v[0] is stack}
+                self._binned[key] = hit
+        return hit[1]
+
+    def sampler(self, snap: Snapshot, request: SliceRequest):
+        """The engine's sampler for this stack, binning, slice columns and nudges."""
+        stack = snap.stack
+        factor = self.factor(snap, request.preview)
+        data = self._data(snap, factor)
+        cols = tuple(min(int(s) // factor, data.shape[2] - 1) for s in request.slices)
+        key = (id(stack), factor, cols, request.nudges)
+        with self._lock:
+            hit = self._samplers.get(key)
+        if hit is not None and hit[0] is stack:
+            return hit[1], factor
+        shifts = None
+        if request.nudges:
+            shifts = np.zeros((data.shape[0], 2))
+            for index, dy, dx in request.nudges:
+                shifts[index] = (dy / factor, dx / factor)
+        sampler = align.SliceSampler(data, np.array(cols, dtype=np.int64), shifts)
+        with self._lock:
+            if len(self._samplers) > 8:
+                self._samplers.clear()
+            self._samplers[key] = (stack, sampler)
+        return sampler, factor
+
+    def run(self, snap: Snapshot, request: SliceRequest):
+        """``(slices (3, thickness, ny'), sinograms (3, n_tilts, ny'), factor)``.
+
+        The same two engine calls ``test_align_slices`` makes: sample the sinograms,
+        reconstruct them.
+        """
+        sampler, factor = self.sampler(snap, request)
+        sino = sampler.sinograms(request.tilt_shift / factor, request.tilt_rotation)
+        rec = align.reconstruct_sinograms(sino, snap.tilts, thickness=None,
+                                          method=request.method,
+                                          iterations=request.iterations)
+        return rec, sino, factor
+
+
+class LivePreview:
+    """Request → compute (worker thread, newest wins) → publish the frames on ``widget``.
+
+    ``widget`` gives the traits (``tilt_shift``, ``slices``, ``contrast``...) and receives
+    the frames through ``widget._send_frames``; ``snapshot()`` gives the current state.
+    """
+
+    def __init__(self, widget, snapshot, on_error):
+        self._widget = widget
+        self._snapshot = snapshot
+        self._engine = SliceEngine()
+        self._lock = threading.Lock()
+        self._rec: np.ndarray | None = None
+        self._sino: np.ndarray | None = None
+        self._shown: SliceRequest | None = None
+        self._seq = 0
+        self.timings: list[tuple[str, float]] = []  # (what, seconds) of recent computations
+        self._worker = LatestWorker(on_error)
+
+    def request(self, preview: bool) -> SliceRequest:
+        w = self._widget
+        nudges = tuple(sorted((int(k), float(v[0]), float(v[1])) for k, v in w.nudges.items()))
+        return SliceRequest(float(w.tilt_shift), float(w.tilt_rotation),
+                            tuple(int(s) for s in w.slices), w.slice_method,
+                            int(w.slice_iterations), preview, nudges)
+
+    def submit(self) -> None:
+        """Recompute for the current traits (a newer request replaces a waiting one)."""
+        request = self.request(preview=bool(self._widget.dragging))
+        self._seq += 1
+        seq = self._seq
+        self._worker.submit(lambda: self.compute(request, seq))
+
+    def compute(self, request: SliceRequest, seq: int = 0) -> None:
+        started = time.perf_counter()
+        rec, sino, factor = self._engine.run(self._snapshot(), request)
+        computed = time.perf_counter()
+        with self._lock:
+            if factor == 1:
+                self._rec = rec
+                self._shown = dataclasses.replace(request, preview=False)
+            self._sino = sino
+        self.publish(rec, sino, request, factor, seq)
+        self.timings.append(("slices", computed - started))
+        del self.timings[:-200]
+
+    def publish(self, rec, sino, request: SliceRequest, factor: int, seq: int) -> None:
+        w = self._widget
+        sel = int(w.selected_slice)
+        level = "preview" if factor > 1 else "full"
+        info = {"seq": seq, "level": level, "tilt_shift": request.tilt_shift,
+                "tilt_rotation": request.tilt_rotation, "slices": list(request.slices),
+                "time": time.time()}
+        slices = _frames.frame(rec, extra=info, **w._contrast_for("slices"))
+        sinogram = _frames.frame(sino[sel], extra={"slice": int(request.slices[sel]),
+                                                   "level": level, "seq": seq,
+                                                   "factor_data": factor},
+                                 **w._contrast_for("projection"))
+        w._send_frames(slices, sinogram)
+
+    def republish(self) -> None:
+        """Send the last full-resolution slices again (new contrast or selection)."""
+        with self._lock:
+            rec, sino, request = self._rec, self._sino, self._shown
+        if rec is not None and request is not None and sino is not None:
+            self.publish(rec, sino, request, 1, self._seq)
+
+    def images(self) -> np.ndarray:
+        """The full-resolution slices for the current traits (computed if not shown)."""
+        self.wait()
+        request = self.request(preview=False)
+        with self._lock:
+            shown = self._rec.copy() if self._rec is not None and self._shown == request \
+                else None
+        if shown is None:  # e.g. the last frame was a drag preview: refine now
+            self.compute(request)
+            with self._lock:
+                shown = self._rec.copy()
+        return shown
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._worker.wait(timeout)
+
+    def close(self) -> None:
+        self._worker.close()

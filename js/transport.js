@@ -1,0 +1,108 @@
+// JS → Python: what the front end sends, and when. Plus the test instrumentation, off
+// unless switched on by `instrument()` (or `globalThis.__etwInstrument = true`, which the
+// browser tests set before the page loads).
+
+/** @typedef {{get: Function, set: Function, save_changes: Function, on: Function,
+ *   off: Function, send: Function}} Model */
+
+const G = /** @type {any} */ (globalThis);
+
+/**
+ * Switch the test instrumentation on or off (`window.__etwSent`, `__etwLatencies`,
+ * `__etwTiltIndex`, `el.__etwStats`, the `data-slices-*` counters).
+ * @param {boolean} [on]
+ */
+export function instrument(on = true) { G.__etwInstrument = Boolean(on); }
+
+/** @returns {boolean} */
+export function instrumented() { return G.__etwInstrument === true; }
+
+/** Records of the instrumentation; every function is a no-op unless instrumented. */
+export const probe = {
+  /** A value leaves for Python (the latency clock starts). */
+  sent(/** @type {string} */ trait, /** @type {any} */ value) {
+    if (instrumented()) G.__etwSent = { trait, value, t: performance.now() };
+  },
+  /**
+   * A frame was painted: counters on `el`, and the latency of the value sent last when
+   * this frame shows it.
+   * @param {HTMLElement} el
+   * @param {string} pane
+   * @param {any} frame
+   */
+  drawn(el, pane, frame) {
+    if (!instrumented()) return;
+    const host = /** @type {any} */ (el);
+    const stats = host.__etwStats || (host.__etwStats = { slicesDrawn: 0, tiltDrawn: 0,
+      sinoDrawn: 0, latencies: [] });
+    stats[`${pane}Drawn`] = (stats[`${pane}Drawn`] || 0) + 1;
+    if (pane === "tilt") G.__etwTiltIndex = frame.index;
+    if (pane !== "slices") return;
+    el.dataset.slicesDrawn = String(stats.slicesDrawn);
+    el.dataset.slicesSeq = String(frame.seq);
+    el.dataset.slicesShift = String(frame.tilt_shift);
+    el.dataset.slicesLevel = frame.level;
+    const sent = G.__etwSent;
+    if (sent && (sent.trait === "tilt_shift" || sent.trait === "tilt_rotation") &&
+        Number(frame[sent.trait]) === Number(sent.value) && !sent.done) {
+      sent.done = true;
+      stats.latencies.push(performance.now() - sent.t);
+      G.__etwLatencies = stats.latencies;
+    }
+  },
+};
+
+/**
+ * The one way the front end writes traits.
+ *
+ * - `now(trait, value)`: sent at once (with anything pending);
+ * - `drag(trait, value)`: coalesced per animation frame — the first change of a frame
+ *   goes at once (no added latency), later ones in the same frame are merged and sent
+ *   when the frame ends, so a fast drag sends at most one message a frame and the last
+ *   value always arrives;
+ * - `debounced(trait, value, ms)`: sent when no new value came for `ms` (the zoom window).
+ *
+ * The model is updated locally at once in every case (the front end redraws from it).
+ * @param {Model} model
+ * @param {{frame?: (cb: Function) => any, timer?: typeof setTimeout}} [clock]
+ */
+export function makeSync(model, clock = {}) {
+  const frame = clock.frame || G.requestAnimationFrame?.bind(G) ||
+    ((/** @type {Function} */ cb) => setTimeout(cb, 16));
+  const timer = clock.timer || setTimeout;
+  /** @type {Map<string, any>} */
+  const pending = new Map();
+  /** @type {Map<string, any>} */
+  const timers = new Map();
+  let open = false;  // an animation frame is running since the last send
+  const stats = { messages: 0, values: 0 };
+  const flush = () => {
+    if (!pending.size) return;
+    pending.clear();
+    stats.messages++;
+    model.save_changes();
+  };
+  const tick = () => {
+    if (pending.size) { flush(); frame(tick); } else open = false;
+  };
+  const put = (/** @type {string} */ trait, /** @type {any} */ value) => {
+    probe.sent(trait, value);
+    stats.values++;
+    model.set(trait, value);
+    pending.set(trait, value);
+  };
+  return {
+    stats,
+    now(/** @type {string} */ trait, /** @type {any} */ value) { put(trait, value); flush(); },
+    drag(/** @type {string} */ trait, /** @type {any} */ value) {
+      put(trait, value);
+      if (!open) { open = true; flush(); frame(tick); }
+    },
+    debounced(/** @type {string} */ trait, /** @type {any} */ value, ms = 120) {
+      model.set(trait, value);
+      clearTimeout(timers.get(trait));
+      timers.set(trait, timer(() => { timers.delete(trait); put(trait, value); flush(); }, ms));
+    },
+    flush,
+  };
+}
