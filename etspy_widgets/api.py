@@ -15,36 +15,5 @@ with ``etspy_widgets.engine.datapath.data_folder`` instead.
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path as _Path
-
-from . import datasets
-from .engine import io, simulation, transform, visualize
-from .engine.enums import AlignmentMethod, AlignmentMethodType, FbpMethodType, ReconMethodType
-from .engine.io import load
-from .engine.signals import RecStack, TomoStack
-from .etspy import align, recon, utils
-
-logger = logging.getLogger(__name__)
-
-
-etspy_path = _Path(__file__).parent
-
-__all__ = [
-    "AlignmentMethod",
-    "AlignmentMethodType",
-    "FbpMethodType",
-    "RecStack",
-    "ReconMethodType",
-    "TomoStack",
-    "align",
-    "datasets",
-    "etspy_path",
-    "io",
-    "load",
-    "recon",
-    "simulation",
-    "transform",
-    "utils",
-    "visualize",
-]
+from .etspy.api import *  # noqa: F403 -- the same namespace
+from .etspy.api import __all__, etspy_path  # noqa: F401

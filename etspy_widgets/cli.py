@@ -5,7 +5,8 @@ workbench logs) and then executed, so a command-line result equals the Python
 API's by construction and carries its own history.
 
 Exit codes follow Unix habits: 0 success, 1 a processing error, 2 bad usage or
-bad input (missing file, unknown method, unwritable output). Errors are one line
+bad input (missing file, unknown method, unwritable output), 141 when the output pipe
+closed early (``| head``). Errors are one line
 on stderr; nothing half-written is left behind.
 """
 
@@ -23,10 +24,12 @@ from .demo import main as demo_main
 from .engine.atomic import atomic_path
 from .engine.errors import TomographyError
 from .engine.io.export import save as export_save
+from .engine.testdata import cache_root, default_data_folder, fetch_test_data, is_complete
 from .live._cli import add_commands as add_live_commands
 from .replay import replay
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose pipe closed
 OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc", ".emd", ".zarr")
 # --format: the writer, whatever the extension (.emd = tomviz EMD, .zarr = OME-Zarr)
 FORMAT_CHOICES = ("hspy", "zspy", "mrc", "tomviz", "ome-zarr")
@@ -262,22 +265,76 @@ def quickstart_notebook() -> Path:
                    EXIT_FAILED)
 
 
-def cmd_lab(args: argparse.Namespace) -> int:
-    nb = (Path(args.notebook) if args.notebook else quickstart_notebook()).resolve()
-    if not nb.exists():
-        raise CLIError(f"notebook not found: {nb}", EXIT_FAILED)
-    cmd = [sys.executable, "-m", "jupyterlab", str(nb.name),
-           f"--ServerApp.root_dir={nb.parent}", "--LabApp.expose_app_in_browser=True",
-           f"--port={args.port}", f"--ip={args.ip}"]
+# JupyterLab's defaults changed for `etspy-widgets lab`: no "get notified about news?" pop-up and
+# no update check (a user's own choice in the settings editor still wins over these)
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification":
+                 {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def lab_settings_dir() -> Path:
+    """An application-settings folder for JupyterLab: the installation's, plus our overrides.
+
+    JupyterLab reads default overrides from ``<app_settings_dir>/overrides.d/*.json``; the
+    installation's folder is copied (it may not be writable) and ours added.
+    """
+    import json
+    import shutil
+
+    target = cache_root() / "lab-settings"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        from jupyterlab.commands import get_app_dir
+
+        original = Path(get_app_dir()) / "settings"
+    except Exception:  # no JupyterLab: the launch below reports it
+        original = None
+    if original is not None and original.is_dir():
+        shutil.copytree(original, target, dirs_exist_ok=True)
+    (target / "overrides.d").mkdir(exist_ok=True)
+    (target / "overrides.d" / "zz-etspy-widgets.json").write_text(json.dumps(LAB_OVERRIDES))
+    return target
+
+
+def lab_command(nb: Path, args: argparse.Namespace) -> tuple[list[str], dict, str | None]:
+    """The JupyterLab command line, its environment and the notebook's URL (None when the
+    user passed their own token or address options, which we cannot predict)."""
+    import secrets
+    from urllib.parse import quote
+
+    env = dict(os.environ)
+    tree = f"/lab/tree/{quote(nb.name)}"
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={nb.parent}",
+           f"--ServerApp.default_url={tree}",  # what the browser opens: the notebook
+           "--ServerApp.port_retries=0",  # the printed URL's port or a clear failure
+           "--LabApp.news_url=None", f"--LabApp.app_settings_dir={lab_settings_dir()}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.expose_app_in_browser=True", f"--port={args.port}", f"--ip={args.ip}"]
     if args.no_browser:
         cmd.append("--no-browser")
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     cmd.extend(args.extra)
+    url = None
+    if not any("token" in a.lower() or "base_url" in a.lower() for a in args.extra):
+        # our token, through the environment (not visible in the process list)
+        env["JUPYTER_TOKEN"] = env.get("JUPYTER_TOKEN") or secrets.token_hex(24)
+        host = "127.0.0.1" if args.ip in ("", "0.0.0.0", "127.0.0.1") else args.ip
+        url = f"http://{host}:{args.port}{tree}?token={env['JUPYTER_TOKEN']}"
+    return cmd, env, url
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    nb = (Path(args.notebook) if args.notebook else quickstart_notebook()).resolve()
+    if not nb.exists():
+        raise CLIError(f"notebook not found: {nb}", EXIT_FAILED)
+    cmd, env, url = lab_command(nb, args)
     print("starting:", " ".join(cmd), file=sys.stderr)
-    # JupyterLab resolves the notebook argument against the working directory
+    if url:
+        opens = "open" if args.no_browser else "opening"
+        print(f"the quick-start notebook: {url}\n({opens} it in a browser; Ctrl-C stops "
+              "the server)", flush=True)
     os.chdir(nb.parent)
-    os.execv(sys.executable, cmd)
+    os.execve(sys.executable, cmd, env)
     return EXIT_OK  # pragma: no cover
 
 
@@ -348,6 +405,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(["-o", args.output]) or EXIT_OK
 
 
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    dest = Path(args.dest).expanduser() if args.dest else default_data_folder()
+    already = is_complete(dest)
+    try:
+        folder = fetch_test_data(dest, progress=not args.quiet)
+    except OSError as err:  # pip failed, checksum, an occupied --dest
+        raise CLIError(str(err), EXIT_FAILED) from err
+    print(f"ETSpy's test data {'already in' if already else 'in'} {folder}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="etspy-widgets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -361,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tilts", help="text file of tilt angles (one per projection)")
     p.add_argument("--register", metavar="METHOD", help="stack_register method (PC, StackReg, "
                    "COM, COM-CL, PM)")
-    p.add_argument("--tilt-align", metavar="METHOD", help="tilt_align method (CoM, MaxImage)")
+    p.add_argument("--tilt-align", metavar="METHOD",
+                   help="tilt_align method (CoM, MaxImage, MassProfile)")
     p.add_argument("--method", default="FBP", help="reconstruction method (default FBP)")
     p.add_argument("--iterations", type=int, help="iterations for iterative methods")
     p.add_argument("--thickness", type=int, help="volume thickness in pixels")
@@ -421,6 +490,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-script", action="store_true", help="print the Python that runs")
     p.set_defaults(func=cmd_qc)
 
+    p = sub.add_parser("data", help="ETSpy's published test data")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    p = data_sub.add_parser("fetch", help="download ETSpy 1.3.0's test data (its wheel, through "
+                            "pip) into the user cache; does nothing when they are there")
+    p.add_argument("--dest", help="folder to put them in (default ~/.cache/etspy-widgets/"
+                   "etspy-testdata, where the package looks)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_data_fetch)
+
     p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
     p.add_argument("-o", "--output", default="etspy-widgets-demo.png")
     p.set_defaults(func=cmd_demo)
@@ -436,7 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "extra", None) and args.extra[0] == "--":
         args.extra = args.extra[1:]
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # the reader went away (`etspy-widgets info f | head`): stop quietly, as Python's
+        # documentation recommends (no flush of the dead pipe at exit), status 128 + SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except CLIError as err:
         print(f"etspy-widgets {args.command}: {err}", file=sys.stderr)
         return err.code

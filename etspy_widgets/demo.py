@@ -67,7 +67,7 @@ def run(output, size: int = DEFAULT_SIZE, method: str = "FBP", iterations: int =
         f"{note}): {method}"
         + (f" {iterations} it." if method.upper() not in ("FBP", "BP") else "")
         + f" in {t2 - t1:.1f} s, relative RMS error {rel_rmse:.3f}")
-    output = Path(output)
+    output = Path(output).resolve()  # reported in full: the current folder by default
     fig.savefig(output, dpi=80)
     return {"output": str(output), "size": size, "method": method,
             "simulate_s": t1 - t0, "reconstruct_s": t2 - t1, "relative_rmse": rel_rmse}
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
         prog="python -m etspy_widgets.demo",
         description="Reconstruct the simulated catalyst and write its central slices to a PNG.")
     parser.add_argument("-o", "--output", default="etspy-widgets-demo.png",
-                        help="PNG file to write (default: %(default)s)")
+                        help="PNG file to write (default: %(default)s in the current folder)")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help="image size of the simulated series; 600 is ETSpy's "
                              "(default: %(default)s, quicker)")

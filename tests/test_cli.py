@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,6 +20,46 @@ from etspy_widgets.cli import main
 
 def run_cli(*args):
     return main([str(a) for a in args])
+
+
+@contextlib.contextmanager
+def child_process(cmd, **kwargs):
+    """``Popen`` in its own process group, killed with everything it started (dask workers,
+    the kernel) when the block ends with the child still running: a timeout or a failed
+    assertion never leaves a reconstruction running after pytest."""
+    proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=30)
+
+
+def test_child_process_kills_its_group_when_the_block_fails(tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    script = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', "
+              "'import time; time.sleep(600)']); open(sys.argv[1], 'w').write(str(p.pid)); "
+              "time.sleep(600)")
+    with pytest.raises(subprocess.TimeoutExpired), \
+            child_process([sys.executable, "-c", script, str(pidfile)]) as proc:
+        deadline = time.time() + 30
+        while not (pidfile.exists() and pidfile.read_text()) and time.time() < deadline:
+            time.sleep(0.1)
+        proc.wait(timeout=0.5)  # times out, as a stuck SIGINT test would
+    grandchild = int(pidfile.read_text())
+    assert proc.returncode == -signal.SIGKILL
+    deadline = time.time() + 10
+    while time.time() < deadline:  # the grandchild is gone too (reaped by init)
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"grandchild {grandchild} still running")
 
 
 def test_info_on_the_needle(data_dir, capsys):
@@ -95,19 +136,19 @@ def test_interrupted_run_leaves_no_output(tmp_path):
     stack = etw.datasets.get_catalyst_data()
     src = stack.save(tmp_path / "cat.hspy")
     out = tmp_path / "vol.hspy"
-    proc = subprocess.Popen(
+    with child_process(
         [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(src), "--method", "SIRT",
          "--iterations", "200", "-o", str(out)],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait until reconstruction is under way
-        line = proc.stderr.readline()
-        if "reconstruction" in line.lower() or not line:
-            break
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    ) as proc:
+        deadline = time.time() + 120
+        while time.time() < deadline:  # wait until reconstruction is under way
+            line = proc.stderr.readline()
+            if "reconstruction" in line.lower() or not line:
+                break
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.hspy"]
@@ -115,31 +156,50 @@ def test_interrupted_run_leaves_no_output(tmp_path):
 
 @pytest.mark.slow
 def test_lab_serves_the_quickstart_notebook(tmp_path):
+    """`lab` prints the notebook's own URL (token included), which opens the notebook, and
+    JupyterLab's news pop-up and update check are off by default."""
+    import json
     import socket
     import urllib.request
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "etspy_widgets.cli", "lab", "--no-browser", "--port", str(port),
-         "--", "--IdentityProvider.token=t0ken"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/api/contents/quickstart.ipynb?token=t0ken&content=0"
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_TOKEN"}
+    env.update(JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"), PYTHONUNBUFFERED="1")
+    with child_process(
+        [sys.executable, "-m", "etspy_widgets.cli", "lab", "--no-browser", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    ) as proc:
+        line = proc.stdout.readline()
+        assert line.startswith("the quick-start notebook: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        assert f":{port}/lab/tree/quickstart.ipynb?token=" in url
+        token = url.rsplit("token=", 1)[1]
+        base = f"http://127.0.0.1:{port}"
+
+        def get(path):
+            with urllib.request.urlopen(f"{base}{path}", timeout=5) as resp:
+                return resp.status, resp.read().decode()
+
         deadline, body = time.time() + 90, None
         while time.time() < deadline and body is None:
             try:
-                with urllib.request.urlopen(url, timeout=5) as resp:
-                    body = resp.read().decode()
+                _, body = get(f"/api/contents/quickstart.ipynb?token={token}&content=0")
             except OSError:
                 time.sleep(1)
         assert body is not None, "JupyterLab did not answer"
-        assert '"name": "quickstart.ipynb"' in body or '"name":"quickstart.ipynb"' in body
-    finally:
+        assert json.loads(body)["name"] == "quickstart.ipynb"
+        status, page = get(url.removeprefix(base))  # the printed URL: JupyterLab's page
+        assert status == 200 and "jupyter-config-data" in page
+        _, settings = get(f"/lab/api/settings/@jupyterlab/apputils-extension:notification"
+                          f"?token={token}")
+        defaults = json.loads(settings)["schema"]["properties"]  # overrides set defaults
+        assert defaults["fetchNews"]["default"] == "false"
+        assert defaults["checkForUpdates"]["default"] is False
+        _, news = get(f"/lab/api/news?token={token}")
+        assert json.loads(news)["news"] == []  # news_url=None: nothing fetched
         proc.terminate()
         proc.wait(timeout=60)
 
@@ -201,21 +261,21 @@ def test_interrupted_lazy_write_leaves_no_store(tmp_path):
     stack = etw.datasets.get_catalyst_data()
     src = stack.save(tmp_path / "cat.zspy")
     out = tmp_path / "vol.zspy"
-    proc = subprocess.Popen(
+    with child_process(
         [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(src), "--lazy",
          "--chunk-size", "8", "--method", "SIRT", "--iterations", "100", "-o", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:  # the partial store is being written
-        if any(".partial-" in p.name for p in tmp_path.iterdir()):
-            break
-        time.sleep(0.2)
-    time.sleep(2.0)
-    assert proc.poll() is None, "finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    ) as proc:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:  # the partial store is written
+            if any(".partial-" in p.name for p in tmp_path.iterdir()):
+                break
+            time.sleep(0.2)
+        time.sleep(2.0)
+        assert proc.poll() is None, "finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.zspy"]
@@ -241,3 +301,25 @@ def test_qc_writes_the_table_figure_and_series_row(tmp_path, capsys):
     assert run_cli("qc", tmp_path / "missing.mrc", "-o", tmp_path / "x.csv") == 2
     assert run_cli("qc", tmp_path / "s.hspy", "-o", tmp_path / "x.txt") == 2
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_info_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`etspy-widgets info f | head`: the reader is gone; no traceback, status 141."""
+    src = etw.datasets.get_catalyst_data(size=32).save(tmp_path / "cat.hspy")
+    with child_process([sys.executable, "-m", "etspy_widgets.cli", "info", str(src)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()  # closed before anything is written
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=120)
+    assert proc.returncode == 141, err
+    assert err == ""
+
+
+def test_demo_writes_into_the_current_folder(tmp_path, monkeypatch, capsys):
+    from etspy_widgets import demo
+
+    monkeypatch.chdir(tmp_path)
+    assert demo.main(["--size", "32"]) == 0
+    out = tmp_path / "etspy-widgets-demo.png"
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert f"Wrote {out}:" in capsys.readouterr().out

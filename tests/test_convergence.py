@@ -96,5 +96,5 @@ def test_choice_is_a_reconstruction_action_in_the_log(stack):
 
 
 def test_unknown_algorithm_is_rejected(stack):
-    with pytest.raises(UnknownMethodError, match="'SIRT'"):
+    with pytest.raises(UnknownMethodError, match='"SIRT"'):
         ConvergenceView(stack, algorithm="ART")

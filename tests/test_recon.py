@@ -268,7 +268,7 @@ def test_forward_project_round_trip(phantom):
 # -- bad input --------------------------------------------------------------------------------
 def test_bad_input(phantom):
     stack, _ = phantom
-    with pytest.raises(UnknownMethodError, match="reconstruction method"):
+    with pytest.raises(UnknownMethodError, match="reconstruction algorithm"):
         stack.reconstruct("MLEM", show_progressbar=False)
     with pytest.raises(UnknownMethodError, match="FBP filter"):
         stack.reconstruct("FBP", sino_filter="sheppy", show_progressbar=False)
@@ -279,7 +279,7 @@ def test_bad_input(phantom):
     with pytest.raises(MismatchedTiltError):
         reconstruct_slices(stack.data[:, :, :2], TILTS[:-1], "FBP")
     zero = TomoStack(np.ascontiguousarray(stack.data), tilts=np.zeros(TILTS.size))
-    with pytest.raises(InvalidDataError, match="Set tilts first"):
+    with pytest.raises(InvalidDataError, match="set tilt values"):
         zero.reconstruct(show_progressbar=False)
     bad = stack.deepcopy()
     bad.data[3, 10, 2] = np.nan

@@ -37,7 +37,7 @@ def test_projection_matches_numpy(volume, axis, index, kind):
 
 
 def test_projection_rejects_bad_input(volume):
-    with pytest.raises(UnknownMethodError, match="'max'"):
+    with pytest.raises(UnknownMethodError, match='"max"'):
         project_volume(volume, "z", "median")
     with pytest.raises(UnknownMethodError, match="volume axis"):
         project_volume(volume, "w")

@@ -71,7 +71,7 @@ def test_tilt_index_moves_the_projection(wb, series):
     ("tilt_shift", float("nan"), "finite"),
     ("tilt_rotation", float("inf"), "finite"),
     ("contrast", [50.0, 10.0], "low < high"),
-    ("slice_method", "DART", "Unknown slice method"),
+    ("slice_method", "DART", "Invalid slice method"),
     ("selected_slice", 3, "0, 1 or 2"),
     ("nudges", {"99": [1.0, 0.0]}, "projection index"),
 ])

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .errors import DataNotFoundError
+from .testdata import FETCH_COMMAND, default_data_folder
 
 ENV_VAR = "ETSPY_WIDGETS_DATA"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +25,7 @@ def candidate_folders() -> list[Path]:
         folders.append(Path(env).expanduser())
     folders.append(_PROJECT_ROOT.parent / "shared" / "data" / "etspy-testdata")
     folders.append(Path.cwd().parent / "shared" / "data" / "etspy-testdata")
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    folders.append(cache / "etspy-widgets" / "etspy-testdata")
+    folders.append(default_data_folder())
     unique = []
     for folder in folders:
         if folder not in unique:
@@ -47,8 +47,9 @@ def data_folder(required: str = "HAADF.mrc") -> Path:
     searched = "\n  ".join(str(f) for f in candidate_folders())
     raise DataNotFoundError(
         f"ETSpy's test data ({required}) were not found. Searched:\n  {searched}\n"
-        f"Put the files of ETSpy's published test data (etspy/tests/test_data) in one of these "
-        f"folders, or set {ENV_VAR}=/path/to/etspy-testdata."
+        f"Run `{FETCH_COMMAND}` (or etspy_widgets.datasets.fetch_test_data() in Python) to "
+        f"download them (ETSpy 1.3.0's wheel, 67 MB) into {default_data_folder()}, or set "
+        f"{ENV_VAR}=/path/to/etspy-testdata."
     )
 
 

@@ -17,9 +17,14 @@ class TomographyError(Exception):
 class MismatchedTiltError(TomographyError, ValueError):
     """The number of tilts does not match the number of projections."""
 
-    def __init__(self, num_tilts: int, num_projections: int):
+    def __init__(self, num_tilts: int, num_projections: int, shape=None):
+        # ETSpy's sentence first when the array's shape is known (code written against it
+        # matches it)
+        lead = "" if shape is None else (
+            f"Shape of tilts array must be ({num_projections}, 1) to match the navigation "
+            f"size of the stack (was {tuple(shape)}). ")
         super().__init__(
-            f"Got {num_tilts} tilt values for a stack of {num_projections} projections. "
+            f"{lead}Got {num_tilts} tilt values for a stack of {num_projections} projections. "
             "Give exactly one tilt angle (in degrees) per projection, e.g. "
             "stack.set_tilts(start, increment) or load(path, tilts=array)."
         )
@@ -35,14 +40,55 @@ class InvalidDataError(TomographyError, ValueError):
     """Image data that cannot be used (NaN/inf values, wrong dimensions, empty)."""
 
 
-class UnknownMethodError(TomographyError, ValueError):
-    """A method, filter or algorithm name that is not one of the choices."""
+# ETSpy 1.3.0's choices for the names that are ETSpy's arguments, in its order and words:
+# the message begins with ETSpy's sentence (code and tests written against ETSpy match it),
+# then names what this package accepts besides
+ETSPY_CHOICES = {
+    "registration method": ("StackReg", "PC", "COM", "COM-CL"),
+    "alignment method": ("CoM", "MaxImage"),
+    "reconstruction algorithm": ("FBP", "SIRT", "SART", "DART"),
+    "filter method": ("median", "bpf", "both", "sobel"),
+    "interpolation method": ("linear", "cubic", "nearest", "none"),
+    "noise type": ("gaussian", "poissonian", "shot"),
+    "accuracy level": ("low", "medium", "high"),
+    "filter type": ("ram-lak", "shepp-logan", "hanning", "hann", "cosine", "cos"),
+}
+
+
+def format_choices(choices) -> str:
+    """``["a", "b", or "c"]`` (ETSpy's way of listing choices)."""
+    quoted = [f'"{c}"' if isinstance(c, str) else str(c) for c in choices]
+    if len(quoted) == 1:
+        return f"[{quoted[0]}]"
+    head = ", ".join(quoted[:-1]) + ("," if len(quoted) > 2 else "")
+    return f"[{head} or {quoted[-1]}]"
+
+
+class NotATiltSeriesError(InvalidDataError, TypeError):
+    """Data whose dimensions cannot be a tilt series (``load(np.zeros(10))``).
+
+    A ``ValueError`` and a ``TypeError`` (ETSpy's ``load`` raised the latter for input it
+    could not read).
+    """
+
+
+class UnknownMethodError(TomographyError, ValueError, TypeError):
+    """A method, filter or algorithm name that is not one of the choices.
+
+    A ``ValueError`` and a ``TypeError``: ETSpy raised the one or the other (``TypeError``
+    for an unknown registration method), and code catching either keeps working.
+    """
 
     def __init__(self, kind: str, name: object, choices):
         choices = list(choices)
-        super().__init__(
-            f"Unknown {kind} {name!r}. Choose one of: {', '.join(map(repr, choices))}."
-        )
+        lowered = {str(c).lower() for c in choices}
+        etspy = [c for c in ETSPY_CHOICES.get(kind, ()) if str(c).lower() in lowered]
+        shown = etspy or choices
+        message = f'Invalid {kind} "{name}". Must be one of {format_choices(shown)}.'
+        extra = [c for c in choices if str(c).lower() not in {str(e).lower() for e in shown}]
+        if extra:
+            message += f" This package also accepts {format_choices(extra).strip('[]')}."
+        super().__init__(message)
         self.name = name
         self.choices = choices
 
@@ -53,6 +99,10 @@ class TomoFileError(TomographyError, OSError):
 
 class DataNotFoundError(TomographyError, FileNotFoundError):
     """ETSpy's published test data could not be found on this machine."""
+
+
+class ChecksumError(TomographyError, OSError):
+    """A downloaded file whose SHA-256 is not the one recorded for it."""
 
 
 class Cancelled(TomographyError, KeyboardInterrupt):

@@ -487,7 +487,7 @@ def align_maps(reference, maps: dict, method: str = "PC", tilt_align: bool = Fal
     """
     aligned = reference.stack_register(method, **register_kw)
     if tilt_align:
-        aligned = aligned.tilt_align("CoM")
+        aligned = aligned.tilt_align("MassProfile")
     return aligned, {el: aligned.align_other(m) for el, m in maps.items()}
 
 
@@ -555,7 +555,7 @@ def hyperspectral_tomography(signal, elements=None, *, maps: str = "lines",
     register : str
         ``stack_register`` method for the summed image.
     tilt_align : bool
-        Also find the tilt axis (``tilt_align("CoM")``) on the registered summed image.
+        Also find the tilt axis (``tilt_align("MassProfile")``) on the registered summed image.
     recon_kw
         Other arguments of ``TomoStack.reconstruct``.
     """

@@ -1,4 +1,7 @@
-"""ETSpy's ``etspy.align`` module functions, on the TomoStack verbs.
+"""ETSpy's ``etspy.align``: the aligner classes and the module functions.
+
+The classes (``PhaseCorrelationAligner``... ``TiltMaxImageAligner``) are the methods
+``stack_register`` and ``tilt_align`` run (``etspy_widgets.engine.align._aligners``).
 
 ``align_to_other``, ``apply_shifts``, ``shift_crop``, ``get_best_slices``, ``get_coms`` with
 ETSpy's names and arguments. ``cuda`` is accepted (ETSpy's signature) and ignored:
@@ -9,7 +12,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.align import best_slices, row_com
+from ..engine.align import (
+    CoMAligner,
+    CommonLineAligner,
+    PhaseCorrelationAligner,
+    ProjectionMatchingAligner,
+    StackAligner,
+    StackRegAligner,
+    TiltAligner,
+    TiltCOMAligner,
+    TiltMassProfileAligner,
+    TiltMaxImageAligner,
+    best_slices,
+    row_com,
+)
 from ..engine.errors import InvalidDataError
 from ..engine.transform import shift_stack
 
@@ -32,10 +48,11 @@ def apply_shifts(stack, shifts, method: str = "fourier", cuda: bool = False, **k
     """
     values = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64)
     n = stack.data.shape[0]
-    if values.size != 2 * n:
+    if values.shape != (n, 2):  # a flat 2n array is ambiguous ((y, x) pairs or columns?)
         raise InvalidDataError(
-            f"Shifts of shape {values.shape} do not match the {n} images of the stack; "
-            f"give an ({n}, 2) array of (y, x) shifts."
+            f"Number of shifts ({values.shape[0] if values.ndim else values.size}) is not "
+            f"consistent with number of images in the stack ({n}): give an ({n}, 2) array "
+            f"of (y, x) shifts; got shape {values.shape}."
         )
     values = values.reshape(n, 2)
     if not kwargs:
@@ -74,4 +91,7 @@ def get_coms(stack, slices) -> np.ndarray:
     return row_com(np.moveaxis(cols, 1, 2)) - (data.shape[1] - 1) / 2
 
 
-__all__ = ["align_to_other", "apply_shifts", "get_best_slices", "get_coms", "shift_crop"]
+__all__ = ["CoMAligner", "CommonLineAligner", "PhaseCorrelationAligner",
+           "ProjectionMatchingAligner", "StackAligner", "StackRegAligner", "TiltAligner",
+           "TiltCOMAligner", "TiltMassProfileAligner", "TiltMaxImageAligner", "align_to_other",
+           "apply_shifts", "get_best_slices", "get_coms", "shift_crop"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.errors import InvalidDataError
+from ..engine.errors import InvalidDataError, MismatchedTiltError
 from ..engine.recon import dart_segment, get_dart_boundaries, reconstruct_stack
 from ..engine.signals import TomoStack
 from ..engine.signals._recon_verbs import backend_for
@@ -60,8 +60,14 @@ def astra_error(sinogram, angles, method: str = "SIRT", iterations: int = 50,  #
     sino = np.asarray(sinogram)
     if sino.ndim != 2:
         raise InvalidDataError(
-            f"Sinogram must be two-dimensional (ntilts, y); got shape {sino.shape}.")
+            f"Sinogram must be two-dimensional (ntilts, y). Provided shape was {sino.shape}.")
     angles = np.asarray(angles, dtype=np.float64).ravel()
+    if angles.size != sino.shape[0]:
+        err = MismatchedTiltError(angles.size, sino.shape[0])
+        err.args = ("Number of angles must match size of the first dimension of the sinogram. "
+                    f"[len(angles) was {angles.size}; sinogram.shape was {sino.shape}] "
+                    f"({angles.size} != {sino.shape[0]}). {err.args[0]}",)
+        raise err
     stack = TomoStack(sino[:, :, np.newaxis], tilts=angles)
     ny = sino.shape[1]
     images, residuals = [], []

@@ -23,7 +23,8 @@ def calc_est_angles(num_points: int) -> np.ndarray:
     of ``2 / num_points``; ``2 * num_points`` angles are returned, from -90° upwards.
     """
     if int(num_points) != num_points or num_points < 2 or num_points % 2:
-        raise ValueError(f"num_points must be an even integer ≥ 2; got {num_points!r}.")
+        raise ValueError(f"N must be an even number (num_points, an even integer ≥ 2); got "
+                         f"{num_points!r}.")
     n = int(num_points)
     steps = (n + 2 - 2 * np.arange(1, n + 1)) / n  # n equally spaced slopes in (-1, 1]
     near_zero = np.arctan(steps)  # |θ| ≤ 45°
@@ -65,7 +66,7 @@ def weight_stack(stack, accuracy: str = "medium"):
     """
     delta = _ACCURACY.get(str(accuracy).lower())
     if delta is None:
-        raise UnknownMethodError("accuracy", accuracy, _ACCURACY)
+        raise UnknownMethodError("accuracy level", accuracy, _ACCURACY)
     data = np.asarray(stack.data, dtype=np.float64)
     ntilts, ny, _ = data.shape
     mass = data.sum(axis=(1, 2))
@@ -100,10 +101,11 @@ def filter_stack(stack, filter_name: str = "shepp-logan", cutoff: float = 0.5):
 
     ``cutoff`` is the fraction of the sampling rate kept (0.5 = Nyquist). Returns a copy.
     """
-    name = check_method("filter", filter_name, _SINO_FILTERS)
+    name = check_method("filter type", filter_name, _SINO_FILTERS)
     data = np.asarray(stack.data, dtype=np.float64)
     if data.ndim not in (2, 3):
-        raise InvalidDataError(f"filter_stack needs 2D or 3D data; got shape {data.shape}.")
+        raise InvalidDataError(f"Method can only be applied to 2 or 3-dimensional stacks; "
+                               f"got data of shape {data.shape}.")
     ny = data.shape[1]
     size = max(64, 2 ** int(np.ceil(np.log2(2 * ny))))
     freq = np.fft.rfftfreq(size)  # cycles per pixel, 0 … 0.5

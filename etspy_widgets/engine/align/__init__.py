@@ -11,6 +11,20 @@ move), and the tilt-axis measurements ``com_axis``, ``maximage_rotation``, ``off
 
 from __future__ import annotations
 
+from ._aligners import (
+    ALIGNERS,
+    TILT_ALIGNERS,
+    CoMAligner,
+    CommonLineAligner,
+    PhaseCorrelationAligner,
+    ProjectionMatchingAligner,
+    StackAligner,
+    StackRegAligner,
+    TiltAligner,
+    TiltCOMAligner,
+    TiltMassProfileAligner,
+    TiltMaxImageAligner,
+)
 from ._dispatch import compute_shifts, projection_matching
 from ._register import REGISTER_METHODS, best_slices
 from ._register import _row_com as row_com
@@ -23,9 +37,12 @@ from ._slices import (
 )
 from ._tiltaxis import com_axis, maximage_rotation, offset_search
 
-TILT_METHODS = ("CoM", "MaxImage")
+TILT_METHODS = tuple(TILT_ALIGNERS)  # ("CoM", "MaxImage", "MassProfile")
 
-__all__ = ["REGISTER_METHODS", "SLICE_METHODS", "TILT_METHODS", "SliceSampler", "best_slices",
-           "com_axis", "compute_shifts", "default_slices", "maximage_rotation",
+__all__ = ["ALIGNERS", "REGISTER_METHODS", "SLICE_METHODS", "TILT_ALIGNERS", "TILT_METHODS",
+           "CoMAligner", "CommonLineAligner", "PhaseCorrelationAligner",
+           "ProjectionMatchingAligner", "SliceSampler", "StackAligner", "StackRegAligner",
+           "TiltAligner", "TiltCOMAligner", "TiltMassProfileAligner", "TiltMaxImageAligner",
+           "best_slices", "com_axis", "compute_shifts", "default_slices", "maximage_rotation",
            "offset_search", "projection_matching", "reconstruct_sinograms", "row_com",
            "test_align_slices"]

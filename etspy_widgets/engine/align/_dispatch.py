@@ -9,49 +9,21 @@ from __future__ import annotations
 
 from ..errors import check_method
 from . import _pm
-from ._register import (
-    REGISTER_METHODS,
-    check_stack,
-    check_start,
-    com_shifts,
-    comcl_shifts,
-    drift_correct,
-    pc_shifts,
-    stackreg_shifts,
-)
-
-# ETSpy's tuning knobs that our implementations do not need (no integer search window,
-# no iterative sub-pixel line search): accepted and ignored so ETSpy code runs unchanged
-_ETSPY_ONLY = {"COM": ("xrange", "p"), "COM-CL": ("cl_resolution", "cl_div_factor")}
+from ._aligners import ALIGNERS
+from ._register import REGISTER_METHODS, check_stack, check_start
 
 
 def compute_shifts(data, tilts, method: str = "PC", start=None, progress=None, **kwargs):
     """The ``(n, 2)`` (y, x) shifts to apply to ``data`` for one registration method.
 
-    See ``TomoStack.stack_register`` for the methods and their keyword arguments.
+    The method is its class (``_aligners.ALIGNERS``: ``PhaseCorrelationAligner``...);
+    see ``TomoStack.stack_register`` for the methods and their keyword arguments.
     """
     method = check_method("registration method", method, REGISTER_METHODS)
     data = check_stack(data)
-    start = check_start(start, data.shape[0])
-    for name in _ETSPY_ONLY.get(method, ()):  # accepted so ETSpy scripts run; not needed
-        kwargs.pop(name, None)
-    drift = kwargs.pop("drift", "com")
-    drift_degree = kwargs.pop("drift_degree", 6)
-    if method == "PC":
-        shifts = pc_shifts(data, start, progress=progress, **kwargs)
-    elif method == "StackReg":
-        shifts = stackreg_shifts(data, start, progress=progress)
-    elif method == "COM":
-        return com_shifts(data, tilts, start, **kwargs)
-    elif method == "COM-CL":
-        return comcl_shifts(data, tilts, start, **kwargs)
-    else:
-        return projection_matching(data, tilts, start=start, **kwargs)["shifts"]
-    if drift == "com":
-        shifts = drift_correct(shifts, data, tilts, start, degree=drift_degree)
-    elif drift is not None:
-        raise ValueError(f"drift must be 'com' or None; got {drift!r}.")
-    return shifts
+    aligner = ALIGNERS[method](data, check_start(start, data.shape[0]), tilts=tilts,
+                               progress=progress, **kwargs)
+    return aligner.calculate_shifts()
 
 
 def projection_matching(data, tilts, start=None, *, initial="COM-CL", **kwargs) -> dict:

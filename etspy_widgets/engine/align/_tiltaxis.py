@@ -194,14 +194,15 @@ def maximage_rotation(data, limit: float = 10, delta: float = 0.1,
     edges = canny(sobel(image))
     angles = np.deg2rad(np.arange(-limit, limit + delta / 2, delta))
     hspace, theta, dist = hough_line(edges, angles)
-    _, found, _ = hough_line_peaks(hspace, theta, dist, num_peaks=5)
-    # a streak with normal angle t from the x axis is turned t from vertical; turning the
-    # content by +t in our convention (clockwise on screen) ... undo it:
-    rough = float(np.degrees(np.mean(found))) if len(found) else 0.0
+    _, found, dists = hough_line_peaks(hspace, theta, dist, num_peaks=5)
+    # the streaks' normals lie at the axis' rotation from the x axis; turning the content
+    # back by that angle (ETSpy's trans_stack(angle=-mean)) makes the axis horizontal
+    rough = -float(np.degrees(np.mean(found))) if len(found) else 0.0
     angle = rough
     if refine:
         angle = refine_rotation(data, 0.0, span=limit)
-    return {"rotation": angle, "hough_rotation": rough, "maximage": image}
+    return {"rotation": angle, "hough_rotation": rough, "maximage": image,
+            "hough_angles": np.asarray(found), "hough_dists": np.asarray(dists)}
 
 
 class _ShiftedSinograms:

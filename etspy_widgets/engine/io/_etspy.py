@@ -47,7 +47,10 @@ def get_mrc_tilts(stack, filename) -> np.ndarray | None:
     if tilts is None and (tilt_file := _mdoc.find_tilt_file(Path(filename))) is not None:
         tilts = _mdoc.read_tilt_file(tilt_file)
         if tilts.size != n:
-            raise MismatchedTiltError(tilts.size, n)
+            err = MismatchedTiltError(tilts.size, n)
+            err.args = (f"Number of tilts in {tilt_file.suffix} file inconsistent with data "
+                        f"shape ({tilt_file.name}). {err.args[0]}",)
+            raise err
     return tilts
 
 

@@ -8,6 +8,7 @@ offset: a file of int16 loads as int16.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 from pathlib import Path
@@ -44,8 +45,16 @@ ZARR_TYPES = (".zarr",)
 SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES + EMD_TYPES + TIA_TYPES + ZARR_TYPES
 
 
-class MissingFileError(TomoFileError, FileNotFoundError):
-    """A file given to ``load`` does not exist."""
+class MissingFileError(TomoFileError, FileNotFoundError, TypeError):
+    """A file given to ``load`` does not exist.
+
+    Also a ``TypeError``: ETSpy's ``load`` raised that for a name it could not read, and
+    code written against it catches it.
+    """
+
+
+class UnknownFormatError(TomoFileError, TypeError):
+    """A file whose format ``load`` does not read (also a ``TypeError``, as ETSpy raised)."""
 
 
 def _supported_message() -> str:
@@ -73,6 +82,16 @@ class _DropEtspyNotice(logging.Filter):
         return "etspy Python package" not in record.getMessage()
 
 
+class ReaderError(TomoFileError, RuntimeError):
+    """HyperSpy's (RosettaSciIO's) reader failed on a file (also a ``RuntimeError``, as
+    ETSpy raised)."""
+
+
+# the HyperSpy reader to use; ``etspy_widgets.etspy.io.load`` sets it to that module's
+# ``hs_load`` (ETSpy's name), so code that replaces ``etspy.io.hs_load`` is honoured
+READER = contextvars.ContextVar("hyperspy_reader", default=None)
+
+
 def _hs_read(path: Path, detector=None, **kwargs):
     """One image or image stack read by HyperSpy/RosettaSciIO.
 
@@ -83,10 +102,13 @@ def _hs_read(path: Path, detector=None, **kwargs):
     hs_logger = logging.getLogger("hyperspy.io")
     notice = _DropEtspyNotice()
     hs_logger.addFilter(notice)
+    reader = READER.get() or hs_load
     try:
-        signal = hs_load(os.fspath(path), **kwargs)
+        signal = reader(os.fspath(path), **kwargs)
     except Exception as err:
-        raise TomoFileError(f"HyperSpy/RosettaSciIO could not read {path}: {err}") from err
+        kind = "MRC" if path.suffix.lower() in MRC_TYPES else path.suffix.lstrip(".").upper()
+        raise ReaderError(f"Unable to read {kind} with Hyperspy (RosettaSciIO could not read "
+                          f"{path}): {err}") from err
     finally:
         hs_logger.removeFilter(notice)
     if isinstance(signal, list):
@@ -143,6 +165,9 @@ def _calibrate(stack: TomoStack, tilts: np.ndarray) -> None:
     nav.offset = float(tilts[0])
     step = float(np.mean(np.diff(tilts))) if tilts.size > 1 else 0.0
     nav.scale = step if step != 0 else 1.0  # exact for evenly spaced tilts
+    if stack.axes_manager.navigation_dimension == 1:
+        # the tilts' and shifts' projection axis follows (a copy would re-sync it anyway)
+        stack.tilts, stack.shifts = stack.tilt_values, stack.shift_values
 
 
 def _stack_class(signal) -> type:
@@ -532,7 +557,8 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         return _load_other(path, tilts, **kwargs)
     if ext in EMD_TYPES:
         return _load_emd(path, tilts, **kwargs)
-    raise TomoFileError(f"Unknown file type {path.suffix!r} ({path}). " + _supported_message())
+    raise UnknownFormatError(f"Unknown file type {path.suffix!r} ({path}). " +
+                             _supported_message())
 
 
 def _load_list(items, tilts, mdocs, **kwargs):
@@ -555,4 +581,4 @@ def _load_list(items, tilts, mdocs, **kwargs):
         return _load_image_series(paths, tilts, **kwargs)
     if ext in HSPY_TYPES:
         raise TomoFileError("Load HSPY/ZSPY files one at a time: each holds a whole series.")
-    raise TomoFileError(f"Unknown file type {ext!r}. " + _supported_message())
+    raise UnknownFormatError(f"Unknown file type {ext!r}. " + _supported_message())

@@ -32,8 +32,9 @@ def check_tilts(tilts, n_tilts: int) -> np.ndarray:
     if not np.isfinite(tilts).all():
         raise InvalidDataError("The tilts hold NaN or infinite values; set valid tilts first.")
     if np.all(tilts == 0):
-        raise InvalidDataError(
-            "Tilts are not defined (the values are all zeros). Set tilts first, e.g. "
+        raise InvalidDataError(  # ETSpy's two sentences (its reconstruct and recon_error)
+            "Tilt angles not defined. Tilts are not defined in stack.tilts (values were all "
+            "zeros). Please set tilt values before alignment or reconstruction, e.g. "
             "stack.set_tilts(-70, 2) or stack.tilts = angles_in_degrees."
         )
     return tilts
@@ -42,7 +43,7 @@ def check_tilts(tilts, n_tilts: int) -> np.ndarray:
 def check_options(method: str, iterations, sino_filter, *, gray_levels=None,
                   dart_iterations=5, p=0.99):
     """Validate the method and its options (raising the errors ETSpy users expect)."""
-    method = check_method("reconstruction method", method, METHODS)
+    method = check_method("reconstruction algorithm", method, METHODS)
     if method == "FBP":
         check_method("FBP filter", sino_filter, FILTERS)
     if method in ITERATIVE:
@@ -57,8 +58,9 @@ def check_options(method: str, iterations, sino_filter, *, gray_levels=None,
                 "material, e.g. gray_levels=[0, 1]."
             )
         if not isinstance(gray_levels, (list, tuple, np.ndarray)):
-            raise InvalidDataError(
-                f"gray_levels must be a list or array of gray values; got {type(gray_levels)}."
+            raise InvalidDataError(  # ETSpy's sentence first
+                f"Unknown type ({type(gray_levels)}) for gray_levels: give a list or array "
+                "of gray values, e.g. gray_levels=[0, 1]."
             )
         if dart_iterations is None or int(dart_iterations) < 0:
             raise InvalidDataError(f"dart_iterations must be ≥ 0; got {dart_iterations}.")

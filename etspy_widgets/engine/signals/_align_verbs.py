@@ -11,11 +11,10 @@ import numpy as np
 
 from ..align import (
     REGISTER_METHODS,
+    TILT_ALIGNERS,
     TILT_METHODS,
-    com_axis,
     compute_shifts,
     default_slices,
-    maximage_rotation,
     offset_search,
     test_align_slices,
 )
@@ -169,41 +168,27 @@ class AlignMixin(CommonStackMixin):
     def tilt_align(self, method: str = "CoM", **kwargs):
         """Find the tilt-axis rotation and offset and return a corrected copy.
 
-        ``"CoM"`` (kwargs ``slices``, ``nslices``): centre-of-mass traces at several columns
-        fitted to the ideal cylinder path (Wolf et al. 2012) give the axis line.
-        ``"MaxImage"`` (kwargs ``limit``, ``delta``, ``plot_results``, ``also_shift``,
-        ``shift_limit``): edges of the maximum image + Hough transform give the rotation;
-        with ``also_shift`` the offset is found by a fast reconstruction-sharpness search
-        on a few slices (``offset_search``).
+        Each method is its class in ``engine.align`` (``TILT_ALIGNERS``):
+        ``"CoM"`` (``TiltCOMAligner``; kwargs ``slices``, ``nslices``): centre-of-mass traces
+        at several columns fitted to the ideal cylinder path (Wolf et al. 2012) give the
+        axis line. ``"MaxImage"`` (``TiltMaxImageAligner``; kwargs ``limit``, ``delta``,
+        ``plot_results``, ``also_shift``, ``shift_limit``): edges of the maximum image +
+        Hough transform give the rotation (ETSpy's method); with ``also_shift`` the offset
+        is found by a fast reconstruction-sharpness search on a few slices
+        (``offset_search``). ``"MassProfile"`` (``TiltMassProfileAligner``; kwargs
+        ``limit``, ``slices``, ``nslices``): the rotation at which the mass profiles along
+        the axis agree (mass conservation), the offset from the CoM traces.
 
         The correction (rotation about the centre in degrees, then a y shift in pixels) is
         applied to a copy and composed into ``metadata.Tomography`` (tiltaxis, yshift).
         """
-        method = check_method("tilt alignment method", method, TILT_METHODS)
-        data = self._float_data()
-        tilts = self.tilt_values
-        if method == "CoM":
-            if np.all(tilts == 0):
-                raise InvalidDataError("The tilts are all zero; set them first "
-                                       "(stack.set_tilts(start, increment)).")
-            res = com_axis(data, tilts, kwargs.get("slices"),
-                                     kwargs.get("nslices") or 20)
-            angle, yshift, xshift = res["rotation"], res["yshift"], res["xshift"]
-        else:
-            xshift = 0.0
-            res = maximage_rotation(data, kwargs.get("limit", 10),
-                                              kwargs.get("delta", 0.1))
-            angle, yshift = res["rotation"], 0.0
-            if kwargs.get("plot_results"):
-                import matplotlib.pyplot as plt
-
-                _, ax = plt.subplots(1)
-                ax.imshow(res["maximage"], cmap="gray")
-                ax.set_title(f"Maximum image, rotation {angle:.2f}°")
-            if kwargs.get("also_shift"):
-                yshift = offset_search(
-                    data, tilts, shift_limit=kwargs.get("shift_limit", 20),
-                    rotation=angle)["yshift"]
+        method = check_method("alignment method", method, TILT_METHODS)
+        res = TILT_ALIGNERS[method](self, **kwargs).measure()  # the named method itself
+        angle, yshift, xshift = res["rotation"], res.get("yshift", 0.0), res.get("xshift", 0.0)
+        if method == "MaxImage" and kwargs.get("also_shift"):
+            yshift = offset_search(self._float_data(), self.tilt_values,
+                                   shift_limit=kwargs.get("shift_limit", 20),
+                                   rotation=angle)["yshift"]
         out = self.trans_stack(xshift=xshift, yshift=yshift, angle=angle)
         out.metadata.set_item("Tomography.tilt_align_result",
                               {"method": method, "rotation": angle, "yshift": yshift})
@@ -276,7 +261,14 @@ class AlignMixin(CommonStackMixin):
         rec = test_align_slices(np.asarray(self.data), self.tilt_values, tilt_shift,
                                 tilt_rotation, slices, thickness, method, iterations,
                                 constrain, thresh)
-        fig, axes = plt.subplots(1, len(slices), figsize=(4 * len(slices), 4), squeeze=False)
+        import matplotlib as mpl
+
+        backend = mpl.get_backend().lower()  # ETSpy's sizes for the notebook backends
+        height = 3 if "ipympl" in backend else 4
+        width = {"ipympl": 7 / 3, "nbagg": 8 / 3}.get(
+            next((b for b in ("ipympl", "nbagg") if b in backend), ""), 4)
+        fig, axes = plt.subplots(1, len(slices), figsize=(width * len(slices), height),
+                                 squeeze=False)
         for ax, img, sl in zip(axes[0], rec, slices, strict=True):
             mean, std = float(img.mean()), float(img.std())
             ax.imshow(img, cmap="afmhot", vmin=max(mean - vmin_std * std, 0),

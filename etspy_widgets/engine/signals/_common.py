@@ -36,6 +36,13 @@ class CommonStackMixin:
     _per_projection = True  # a tilt series; RecStack sets False
     _history_name = "stack"  # the variable the history lines assign; RecStack: "rec"
 
+    def __new__(cls, *args, **kwargs):
+        if cls is CommonStackMixin:  # ETSpy's abstract CommonStack, by that name too
+            raise NotImplementedError(
+                "CommonStack should not be instantiated directly. Use one of its sub-classes "
+                "instead (TomoStack or RecStack).")
+        return super().__new__(cls)
+
     # -- helpers ---------------------------------------------------------------
     def _with_data(self, data):
         """A deep copy holding ``data`` (same shape or a new one)."""
@@ -89,7 +96,8 @@ class CommonStackMixin:
         result = {"mean": float(data.mean()), "std": float(data.std()),
                   "max": float(data.max()), "min": float(data.min())}
         for key, value in result.items():
-            print(f"{key.capitalize()}: {value:.1f}")
+            print(f"{key.capitalize()}: {value:.2f}" if key == "std" else  # ETSpy's formats
+                  f"{key.capitalize()}: {value:.1f}")
         return result
 
     # -- data type and raw files -------------------------------------------------
@@ -107,11 +115,14 @@ class CommonStackMixin:
         if filename is None:
             filename = self.metadata.get_item("General.title") or self._history_name
         path = Path(filename)
-        shape = "x".join(str(s) for s in self.data.shape)
-        path = path.with_name(f"{path.stem}_{shape}_{self.data.dtype.name}.rpl")
+        data = np.asarray(self.data)
+        if data.dtype in (np.int8, np.int16):  # Ripple has no signed 8/16-bit type
+            data = data.astype(np.float32)  # exact for these; the name says what was written
+        shape = "x".join(str(s) for s in data.shape)
+        path = path.with_name(f"{path.stem}_{shape}_{data.dtype.name}.rpl")
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-        sig = Signal2D(np.asarray(self.data))
+        sig = Signal2D(data)
         sig.save(os.fspath(path), overwrite=True)
         return path
 
@@ -127,7 +138,7 @@ class CommonStackMixin:
         ``RecStack`` every ``(z, y)`` slice is transformed: a rotation of the volume about
         the tilt axis (x), ``yshift`` along z and ``xshift`` along y.
         """
-        name = check_method("interpolation", interpolation, tuple(_INTERP))
+        name = check_method("interpolation method", interpolation, tuple(_INTERP))
         data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
         out = self._with_data(data)
         if self._per_projection:

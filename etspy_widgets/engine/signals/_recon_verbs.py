@@ -9,6 +9,8 @@ and translated to ``backend`` (below this layer only ``backend`` exists).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ..errors import InvalidDataError, check_finite, check_method
@@ -18,6 +20,8 @@ from ..recon.slices import check_tilts, iter_slice_errors
 from ._history import records
 
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
+
+logger = logging.getLogger(__name__)
 
 
 def backend_for(cuda, backend: str = "auto") -> str:
@@ -121,6 +125,11 @@ class ReconMixin:
             )
         tilts = self._checked_tilts()
         backend = backend_for(cuda, backend)
+        if dart_iterations is None:  # ETSpy's default rounds, and its message
+            dart_iterations = 5
+            if isinstance(method, str) and method.upper() == "DART":
+                logger.warning("Using default number of DART iterations (5) "
+                               "(dart_iterations=None)")
         # every keyword that shapes the result (the history line is written by @records)
         options = {"constrain": constrain, "thresh": thresh, "p": p,
                    "sino_filter": sino_filter, "dart_iterations": dart_iterations,

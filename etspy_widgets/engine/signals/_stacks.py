@@ -14,7 +14,10 @@ in pixels, as the shift that was *applied* to the data.
 
 from __future__ import annotations
 
+import contextvars
 import copy as _copy
+import logging
+import numbers
 import os
 from pathlib import Path
 
@@ -25,7 +28,13 @@ from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
 from ..atomic import atomic_path
-from ..errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
+from ..errors import (
+    InvalidDataError,
+    InvalidTiltsError,
+    MismatchedTiltError,
+    NotATiltSeriesError,
+    check_method,
+)
 from ..visualize import (
     VOLUME_AXES,
     plot_missing_wedge,
@@ -38,6 +47,10 @@ from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
 from ._history import record_call, record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
+
+logger = logging.getLogger(__name__)
+# set while a TomoStack slices its per-projection values along with itself: no warning then
+_SLICED_WITH_STACK = contextvars.ContextVar("sliced_with_stack", default=False)
 
 _SLICING_TARGETS = [
     "metadata.Signal.Noise_properties.variance",
@@ -62,14 +75,19 @@ class _NavOnlySignal(Signal1D):
     def __init__(self, data, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
         if self.axes_manager.signal_shape != (self._width,):
-            raise ValueError(
-                f"{type(self).__name__} needs a signal shape of ({self._width},), "
-                f"got {self.axes_manager.signal_shape}."
+            what = "Tilt" if self._width == 1 else "Shift"
+            raise InvalidDataError(  # ETSpy's sentence first
+                f"{what} values must have a signal shape of ({self._width},), but was "
+                f"{self.axes_manager.signal_shape}: a {type(self).__name__} holds "
+                f"{'one angle' if self._width == 1 else 'one (y, x) pair'} per projection."
             )
 
     def _slicer(self, slices, isNavigation=None, out=None):
         if not isNavigation:
             # the stack's isig does not change which projections there are
+            if not _SLICED_WITH_STACK.get():
+                logger.warning("%s does not support 'isig' slicing: it holds one value per "
+                               "projection; returned unchanged.", type(self).__name__)
             if out is not None:
                 out.data = self.data.copy()
                 return out
@@ -92,13 +110,16 @@ class TomoShifts(_NavOnlySignal):
 
 
 def _nav_signal(cls, values: np.ndarray, nav_axis) -> Signal1D:
+    """``nav_axis``: the stack's projection axis, or all its navigation axes (multi-frame)."""
     sig = cls(np.asarray(values, dtype=np.float64))
     title = "Image tilt values" if cls is TomoTilts else "Image shift values"
     sig.metadata.General.title = title
-    ax = sig.axes_manager.navigation_axes[0]
-    if nav_axis is not None:
+    sources = list(nav_axis) if isinstance(nav_axis, (list, tuple)) else [nav_axis]
+    for ax, source in zip(sig.axes_manager.navigation_axes, sources, strict=False):
+        if source is None:
+            continue
         for attr in ("name", "units", "offset", "scale"):
-            value = getattr(nav_axis, attr, Undefined)
+            value = getattr(source, attr, Undefined)
             if value is not Undefined:
                 setattr(ax, attr, value)
     sax = sig.axes_manager.signal_axes[0]
@@ -145,11 +166,18 @@ class _TomoMetadataMixin:
         self.metadata.set_item("Tomography.history", [*self.history, str(line)])
 
     def copy(self):
-        """A copy that shares the data (as HyperSpy's ``copy``) but has its own metadata, axes
-        and slicers: setting the copy's tilts, shifts or history leaves this signal's alone
-        (as in ETSpy), and ``copy.inav[...]`` slices the copy (HyperSpy's shallow copy keeps
+        """A copy that shares the data and the tilt and shift arrays (as HyperSpy's and
+        ETSpy's ``copy``) but has its own metadata, axes and slicers: setting the copy's
+        tilts, shifts or history (``copy.tilts = ...``) leaves this signal's alone (as in
+        ETSpy), and ``copy.inav[...]`` slices the copy (HyperSpy's shallow copy keeps
         slicers bound to the original)."""
-        return self._deepcopy_with_new_data(self.data)
+        out = self._deepcopy_with_new_data(self.data)
+        for key in ("tilts", "shifts"):  # their arrays are shared too, as the data are
+            mine = self.metadata.get_item(f"Tomography.{key}")
+            theirs = out.metadata.get_item(f"Tomography.{key}")
+            if hasattr(mine, "data") and hasattr(theirs, "data"):
+                theirs.data = mine.data
+        return out
 
     def save(self, filename=None, overwrite: bool = False, extension=None,
              file_format=None, **kwargs):
@@ -206,7 +234,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     _lazy = False
 
     def __init__(self, data, tilts=None, shifts=None, *args, **kwargs):
-        if isinstance(data, Signal2D):
+        from_signal = isinstance(data, Signal2D)  # its calibration is kept as it is
+        if from_signal:
             signal = data
             kwargs.setdefault("axes", signal.axes_manager._get_axes_dicts())
             kwargs.setdefault("metadata", signal.metadata.deepcopy().as_dictionary())
@@ -216,14 +245,16 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             data = np.asarray(data)
         # 4D = SerialEM multi-frame series (n_tilts, n_frames, ny, nx), as ETSpy loads it
         if hasattr(data, "ndim") and data.ndim not in (2, 3, 4) and data.dtype != object:
-            raise InvalidDataError(
-                f"A tilt series needs data of shape (n_tilts, ny, nx); got {data.shape}. "
-                "Stack your projections into one 3D array first."
+            raise NotATiltSeriesError(
+                f"Invalid number of navigation dimensions for a TomoStack "
+                f"({max(data.ndim - 2, 0)}). Must be either 0, 1, or 2. A tilt series needs "
+                f"data of shape (n_tilts, ny, nx); got {data.shape}. Stack your projections "
+                "into one 3D array first."
             )
         super().__init__(data, *args, **kwargs)
         self._additional_slicing_targets = list(_SLICING_TARGETS)
         self._init_tomography_metadata()
-        self._name_axes()
+        self._name_axes(keep_units=from_signal)
         if tilts is not None:
             self.tilts = tilts
         elif not self._has_valid("tilts"):
@@ -233,18 +264,51 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         elif not self._has_valid("shifts"):
             self.shifts = None
 
+    def _slicer(self, slices, isNavigation=None, out=None):
+        if not isNavigation and self.axes_manager.signal_dimension == 2:
+            slices = self._one_pixel_wide(slices)
+        token = _SLICED_WITH_STACK.set(True)
+        try:
+            return super()._slicer(slices, isNavigation, out)
+        finally:
+            _SLICED_WITH_STACK.reset(token)
+
+    def _one_pixel_wide(self, slices):
+        """``isig[5, :]`` keeps a one-pixel-wide TomoStack (a sinogram slab, as ETSpy does)
+        instead of dropping the axis and returning a Signal1D."""
+        items = list(slices) if isinstance(slices, tuple) else [slices]
+        for i, (item, axis) in enumerate(zip(items, self.axes_manager.signal_axes,
+                                             strict=False)):
+            if isinstance(item, numbers.Number) and not isinstance(item, bool):
+                index = int(item) if isinstance(item, numbers.Integral) else \
+                    int(axis.value2index(item))
+                index %= axis.size
+                logger.warning('Slicing a TomoStack signal axis with a single pixel is not '
+                               'supported. Returning a single pixel on the "%s" axis instead',
+                               axis.name)
+                items[i] = slice(index, index + 1)
+        return tuple(items) if isinstance(slices, tuple) else items[0]
+
     # -- axes and per-projection values ------------------------------------------
-    def _name_axes(self) -> None:
+    def _name_axes(self, keep_units: bool = False) -> None:
         am = self.axes_manager
+        if am.navigation_dimension == 2:  # a multi-frame series (ETSpy's names)
+            frames = am.navigation_axes[0]
+            if frames.name in (Undefined, "", None) or str(frames.name) == "Axis0":
+                frames.name = "Frames"
+                if frames.units in (Undefined, "", None):
+                    frames.units = "images"
         if am.navigation_dimension >= 1:
             nav = am.navigation_axes[-1]
-            if nav.name in (Undefined, "", "z", None):
+            if nav.name in (Undefined, "", "z", None) or str(nav.name) == "Axis0":
                 nav.name = "Projections"
+                if nav.units in (Undefined, "", None):
+                    nav.units = "degrees"
         if am.signal_dimension == 2:
             am.signal_axes[0].name = "x"
             am.signal_axes[1].name = "y"
             for ax in am.signal_axes:
-                if ax.units in (Undefined, "", None):
+                if ax.units in (Undefined, "", None) and not keep_units:
                     ax.units = "pixels"
 
     @property
@@ -263,7 +327,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
             return False
         ok = np.size(value.data) == self._n_projections * width
         if ok and not isinstance(value, TomoTilts if key == "tilts" else TomoShifts):
-            self._set_values(key, np.reshape(value.data, (-1, width)))
+            nav = tuple(self.axes_manager.navigation_shape[::-1])
+            self._set_values(key, np.reshape(value.data, (*nav, width) if len(nav) > 1
+                                             else (-1, width)))
         return ok
 
     def _set_values(self, key: str, values) -> None:
@@ -274,27 +340,44 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         cls = TomoTilts if key == "tilts" else TomoShifts
         width = cls._width
         n = self._n_projections
+        nav = tuple(self.axes_manager.navigation_shape[::-1])  # array order
+        expected = (*nav, width)
         if values is None:
-            arr = np.zeros((n, width))
+            arr = np.zeros(expected if len(nav) > 1 else (n, width))
+            if len(nav) > 1:
+                return _nav_signal(cls, arr, self.axes_manager.navigation_axes)
         else:
             if hasattr(values, "data") and not isinstance(values, np.ndarray):
                 values = values.data
             arr = np.array(values, dtype=np.float64)
+            if len(nav) > 1:  # a multi-frame series: (n_tilts, n_frames, width), as ETSpy
+                if width == 1 and arr.shape == nav:
+                    arr = arr[..., np.newaxis]  # (n_tilts, n_frames) tilts, as ETSpy takes
+                if arr.shape != expected:
+                    raise (InvalidTiltsError if key == "tilts" else InvalidDataError)(
+                        f"Shape of {key} array must be {expected} to match the navigation "
+                        f"size of the stack (was {arr.shape})."
+                    )
+                if not np.isfinite(arr).all():
+                    raise InvalidDataError(f"The {key} hold NaN or infinite values.")
+                return _nav_signal(cls, arr, self.axes_manager.navigation_axes)
             if key == "tilts":
                 if arr.ndim == 2 and arr.shape[1] == 1:
                     arr = arr[:, 0]
+                shape = np.shape(values)
                 if arr.ndim != 1:
                     raise InvalidTiltsError(
-                        f"Tilts must be a 1D sequence of angles in degrees; got an array "
-                        f"of shape {arr.shape}."
+                        f"Shape of tilts array must be ({n}, 1) to match the navigation size "
+                        f"of the stack (was {shape}): give a 1D sequence of angles in degrees, "
+                        "one per projection."
                     )
                 if arr.shape[0] != n:
-                    raise MismatchedTiltError(arr.shape[0], n)
+                    raise MismatchedTiltError(arr.shape[0], n, shape=shape)
                 arr = arr[:, None]
             elif arr.shape != (n, 2):
                 raise InvalidDataError(
-                    f"Shifts must have shape ({n}, 2) (one (y, x) pair per projection); "
-                    f"got {arr.shape}."
+                    f"Shape of shifts array must be ({n}, 2) to match the navigation size of "
+                    f"the stack (was {arr.shape}): one (y, x) pair per projection."
                 )
             if not np.isfinite(arr).all():
                 raise (InvalidTiltsError if key == "tilts" else InvalidDataError)(
@@ -311,6 +394,11 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     def tilts(self, values) -> None:
         self._set_values("tilts", values)
 
+    @tilts.deleter
+    def tilts(self) -> None:
+        """``del stack.tilts`` sets every tilt to zero (as ETSpy)."""
+        self._set_values("tilts", None)
+
     @property
     def shifts(self) -> TomoShifts:
         """Shifts (y, x) applied to each projection in pixels, a [`TomoShifts`][]."""
@@ -319,6 +407,11 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     @shifts.setter
     def shifts(self, values) -> None:
         self._set_values("shifts", values)
+
+    @shifts.deleter
+    def shifts(self) -> None:
+        """``del stack.shifts`` sets every shift to zero (as ETSpy)."""
+        self._set_values("shifts", None)
 
     def shift_and_tilt_setter(self, mode: str, value) -> TomoTilts | TomoShifts:
         """ETSpy's helper of the ``tilts``/``shifts`` setters: the checked signal for ``value``.
@@ -368,7 +461,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         if projections is None or len(np.atleast_1d(projections)) == 0:
             raise ValueError(
-                "No projections given: pass a list of indices, e.g. remove_projections([0, 5])."
+                "No projections provided: pass a list of indices, e.g. "
+                "remove_projections([0, 5])."
             )
         n = self._n_projections
         idx = np.atleast_1d(np.asarray(projections))
@@ -413,8 +507,10 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Returns a Signal2D of shape ``(n_tilts, ny)``: ``stack[:, :, column]``.
         """
-        if isinstance(column, (list, tuple, np.ndarray)):
-            raise TypeError("extract_sinogram takes one column: an int index or a float position.")
+        if isinstance(column, bool) or not isinstance(column, (numbers.Integral, float)):
+            raise TypeError(  # ETSpy's sentence first
+                f'"column" argument must be either a float or an integer (was {type(column)}): '
+                "one column, an int index or a float position in the x axis's units.")
         ax = self.axes_manager.signal_axes[0]
         index = ax.value2index(column) if isinstance(column, float) else int(column)
         if not -ax.size <= index < ax.size:
@@ -432,7 +528,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     def plot_sinos(self, *args, **kwargs):
         """Plot the series in sinogram orientation (navigate along x)."""
-        sig = Signal2D(np.asarray(self.data).transpose(2, 0, 1))
+        axes = [dict(v) for v in self.axes_manager.as_dictionary().values()]
+        # (projections, y, x) → navigate x, show (y across, projections down), calibrated
+        sig = Signal2D(np.asarray(self.data), axes=axes).swap_axes(1, 0).swap_axes(1, 2)
         sig.metadata.General.title = "Sinograms"
         return sig.plot(*args, navigator="slider", **kwargs)
 
@@ -482,6 +580,10 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
             kwargs.setdefault("axes", data.axes_manager._get_axes_dicts())
             kwargs.setdefault("metadata", data.metadata.deepcopy().as_dictionary())
             data = data.data
+        if hasattr(data, "ndim") and data.ndim > 3:
+            raise InvalidDataError(
+                "A RecStack must have a singular (or no) navigation axis. Navigation shape "
+                f"was: {tuple(data.shape[:-2][::-1])}. A volume is (nx, ny, nz) data.")
         super().__init__(data, *args, **kwargs)
         self._init_tomography_metadata()
         am = self.axes_manager
@@ -499,10 +601,12 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         record_call(out, self, "deepcopy")
         return out
 
-    def plot_slices(self, xslice=None, yslice=None, zslice=None, vmin_std=0.1, vmax_std=10):
+    def plot_slices(self, xslice=None, yslice=None, zslice=None, return_fig: bool = True,  # noqa: PLR0917 -- ETSpy's positional order
+                    vmin_std=0.1, vmax_std=10, **kwargs):
         """Plot three orthogonal slices through the volume (centre by default).
 
-        Returns the matplotlib figure.
+        Returns the matplotlib figure (``return_fig=False``: None, as ETSpy's default);
+        other keyword arguments go to ``imshow`` (e.g. ``cmap="gray"``).
         """
         import matplotlib.pyplot as plt
 
@@ -519,12 +623,13 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         mean, std = float(vol.mean()), float(vol.std())
         vmin, vmax = mean - vmin_std * std, mean + vmax_std * std
         fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+        kwargs = {"cmap": "afmhot", "vmin": vmin, "vmax": vmax, **kwargs}
         for axis, (title, img) in zip(axes, planes.items(), strict=True):
-            axis.imshow(img, cmap="afmhot", vmin=vmin, vmax=vmax)
+            axis.imshow(img, **kwargs)
             axis.set_title(title)
             axis.set_axis_off()
         fig.tight_layout()
-        return fig
+        return fig if return_fig else None
 
     def plot_3d(self, vmin_std: float = 0.1, vmax_std: float = 10, figsize=(10, 4)):
         """ETSpy's ``plot_3d`` arguments, drawn by [`plot_slices`][]: the three central

@@ -1,0 +1,5 @@
+"""``etspy.io`` is ``etspy_widgets.etspy.io`` (names only)."""
+
+from etspy import alias
+
+alias("io")

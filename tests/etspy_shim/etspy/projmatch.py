@@ -1,0 +1,5 @@
+"""``etspy.projmatch`` is ``etspy_widgets.etspy.projmatch`` (names only)."""
+
+from etspy import alias
+
+alias("projmatch")

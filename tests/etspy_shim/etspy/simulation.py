@@ -1,0 +1,5 @@
+"""``etspy.simulation`` is ``etspy_widgets.etspy.simulation`` (names only)."""
+
+from etspy import alias
+
+alias("simulation")
