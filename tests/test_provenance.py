@@ -64,8 +64,7 @@ def test_dataset_slicing_and_verbs_form_a_script_that_runs_fresh(tmp_path):
     assert stack.history[0] == ("stack = etw.datasets.get_catalyst_data(misalign=True, "
                                 "seed=5, size=64, n_particles=6)")
     assert stack.history[1:] == ["stack = stack.isig[::2, ::2]", "stack = stack.inav[2:40]",
-                                 "stack = stack.stack_register(method='PC')",
-                                 "stack = stack.deepcopy()"]
+                                 "stack = stack.stack_register(method='PC')"]
     code = "\n".join(["import numpy as np", "import etspy_widgets as etw", *stack.history,
                       "np.savez('out.npz', data=stack.data, tilts=stack.tilt_values, "
                       "shifts=stack.shift_values)"])

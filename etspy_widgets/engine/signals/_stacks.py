@@ -45,7 +45,7 @@ from ..visualize import (
 from . import _quality_verbs
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
-from ._history import record_call, record_slice, records
+from ._history import record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
 logger = logging.getLogger(__name__)
@@ -436,10 +436,12 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     # -- copying and reshaping -------------------------------------------------
     def deepcopy(self):
-        """A full copy: data, axes, metadata (tilts, shifts, history) and all."""
-        out = _copy.deepcopy(self)
-        record_call(out, self, "deepcopy")
-        return out
+        """A full copy: data, axes, metadata (tilts, shifts, history) and all.
+
+        The copy's metadata equal this stack's, history included (as in HyperSpy and ETSpy):
+        a copy is the same series, not a processing step, so no line is added.
+        """
+        return _copy.deepcopy(self)
 
     def set_tilts(self, start: float, increment: float) -> None:
         """Set tilts to ``start + increment * k`` for each projection ``k`` (exactly ``n`` values).
@@ -596,10 +598,8 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
                 am.signal_axes[1].name = "z"
 
     def deepcopy(self):
-        """A full copy: data, axes and metadata."""
-        out = _copy.deepcopy(self)
-        record_call(out, self, "deepcopy")
-        return out
+        """A full copy: data, axes and metadata (history included, no line added)."""
+        return _copy.deepcopy(self)
 
     def plot_slices(self, xslice=None, yslice=None, zslice=None, return_fig: bool = True,  # noqa: PLR0917 -- ETSpy's positional order
                     vmin_std=0.1, vmax_std=10, **kwargs):
