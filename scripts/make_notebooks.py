@@ -47,6 +47,21 @@ NEEDLE = [
              "tomo = aligned.metadata.Tomography\n"
              "print(f'rotation {tomo.tiltaxis:.2f}°, offset {tomo.yshift:.2f} px')"),
     ("code", "fig = aligned.test_align()  # three slices, FBP"),
+    ("md", "## Judge the alignment\n`quality()` reprojects a quick reconstruction and compares "
+           "every projection with it (residual, correlation, shift), flags bad projections "
+           "with a reason, and estimates the resolution from the even/odd tilts; the "
+           "tilt-axis scan checks the axis against a data-consistency criterion (see "
+           "*Judging the alignment* in the docs)."),
+    ("code", "report = aligned.quality()\n"
+             "print(f\"RMS residual {report.summary['rms_residual']:.3f}, flagged "
+             "{report.flagged}, resolution {report.summary['resolution']:.2f} "
+             "{report.summary['units']}\")\n"
+             "fig = report.plot()"),
+    ("code", "scan = aligned.tilt_axis_scan(bootstrap=20)\n"
+             "print(f'remaining axis correction {scan.rotation:.2f}° '\n"
+             "      f'± {scan.uncertainty[0]:.2f}, '\n"
+             "      f'{scan.offset:.2f} ± {scan.uncertainty[1]:.2f} px')\n"
+             "fig = scan.plot()"),
     ("md", "## Reconstruct and compare methods\nTo keep this notebook quick we reconstruct a "
            "block of 32 central slices; drop the `isig` to do the whole volume."),
     ("code", "block = aligned.isig[112:144, :]\n"

@@ -188,8 +188,9 @@ def test_strip_matrix_built_tiled_equals_the_tiled_csr(thickness, n_det, n_tilts
 
 
 def test_auto_falls_back_to_matrix_free_when_the_matrix_would_not_fit(monkeypatch):
-    """"auto" on a CPU: ASTRA's matrix-free projector (with a warning) instead of a sparse
-    matrix larger than the memory budget; an explicit "sparse" that cannot fit is refused."""
+    """"auto" on a CPU: the matrix-free strip projector (with a warning that says so)
+    instead of a sparse matrix larger than the memory budget, equal to ASTRA's result; an
+    explicit "sparse" that cannot fit is refused."""
     from etspy_widgets.engine import project
     from etspy_widgets.engine.project import _cache as projectors
     from etspy_widgets.engine.recon.stack import reconstruct_stack
@@ -201,13 +202,14 @@ def test_auto_falls_back_to_matrix_free_when_the_matrix_would_not_fit(monkeypatc
     expected = reconstruct_stack(data, tilts, "SIRT", 5, backend="astra",
                                  show_progressbar=False, client=None)
     monkeypatch.setattr(projectors, "SPARSE_MEMORY_FRACTION", 1e-12)  # a tiny budget
-    with pytest.warns(ResourceWarning, match="matrix-free"):
+    with pytest.warns(ResourceWarning, match="backend='matrix-free'"):
         got = reconstruct_stack(data, tilts, "SIRT", 5, backend="cpu", show_progressbar=False,
                                 client=None)
-    np.testing.assert_array_equal(got, expected)
+    assert rel_l2(got, expected) < 1e-4
+    assert project.is_cached(tilts, 40, 40, "matrix-free")
     assert not project.is_cached(tilts, 40, 40, "sparse")
     monkeypatch.setattr(projectors, "SPARSE_BYTES_PER_RAY_PIXEL", 10**15)  # cannot fit
-    with pytest.raises(MemoryError, match="backend='astra'"):
+    with pytest.raises(MemoryError, match="backend='matrix-free'"):
         reconstruct_stack(data, tilts, "SIRT", 5, backend="sparse", show_progressbar=False,
                           client=None)
     project.clear_cache()
@@ -221,3 +223,84 @@ def test_sparse_matrix_estimate_is_close_to_the_built_matrix():
     estimate = project.sparse_matrix_bytes(61, 256, 256)
     assert 0.9 < estimate / built < 1.25
 
+
+# -- the matrix-free strip pair (issue 19, item 1) -----------------------------------------
+@pytest.mark.parametrize(("thickness", "n_det", "k"), [(64, 64, 1), (48, 64, 3), (80, 57, 5)])
+def test_matrix_free_matches_sparse_and_astra(thickness, n_det, k):
+    """The same strip weights computed on the fly: equal to the sparse matrix to float32
+    rounding, to ASTRA's strip projector to 1e-4, and SIRT on it equals ASTRA's SIRT to
+    ≤ 1e-3 inside the reconstruction disc."""
+    tilts = np.concatenate([TILTS, [0.0, 90.0, 45.0]])  # axis-aligned and diagonal rays
+    vol = RNG.random((k, thickness, n_det)).astype(np.float32)
+    sino = RNG.random((k, tilts.size, n_det)).astype(np.float32)
+    free = get_projector(tilts, n_det, thickness, "matrix-free")
+    sparse = get_projector(tilts, n_det, thickness, "sparse")
+    ref = get_projector(tilts, n_det, thickness, "astra")
+    assert free.backend == "matrix-free"
+    assert rel_l2(free.forward(vol), sparse.forward(vol)) < 1e-6
+    assert rel_l2(free.back(sino), sparse.back(sino)) < 1e-6
+    assert rel_l2(free.forward(vol), ref.forward(vol)) < 1e-4
+    assert rel_l2(free.back(sino), ref.back(sino)) < 1e-4
+    x = np.ascontiguousarray(vol.reshape(k, -1).T)
+    y = np.ascontiguousarray(sino.reshape(k, -1).T)
+    rinv = RNG.random((y.shape[0], 1)).astype(np.float32)
+    upd, res = free.residual_bp(x, y, rinv)  # the fused SIRT step
+    upd_s, res_s = sparse.residual_bp(x, y, rinv)
+    assert rel_l2(upd, upd_s) < 1e-5
+    np.testing.assert_allclose(res, res_s, rtol=1e-5)
+    for a in (0, 7):
+        assert rel_l2(free.fp_angle_cols(a, x), sparse.fp_angle_cols(a, x)) < 1e-6
+        assert rel_l2(free.bp_angle_cols(a, y[a * n_det:(a + 1) * n_det]),
+                      sparse.bp_angle_cols(a, y[a * n_det:(a + 1) * n_det])) < 1e-6
+
+
+def test_matrix_free_sirt_equals_astra_inside_the_disc():
+    from etspy_widgets.engine.recon import reconstruct_slices
+
+    vol = phantom_volume(2, 64)
+    sino = get_projector(TILTS, 64, 64, "astra").forward(vol).transpose(1, 2, 0)
+    ref = reconstruct_slices(sino, TILTS, "SIRT", 30, backend="astra")
+    ours = reconstruct_slices(sino, TILTS, "SIRT", 30, backend="matrix-free")
+    yy, xx = np.mgrid[:64, :64] - 31.5
+    disc = np.hypot(yy, xx) < 30
+    assert rel_l2(ours[:, disc], ref[:, disc]) < 1e-3
+    with pytest.raises(UnknownMethodError, match="matrix-free kernel"):
+        get_projector(TILTS, 64, 64, "matrix-free", kernel="linear")
+
+
+def test_auto_says_which_cpu_backend_it_chose(caplog):
+    import logging
+
+    clear_cache()
+    with caplog.at_level(logging.INFO, logger="etspy_widgets.engine.project"):
+        proj = get_projector(TILTS, 40, 40, "cpu")
+    assert proj.backend == "sparse"
+    assert "the sparse CPU projector" in caplog.text
+    clear_cache()
+
+
+# -- the GPU path (issue 19, item 5): behind the same interface ------------------------------
+@pytest.mark.skipif(cuda_available(), reason="this machine has a GPU: the refusal is not testable")
+def test_astra_cuda_without_a_gpu_is_refused_with_the_cpu_alternative():
+    for name in ("astra-cuda", "cuda"):
+        with pytest.raises(RuntimeError, match="backend='sparse'"):
+            get_projector(TILTS, 32, 32, name)
+
+
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA device (ASTRA sees no GPU here)")
+def test_astra_cuda_reconstructs_like_the_cpu():  # pragma: no cover - needs a GPU
+    from etspy_widgets.engine.recon import reconstruct_slices, reconstruct_stack
+
+    vol = phantom_volume(4, 64)
+    sino = get_projector(TILTS, 64, 64, "astra", kernel="linear").forward(vol)
+    block = np.ascontiguousarray(sino.transpose(1, 2, 0))
+    gpu = reconstruct_slices(block, TILTS, "SIRT", 30, backend="astra-cuda")
+    cpu = reconstruct_slices(block, TILTS, "SIRT", 30, backend="astra", kernel="linear")
+    assert get_projector(TILTS, 64, 64, "astra-cuda").backend == "astra-cuda"
+    assert rel_l2(gpu, cpu) < 5e-2
+    assert rel_l2(gpu, vol) < 0.5  # it reconstructs the phantom
+    # the chunked driver on the GPU: chunks run one after another on the one device
+    stack = np.ascontiguousarray(sino.transpose(1, 2, 0))
+    whole = reconstruct_stack(stack, TILTS, "FBP", backend="astra-cuda", ncores=2,
+                              show_progressbar=False, client=None)
+    assert rel_l2(whole, reconstruct_slices(block, TILTS, "FBP", backend="astra-cuda")) < 1e-5

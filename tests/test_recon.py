@@ -332,3 +332,28 @@ def test_volume_records_the_alignment_of_its_series():
     assert rec.metadata.Tomography.yshift == -0.5
     np.testing.assert_array_equal(rec.metadata.Tomography.source_tilts, stack.tilt_values)
 
+
+# -- the objective for free (issue 19, item 2) ----------------------------------------------
+def test_slice_errors_use_the_residual_sirt_computes(phantom):
+    """``recon_error``'s residuals are ‖W x − y‖ of each yielded image (checked against an
+    independent projection), and SIRT-n costs n forward projections and one more, not 2n."""
+    from etspy_widgets.engine.project import clear_cache, get_projector
+    from etspy_widgets.engine.recon.slices import iter_slice_errors
+
+    stack, _ = phantom
+    sino = np.ascontiguousarray(stack.data[:, :, 3], dtype=np.float32)
+    clear_cache()
+    proj = get_projector(TILTS, 64, 64, "sparse")
+    proj.sums()
+    calls = []
+    real = proj.fp_cols
+    proj.fp_cols = lambda x: calls.append(1) or real(x)
+    steps = list(iter_slice_errors(sino, TILTS, "SIRT", 12, backend="sparse"))
+    del proj.fp_cols
+    assert [s[0] for s in steps] == list(range(1, 13))
+    assert len(calls) == 12 + 1
+    for _, image, residual in steps:
+        ref = np.linalg.norm(proj.forward(image).astype(np.float64) - sino)
+        assert residual == pytest.approx(ref, rel=1e-4)
+    assert steps[-1][2] < steps[0][2]
+    clear_cache()

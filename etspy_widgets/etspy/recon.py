@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.errors import InvalidDataError
-from ..engine.project import backend_for_cuda
 from ..engine.recon import dart_segment, get_dart_boundaries, reconstruct_stack
 from ..engine.signals import TomoStack
+from ..engine.signals._recon_verbs import backend_for
 
 
 def run(  # noqa: PLR0917 - ETSpy's positional signature
@@ -39,7 +39,7 @@ def run(  # noqa: PLR0917 - ETSpy's positional signature
     return reconstruct_stack(
         data, np.asarray(tilts, dtype=np.float64).ravel(), method, niterations,
         thickness=thickness, constrain=constrain, thresh=thresh, sino_filter=bp_filter,
-        backend=backend_for_cuda(cuda), ncores=ncores, show_progressbar=show_progressbar, p=p,
+        backend=backend_for(cuda), ncores=ncores, show_progressbar=show_progressbar, p=p,
         dart_iterations=dart_iterations, gray_levels=gray_levels)
 
 

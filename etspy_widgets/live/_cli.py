@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
+
+from ._simulator import FORMATS, SCHEMES, Acquisition, load_dataset
+from ._watcher import Watcher
 
 EXIT_INTERRUPTED = 130
 
@@ -36,9 +40,10 @@ def build_watch_script(watcher, args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_FAILED, EXIT_OK, CLIError, check_output, run_script, write_signal
-    from ._watcher import Watcher
+def cmd_watch(args: argparse.Namespace, cli) -> int:
+    """``etspy-widgets watch`` (``cli``: the ``etspy_widgets.cli`` module that called)."""
+    EXIT_FAILED, EXIT_OK, CLIError = cli.EXIT_FAILED, cli.EXIT_OK, cli.CLIError
+    check_output, run_script, write_signal = cli.check_output, cli.run_script, cli.write_signal
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -84,9 +89,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return code
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    from ..cli import EXIT_OK, CLIError
-    from ._simulator import Acquisition, load_dataset
+def cmd_simulate(args: argparse.Namespace, cli) -> int:
+    """``etspy-widgets simulate-acquisition``."""
+    EXIT_OK, CLIError = cli.EXIT_OK, cli.CLIError
 
     if args.interval < 0:
         raise CLIError(f"--interval must be >= 0; got {args.interval}")
@@ -117,9 +122,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(sub) -> None:
+def add_commands(sub, cli) -> None:
     """Add ``watch`` and ``simulate-acquisition`` to the ``etspy-widgets`` parser."""
-    from ._simulator import FORMATS, SCHEMES
 
     p = sub.add_parser("watch", help="reconstruct a tilt series while its files arrive")
     p.add_argument("folder", help="folder the acquisition writes into, one projection per file")
@@ -141,7 +145,7 @@ def add_commands(sub) -> None:
     p.add_argument("--bin", type=int, default=1, help="bin the images by this factor first")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--print-script", action="store_true", help="print the Python that runs")
-    p.set_defaults(func=cmd_watch)
+    p.set_defaults(func=functools.partial(cmd_watch, cli=cli))
 
     p = sub.add_parser("simulate-acquisition", help="write a tilt series into a folder one "
                        "projection at a time, as SerialEM does")
@@ -159,4 +163,4 @@ def add_commands(sub) -> None:
     p.add_argument("--no-mdoc", action="store_true", help="write no .mdoc")
     p.add_argument("--marker", default="acquisition.done", help="file written at the end "
                    "('' for none)")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=functools.partial(cmd_simulate, cli=cli))

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine import simulation
 from ..engine.errors import InvalidDataError, UnknownMethodError
+from ..engine.io import load
 
 SCHEMES = ("dose-symmetric", "sequential", "bidirectional", "random")
 FORMATS = ("mrc", "tif")
@@ -100,14 +102,10 @@ def load_dataset(dataset: str = "catalyst", *, size: int = 256, tilt_range: floa
     """The stack a simulated acquisition writes: the simulated catalyst (misaligned by a few
     pixels, tilts ±``tilt_range`` in steps of ``step``) or any file ``load`` reads."""
     if dataset == "catalyst":
-        from ..engine import simulation
-
         tilts = np.arange(-tilt_range, tilt_range + step / 2, step)
         return simulation.simulate_catalyst(size=size, n_particles=30, tilts=tilts,
                                             misalign=True, minshift=-3, maxshift=3,
                                             noise=noise, seed=seed).stack
-    from ..engine.io import load
-
     return load(dataset)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.errors import InvalidDataError, TomographyError
-from ..engine.io import sha256_of
+from ..engine.io import load, sha256_of
 from ..engine.signals import SOURCES, TomoStack, history_of, set_history
 from ._reader import Calibration, NotReadyError, read_projection
 from ._recon import LiveFrame, LiveReconstructor
@@ -503,8 +503,6 @@ def load_registered(files, tilts, *, binning: int = 1, upsample_factor: int = 20
     (``stack = etw.live.load_registered([...], [...], binning=2, upsample_factor=40)``): the
     result's history is that line and the ``# source`` size and SHA-256 of every file.
     """
-    from ..engine.io import load
-
     files = [str(f) for f in files]
     tilts = [float(t) for t in tilts]
     stack = load(files, tilts=tilts)

@@ -7,6 +7,8 @@ blocks, ``fp_cols``/``bp_cols`` on the algorithms' column blocks), built once pe
 - ``backend="sparse"`` (kernels ``"strip"``, ``"linear"``, ``"line"``):
   ``SparseProjector`` (``_sparse``), the system matrix applied by batched Numba kernels
   (``_csr``);
+- ``backend="matrix-free"`` (kernel ``"strip"``): ``MatrixFreeProjector`` (``_free``), the
+  same strip weights computed on the fly (no matrix: big detectors, a few slices);
 - ``kernel="pixel"``: ``PixelProjector`` (``_pixel``), the pixel-driven linear pair,
   matrix-free;
 - ``backend="astra"``, ``"astra-cuda"``: ``AstraProjector`` (``_astra``), ASTRA's
@@ -21,7 +23,6 @@ from ._cache import (
     BACKENDS,
     KERNELS,
     SPARSE_MEMORY_FRACTION,
-    backend_for_cuda,
     clear_cache,
     fit_sparse,
     get_projector,
@@ -29,14 +30,15 @@ from ._cache import (
     resolve_backend,
     sparse_matrix_bytes,
 )
+from ._free import MatrixFreeProjector
 from ._pixel import PixelProjector
 from ._sparse import SparseProjector, strip_matrix, strip_tiled
 from .fbp_filters import FILTERS, filter_response, filter_sinograms
 
 __all__ = [
     "BACKENDS", "FILTERS", "KERNELS", "SPARSE_MEMORY_FRACTION", "AstraProjector",
-    "PixelProjector", "Projector", "SparseProjector",
-    "backend_for_cuda", "clear_cache", "cuda_available", "filter_response", "filter_sinograms",
+    "MatrixFreeProjector", "PixelProjector", "Projector", "SparseProjector",
+    "clear_cache", "cuda_available", "filter_response", "filter_sinograms",
     "fit_sparse", "get_projector", "is_cached", "resolve_backend", "safe_inverse",
     "sparse_matrix_bytes", "strip_matrix", "strip_tiled",
 ]

@@ -48,6 +48,7 @@ class Projector:
     """
 
     backend = "base"
+    threads = 1
 
     def __init__(self, geometry, n_det: int | None = None, thickness: int | None = None,
                  kernel: str = "strip"):
@@ -64,6 +65,18 @@ class Projector:
         self.n_rays = g.n_rays
         self._cache: dict = {}
         self._cache_lock = threading.Lock()
+
+    def with_threads(self, threads: int):
+        """This projector running each call on ``threads`` threads (a shallow view: the
+        geometry, matrices and cached sums are shared)."""
+        import copy
+
+        threads = max(1, int(threads))
+        if threads == self.threads:
+            return self
+        view = copy.copy(self)
+        view.threads = threads
+        return view
 
     def _derived(self, key, compute):
         """A quantity derived from the operator, computed once (thread-safe)."""

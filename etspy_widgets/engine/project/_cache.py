@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections import OrderedDict
@@ -10,12 +11,14 @@ from ..errors import check_method
 from ..geometry import ParallelGeometry, as_geometry
 from ._astra import AstraProjector, cuda_available
 from ._base import Projector
+from ._free import MatrixFreeProjector
 from ._pixel import PixelProjector
 from ._sparse import SparseProjector
 
-BACKENDS = ("auto", "cpu", "sparse", "astra", "astra-cuda", "cuda")
+BACKENDS = ("auto", "cpu", "sparse", "matrix-free", "astra", "astra-cuda", "cuda")
 KERNELS = ("strip", "linear", "line", "pixel")
 
+_LOG = logging.getLogger("etspy_widgets.engine.project")
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _BUILDING: dict = {}  # cache key → lock held while its projector is being built
@@ -59,24 +62,19 @@ def resolve_backend(backend: str = "auto") -> str:
     return backend
 
 
-def backend_for_cuda(cuda: bool | None, backend: str = "auto") -> str:
-    """ETSpy's ``cuda=`` flag as a backend: ``True`` → ``"astra-cuda"``, ``False`` → the
-    CPU (``"cpu"`` where ``backend`` was ``"auto"``), ``None`` → ``backend``."""
-    if cuda is None:
-        return backend
-    if cuda:
-        return "astra-cuda" if backend in ("auto", "cpu", "cuda", "astra-cuda") else backend
-    return "cpu" if backend in ("auto", "cuda", "astra-cuda") else backend
+def fit_sparse(asked: str, geometry, kernel: str = "strip") -> str:
+    """The CPU backend for ``geometry`` (a ``ParallelGeometry`` or
+    ``(n_tilts, n_det, thickness)``): ``"sparse"`` when its matrix fits in memory.
 
-
-def fit_sparse(asked: str, geometry) -> str:
-    """``"sparse"`` when its matrix for ``geometry`` (a ``ParallelGeometry`` or
-    ``(n_tilts, n_det, thickness)``) fits in memory.
-
-    Asked for ``"auto"``: falls back to ``"astra"`` (matrix-free, slower) with a warning when
-    the matrix would take more than ``SPARSE_MEMORY_FRACTION`` of the available memory.
-    Asked for ``"sparse"``: refused with a clear ``MemoryError`` when it cannot fit at all.
-    Call it before building, not for a projector already built (it holds that memory).
+    Measured (``benchmarks/bench_projectors.py``): with the matrix built,
+    the sparse backend is the fastest CPU projector for one slice and for blocks of 32;
+    the matrix-free strip pair needs no memory and no set-up. So ``"auto"`` (or ``"cpu"``)
+    takes ``"sparse"`` unless the matrix would take more than ``SPARSE_MEMORY_FRACTION``
+    of the available memory; then ``"matrix-free"`` (the same strip weights, computed on
+    the fly; ``"astra"`` for the ``"linear"``/``"line"`` kernels), with a
+    ``ResourceWarning`` that says so. An explicit ``"sparse"`` that cannot fit at all is
+    refused with a ``MemoryError``. Call it before building, not for a projector already
+    built (it holds that memory).
     """
     if isinstance(geometry, ParallelGeometry):
         geometry = (geometry.n_angles, geometry.n_det, geometry.thickness)
@@ -84,19 +82,25 @@ def fit_sparse(asked: str, geometry) -> str:
     gib = 1024**3
     automatic = asked in ("auto", "cpu")
     if automatic and need > SPARSE_MEMORY_FRACTION * free:
+        chosen = "matrix-free" if kernel == "strip" else "astra"
+        what = ("the matrix-free strip projector (backend='matrix-free': the same weights, "
+                "computed on the fly)" if chosen == "matrix-free"
+                else "ASTRA's matrix-free CPU projector (backend='astra', slower)")
         warnings.warn(
-            f"The batched CPU projector would need about {need / gib:.1f} GiB for "
-            f"{geometry[0]} tilts of {geometry[1]} × {geometry[2]} slices "
-            f"({free / gib:.1f} GiB available): using ASTRA's matrix-free CPU projector "
-            "instead (slower). Bin the series (stack.rebin(scale=(1, 2, 2))) or use a GPU "
-            "for speed.", ResourceWarning, stacklevel=3)
-        return "astra"
+            f"backend='auto': the sparse CPU projector would need about {need / gib:.1f} GiB "
+            f"for {geometry[0]} tilts of {geometry[1]} × {geometry[2]} slices "
+            f"({free / gib:.1f} GiB available): using {what} instead. Bin the series "
+            "(stack.rebin(scale=(1, 2, 2))) or use a GPU for speed.",
+            ResourceWarning, stacklevel=3)
+        return chosen
     if not automatic and need > free:
         raise MemoryError(
             f"backend='sparse' needs about {need / gib:.1f} GiB for its matrix and "
-            f"{free / gib:.1f} GiB is available. Use backend='astra' (matrix-free) or bin "
-            "the series (stack.rebin(scale=(1, 2, 2)))."
-        )
+            f"{free / gib:.1f} GiB is available. Use backend='matrix-free' (no matrix) or "
+            "bin the series (stack.rebin(scale=(1, 2, 2))).")
+    if automatic:
+        _LOG.info("backend=%r: the sparse CPU projector (%.2f GiB matrix for %d tilts of "
+                  "%d × %d; %.1f GiB available)", asked, need / gib, *geometry, free / gib)
     return "sparse"
 
 
@@ -131,11 +135,13 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
         Detector pixels across the tilt axis (the stack's ``ny``).
     thickness : int, optional
         Rows of each reconstructed slice; default ``n_det``.
-    backend : {"auto", "sparse", "astra", "astra-cuda", "cuda"}
+    backend : {"auto", "cpu", "sparse", "matrix-free", "astra", "astra-cuda", "cuda"}
         ``"sparse"``: the batched CPU projector (the system matrix, Numba kernels);
+        ``"matrix-free"``: the same "strip" weights computed on the fly (no matrix);
         ``"astra"``: ASTRA's CPU projector slice by slice (the reference, matrix-free);
         ``"astra-cuda"`` (or ``"cuda"``): ASTRA's GPU projector; ``"auto"``: the GPU when
-        ASTRA sees one, else ``"sparse"`` (``"astra"`` when the matrix would not fit).
+        ASTRA sees one, else ``"sparse"`` (``"matrix-free"`` when the matrix would not
+        fit: ``fit_sparse``); ``"cpu"``: ``"auto"`` without the GPU.
     kernel : {"strip", "linear", "line", "pixel"}
         ASTRA's projection kernel ("strip" is what ETSpy reconstructs with), or
         ``"pixel"``: the pixel-driven linear pair of ``_pixel`` (matrix-free, CPU).
@@ -156,7 +162,7 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
-        backend = fit_sparse(asked, geometry)
+        backend = fit_sparse(asked, geometry, kernel)
         key = _key(backend, kernel, builder, geometry)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
@@ -177,6 +183,8 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
                 proj = SparseProjector(geometry, kernel=kernel, builder=builder)
             elif backend == "pixel":
                 proj = PixelProjector(geometry)
+            elif backend == "matrix-free":
+                proj = MatrixFreeProjector(geometry, kernel=kernel)
             else:
                 proj = AstraProjector(geometry, kernel=kernel, cuda=backend == "astra-cuda")
             with _CACHE_LOCK:

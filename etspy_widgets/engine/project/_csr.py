@@ -274,3 +274,71 @@ def csr_sart_update(csr, x, y, weights, params):  # pragma: no cover - compiled
                     gb = cj * ri
                     if (gb > eps or gb < -eps) and (not use_mask or mask[j, s] != 0):
                         xr[s] += v * di[s] / gb
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_gather1(tiled, x, out, segs):  # pragma: no cover - compiled
+    """``tiled_gather`` of one vector over segments ``segs[0] ≤ s < segs[1]`` (``out``
+    overwritten): the single-slice case without the inner loop."""
+    seg_ptr, seg_row, ind, dat = tiled
+    out[:] = 0.0
+    for s in range(segs[0], segs[1]):
+        acc = np.float32(0.0)
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            acc += dat[jj] * x[ind[jj]]
+        out[seg_row[s]] += acc
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_scatter1(tiled, y, out, segs):  # pragma: no cover - compiled
+    """``tiled_scatter`` of one vector over segments ``segs[0] ≤ s < segs[1]``; writes only
+    the pixels of those segments' tiles (zeroed first by the caller)."""
+    seg_ptr, seg_row, ind, dat = tiled
+    for s in range(segs[0], segs[1]):
+        v = y[seg_row[s]]
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            out[ind[jj]] += dat[jj] * v
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_gather_range(tiled, x, out, segs):  # pragma: no cover - compiled
+    """``tiled_gather`` over segments ``segs[0] ≤ s < segs[1]`` (``out`` overwritten)."""
+    seg_ptr, seg_row, ind, dat = tiled
+    k = x.shape[1]
+    out[:] = 0.0
+    for s in range(segs[0], segs[1]):
+        o = out[seg_row[s]]
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            v = dat[jj]
+            xr = x[ind[jj]]
+            for q in range(k):
+                o[q] += v * xr[q]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def tiled_scatter_range(tiled, y, out, segs):  # pragma: no cover - compiled
+    """``tiled_scatter`` over segments ``segs[0] ≤ s < segs[1]`` into a zeroed ``out``."""
+    seg_ptr, seg_row, ind, dat = tiled
+    k = y.shape[1]
+    for s in range(segs[0], segs[1]):
+        yr = y[seg_row[s]]
+        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+            v = dat[jj]
+            o = out[ind[jj]]
+            for q in range(k):
+                o[q] += v * yr[q]
+
+
+def tile_splits(tiled, n_det: int, parts: int, tile: int = TILE) -> np.ndarray:
+    """Segment indices that split the tiled matrix into ``parts`` ranges of about equal
+    nonzeros, each starting at a tile boundary (so that scatters of different ranges
+    never write the same pixel)."""
+    seg_ptr, _, ind, _ = tiled
+    first = ind[seg_ptr[:-1]]
+    ntx = (n_det + tile - 1) // tile
+    tile_of = (first // n_det // tile) * ntx + (first % n_det) // tile
+    starts = np.flatnonzero(np.r_[True, tile_of[1:] != tile_of[:-1]])
+    nnz_at = seg_ptr[starts]
+    targets = np.linspace(0, seg_ptr[-1], parts + 1)[1:-1]
+    cut = starts[np.clip(np.searchsorted(nnz_at, targets), 0, starts.size - 1)]
+    return np.unique(np.r_[0, cut, seg_ptr.size - 1]).astype(np.int64)

@@ -13,8 +13,6 @@ Both kernels are serial and release the GIL; a call splits its (slice, row) or
 
 from __future__ import annotations
 
-import copy
-
 import numba
 import numpy as np
 
@@ -134,13 +132,6 @@ class PixelProjector(Projector):
         self.threads = available_cores() if threads is None else max(1, int(threads))
         self._trig = np.ascontiguousarray(self.geometry.trig)
 
-    def with_threads(self, threads: int) -> PixelProjector:
-        """This projector running on ``threads`` threads per call (shares the caches)."""
-        if int(threads) == self.threads:
-            return self
-        view = copy.copy(self)  # shallow: the cached sums and weights stay shared
-        view.threads = max(1, int(threads))
-        return view
 
     # -- slice-first kernels --------------------------------------------------------
     def _bp(self, sino3, trig):

@@ -17,6 +17,7 @@ from . import _csr
 from ._astra import astra_matrix
 from ._base import Projector, safe_inverse
 from ._csr import TILE
+from ._threads import run_ranges
 
 
 @numba.njit(inline="always")
@@ -238,6 +239,8 @@ class SparseProjector(Projector):
             self._tiled = _csr.csr_to_tiled(csr[0], csr[1], csr[2], self.n_det, TILE)
             del csr
         self._nnz = int(self._tiled[2].size)
+        self._nseg = int(self._tiled[1].size)
+        self.threads = 1  # with_threads(n): gathers/scatters split over n threads
         self._csr = None  # rebuilt on demand (per-projection operators: SART, DART)
         self._csr_lock = threading.Lock()
 
@@ -275,16 +278,52 @@ class SparseProjector(Projector):
             held += sum(a.nbytes for a in self._csr[:3])
         return int(held)
 
+    def _splits(self):
+        return self._derived(("splits", self.threads), lambda: _csr.tile_splits(
+            self._tiled, self.n_det, self.threads))
+
     def fp_cols(self, x):
         x = np.ascontiguousarray(x, dtype=np.float32)
-        out = np.empty((self.n_rays, x.shape[1]), np.float32)
-        _csr.tiled_gather(self._tiled, x, out)
+        k = x.shape[1]
+        if self.threads == 1 and k > 1:
+            out = np.empty((self.n_rays, k), np.float32)
+            _csr.tiled_gather(self._tiled, x, out)
+            return out
+        edges = self._splits() if self.threads > 1 else np.array([0, self._nseg], np.int64)
+
+        def part(_, s0, s1):  # each range gathers into its own rays, summed below
+            out = np.empty((self.n_rays, k), np.float32)
+            rng = np.array([s0, s1], np.int64)
+            if k == 1:
+                _csr.tiled_gather1(self._tiled, x[:, 0], out[:, 0], rng)
+            else:
+                _csr.tiled_gather_range(self._tiled, x, out, rng)
+            return out
+
+        parts = run_ranges(part, edges)
+        out = parts[0]
+        for p in parts[1:]:
+            out += p
         return out
 
     def bp_cols(self, y):
         y = np.ascontiguousarray(y, dtype=np.float32)
-        out = np.empty((self.n_pix, y.shape[1]), np.float32)
-        _csr.tiled_scatter(self._tiled, y, out)
+        k = y.shape[1]
+        if self.threads == 1 and k > 1:
+            out = np.empty((self.n_pix, k), np.float32)
+            _csr.tiled_scatter(self._tiled, y, out)
+            return out
+        out = np.zeros((self.n_pix, k), np.float32)
+        edges = self._splits() if self.threads > 1 else np.array([0, self._nseg], np.int64)
+
+        def part(_, s0, s1):  # ranges start at tile boundaries: disjoint pixels
+            rng = np.array([s0, s1], np.int64)
+            if k == 1:
+                _csr.tiled_scatter1(self._tiled, y[:, 0], out[:, 0], rng)
+            else:
+                _csr.tiled_scatter_range(self._tiled, y, out, rng)
+
+        run_ranges(part, edges)
         return out
 
     def residual_bp(self, x, y, rinv, angle=None):
@@ -296,7 +335,10 @@ class SparseProjector(Projector):
         if angle is None:
             fx = self.fp_cols(x)
             _csr.weighted_residual(fx, y, rinv, res)
-            _csr.tiled_scatter(self._tiled, fx, upd)
+            if self.threads == 1 and x.shape[1] > 1:
+                _csr.tiled_scatter(self._tiled, fx, upd)
+            else:
+                upd = self.bp_cols(fx)
         else:
             csr = self._angle_rows(angle)
             _csr.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))

@@ -35,7 +35,6 @@ from .stack import DEFAULT_CHUNK, reconstruct_stack
 __all__ = [
     "CGLS", "DART", "DEFAULT_CHUNK", "DEFAULT_FILTER", "FILTERS", "METHODS", "SART", "SIRT",
     "TV", "Algorithm", "Callback", "ProgressCallback", "ReconstructionCancelled",
-    "clear_cache", "cuda_available",
-    "dart_segment", "filter_sinograms", "get_dart_boundaries", "get_projector",
-    "reconstruct_slices", "reconstruct_stack",
+    "clear_cache", "cuda_available", "dart_segment", "filter_sinograms",
+    "get_dart_boundaries", "get_projector", "reconstruct_slices", "reconstruct_stack",
 ]

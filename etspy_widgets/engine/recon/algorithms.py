@@ -113,6 +113,9 @@ class Algorithm:
     """
 
     name = "base"
+    #: True when ``update`` records the objective of the iterate it *starts* from (known
+    #: one iteration late, for free), False when of its result or not at all.
+    objective_lags = False
 
     def __init__(self, projector, y, constrain=False, thresh=0.0, x0=None, *,
                  cancel=None, max_iteration=None):
@@ -197,12 +200,35 @@ class Algorithm:
     def solution(self) -> np.ndarray:
         return self.x
 
+    def iterate_objectives(self):
+        """Yield ``(iteration, solution copy, objective)`` after each update, to
+        ``max_iteration``, using the objectives the updates compute: for SIRT a run of
+        ``n`` yields costs ``n`` updates and one forward projection (not ``n`` more).
+        Items are yielded one update late when the objective arrives late."""
+        pending = None
+        for _ in self:
+            if pending is not None:
+                yield (*pending, self.objectives.get(pending[0])
+                       if pending[0] in self.objectives else self._objective_of(pending[1]))
+                pending = None
+            if self.objective_lags:
+                pending = (self.iteration, self.solution.copy())
+            else:
+                yield self.iteration, self.solution.copy(), self.objective()
+        if pending is not None:
+            yield (*pending, self.objective())
+
+    def _objective_of(self, x):
+        r = self.proj.fp_cols(x) - self.y
+        return np.sqrt(np.einsum("ij,ij->j", r, r, dtype=np.float64))
+
 
 class SIRT(Algorithm):
     """SIRT exactly as ASTRA's CPU ``SIRT``: ``x += λ C Wᵀ R (y − W x)``,
     ``R = 1/(W 1)``, ``C = 1/(Wᵀ 1)`` (zero where the sums vanish), then the min clamp."""
 
     name = "SIRT"
+    objective_lags = True  # an update knows the residual of the iterate it starts from
 
     def __init__(self, *args, relaxation=1.0, **kw):
         self.relaxation = float(relaxation)

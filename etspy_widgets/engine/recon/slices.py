@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InvalidDataError, MismatchedTiltError, check_finite, check_method
 from ..project import KERNELS, get_projector
+from ..project._threads import available_cores
 from ..project.fbp_filters import FILTERS
 from .algorithms import ITERATIVE, backproject, fbp, fbp_slices
 
@@ -118,7 +119,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     backend : {"auto", "sparse", "astra", "astra-cuda", "cuda"}
         Projector backend (see ``get_projector``); ``"auto"`` is ASTRA's CUDA when ASTRA
         sees a GPU, else the batched CPU one. ETSpy's ``cuda=`` flag is translated to this
-        at the ETSpy-signature verbs (``project.backend_for_cuda``).
+        at the ETSpy-signature verbs (``signals._recon_verbs.backend_for``).
     kernel : {"strip", "linear", "line", "pixel"}
         ASTRA projection kernel (ETSpy reconstructs with "strip"). ``"pixel"`` is the
         matrix-free, pixel-driven linear-interpolation projector pair (the kernel of
@@ -127,8 +128,8 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     builder : {"native", "astra"}
         How the sparse backend gets the "strip" matrix (see ``get_projector``).
     ncores : int
-        Threads for the ``"pixel"`` projector (other kernels run one thread per
-        call; ``reconstruct_stack`` runs chunks in parallel).
+        Threads per projector call (``reconstruct_stack`` runs chunks in parallel, one
+        thread each).
     p, dart_iterations, gray_levels : DART options (see ``DART``).
     tv_weight : float
         Relative TV weight (see [`TV`][etspy_widgets.engine.recon.algorithms.TV]).
@@ -171,15 +172,13 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     if thickness < 1:
         raise InvalidDataError(f"thickness must be ≥ 1; got {thickness}.")
     kernel = check_method("projection kernel", kernel, KERNELS)
-    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, builder=builder)
-    if kernel == "pixel":
-        proj = proj.with_threads(ncores)
-        if method in ("BP", "FBP"):  # its kernels are slice-first: no transposes
-            out = fbp_slices(proj, sino.transpose(2, 0, 1),
-                             sino_filter if method == "FBP" else None)
-            if constrain and method == "FBP":
-                np.maximum(out, thresh, out=out)
-            return out[0] if single else out
+    proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel,
+                         builder=builder).with_threads(ncores)
+    if kernel == "pixel" and method in ("BP", "FBP"):  # slice-first kernels: no transposes
+        out = fbp_slices(proj, sino.transpose(2, 0, 1), sino_filter if method == "FBP" else None)
+        if constrain and method == "FBP":
+            np.maximum(out, thresh, out=out)
+        return out[0] if single else out
     y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n_tilts * n_det, k)
     if method == "BP":
         x = backproject(proj, y)
@@ -197,3 +196,23 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     out = np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
     return out[0] if single else out
 
+
+def iter_slice_errors(sinogram, tilts, algorithm="SIRT", iterations=50, *, constrain=True,
+                      thresh=0.0, backend="auto", kernel="strip", tv_weight=0.03,
+                      cancel=None):
+    """Yield ``(iteration, image (ny, ny), residual ‖W x − y‖)`` after each iteration of one
+    slice: the engine of ``recon_error`` and the convergence plot.
+
+    The residuals are those the algorithm computes itself where it does (SIRT: each
+    update forms ``y − W x`` of the iterate it starts from), so ``n`` iterations cost
+    ``n`` updates and one forward projection.
+    """
+    sino = np.asarray(sinogram, dtype=np.float32)
+    ny = sino.shape[1]
+    proj = get_projector(tilts, ny, ny, backend, kernel=kernel).with_threads(available_cores())
+    alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
+                         constrain=constrain, thresh=thresh, tv_weight=tv_weight)
+    alg.cancel = cancel
+    alg.max_iteration = int(iterations)
+    for i, x, objective in alg.iterate_objectives():
+        yield i, x[:, 0].reshape(ny, ny), float(objective[0])

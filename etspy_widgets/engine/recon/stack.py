@@ -107,7 +107,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
     backend = backend if kernel == "pixel" else resolve_backend(backend)
     if backend == "sparse" and kernel != "pixel" and not is_cached(
             tilts, ny, thickness, "sparse", kernel=kernel, builder=builder):
-        backend = fit_sparse(asked, (n_tilts, ny, thickness))
+        backend = fit_sparse(asked, (n_tilts, ny, thickness), kernel)
     client = _resolve_client(client)
     chunks = _chunks(nx, chunk_size, ncores)
     out = np.empty((nx, thickness, ny), np.float32)

@@ -11,14 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import Cancelled, InvalidDataError, check_finite, check_method
-from ..project import backend_for_cuda, get_projector
-from ..recon import DEFAULT_CHUNK, reconstruct_stack
+from ..errors import InvalidDataError, check_finite, check_method
+from ..recon import DEFAULT_CHUNK, cuda_available, get_projector, reconstruct_stack
 from ..recon.lazy import lazy_volume
-from ..recon.slices import check_tilts, make_algorithm
+from ..recon.slices import check_tilts, iter_slice_errors
 from ._history import records
 
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
+
+
+def backend_for(cuda, backend: str = "auto") -> str:
+    """Translate ETSpy's ``cuda`` flag into a projector ``backend`` (the only place it is).
+
+    ``cuda=True`` asks for ASTRA's CUDA projector; ``cuda=False`` keeps the computation on
+    the CPU; ``None`` leaves ``backend`` as given.
+    """
+    if cuda is True:
+        return "cuda"
+    if cuda is False and str(backend).lower() == "auto" and cuda_available():
+        return "cpu"
+    return backend
 
 
 def _axis_dict(axis, **changes) -> dict:
@@ -108,7 +120,7 @@ class ReconMixin:
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
-        backend = backend_for_cuda(cuda, backend)
+        backend = backend_for(cuda, backend)
         # every keyword that shapes the result (the history line is written by @records)
         options = {"constrain": constrain, "thresh": thresh, "p": p,
                    "sino_filter": sino_filter, "dart_iterations": dart_iterations,
@@ -173,19 +185,9 @@ class ReconMixin:
             raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
-        ny = self.data.shape[1]
-        proj = get_projector(tilts, ny, ny, backend_for_cuda(cuda, backend), kernel=kernel)
-        alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
-                             constrain=constrain, thresh=thresh, tv_weight=tv_weight)
-        for i in range(int(iterations)):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("recon_error cancelled.")
-            alg.update()
-            alg.iteration += 1
-            image = alg.solution[:, 0].reshape(ny, ny).copy()
-            residual = float(np.linalg.norm(
-                proj.fp_cols(image.reshape(-1, 1))[:, 0] - sino.ravel()))
-            yield i + 1, image, residual
+        yield from iter_slice_errors(sino, tilts, algorithm, iterations, constrain=constrain,
+                                     thresh=thresh, backend=backend_for(cuda, backend),
+                                     kernel=kernel, tv_weight=tv_weight, cancel=cancel)
 
     def recon_error(  # noqa: PLR0917 - ETSpy's positional signature
             self, nslice=None, algorithm="SIRT", iterations=50, constrain=True,
@@ -260,7 +262,7 @@ class RecStackMixin:
             raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
         check_finite(vol, "volume")
         nx, nz, ny = vol.shape
-        proj = get_projector(tilts, ny, nz, backend_for_cuda(cuda, backend), kernel=kernel)
+        proj = get_projector(tilts, ny, nz, backend_for(cuda, backend), kernel=kernel)
         out = np.empty((tilts.size, ny, nx), np.float32)
         for x0 in range(0, nx, chunk_size):
             x1 = min(nx, x0 + chunk_size)
@@ -277,4 +279,4 @@ class RecStackMixin:
         return stack
 
 
-__all__ = ["ERROR_ALGORITHMS", "RecStackMixin", "ReconMixin"]
+__all__ = ["ERROR_ALGORITHMS", "RecStackMixin", "ReconMixin", "backend_for"]

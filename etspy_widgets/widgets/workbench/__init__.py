@@ -22,6 +22,7 @@ import traitlets as t
 from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
+from ...live._workbench import watch_workbench
 from .._worker import LatestWorker
 from . import _frames, _panels
 from ._controller import Controller
@@ -102,8 +103,6 @@ class AlignmentWorkbench(WorkbenchModel):
     def watch(cls, folder, pattern: str = "*.mrc", tilts="auto", **kwargs):
         """A workbench whose panes follow ``folder`` as projections arrive (``etw.watch``'s
         arguments; see the live tomography guide and ``etspy_widgets.live``)."""
-        from ...live._workbench import watch_workbench
-
         return watch_workbench(cls, folder, pattern, tilts, **kwargs)
 
     def _shape(self):
@@ -154,6 +153,11 @@ class AlignmentWorkbench(WorkbenchModel):
     def export(self, path, overwrite: bool = True) -> str:
         """Write the code log to ``path`` atomically; return the path."""
         return self._ctl.log.export(path, overwrite=overwrite)
+
+    def to_notebook(self, path, overwrite: bool = True):
+        """Write the code log as a notebook (one cell per step, its comment as markdown
+        above); it runs top to bottom in a fresh kernel to the same arrays."""
+        return self._ctl.log.to_notebook(path, overwrite=overwrite)
 
     def insert_code(self) -> None:
         """Put the code log into a new cell below the one running this call (Jupyter)."""
@@ -245,6 +249,7 @@ class AlignmentWorkbench(WorkbenchModel):
             "reconstruct": lambda: self.reconstruct(
                 self.rec_method, block=False, **self._rec_options()),
             "remove_flagged": lambda: self.remove_flagged(block=False),
+            "judge": self.judge,
             "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
@@ -441,6 +446,14 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._report is not None and len(self._report.table) != self._shape()[0]:
             self._report, self.quality = None, {}
         self.curves = _panels.curves(stack, self._report)
+        if self.auto_quality:
+            self.judge()
+
+    def judge(self) -> None:
+        """Run ``stack.quality()`` on its own thread (the sliders stay live) and show the
+        report in the strip and the curves (the Judge button; after every step with
+        ``auto_quality=True``)."""
+        stack = self._snap.stack
         if callable(getattr(stack, "quality", None)):
             def run():
                 report = stack.quality()

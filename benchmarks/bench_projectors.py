@@ -1,0 +1,175 @@
+"""The CPU projectors side by side: sparse (matrix), matrix-free strip, pixel, ASTRA.
+
+Run: ``python benchmarks/bench_projectors.py`` (all sections) or pick them:
+``--sections steps,recon_error,needle_sirt``.
+
+- ``steps``: one SIRT step ``Wᵀ R (y − W x)`` per slice for blocks of 1, 3 and 32 slices on
+  the needle's geometry (77 × 256²) and the catalyst's (90 × 600²), with each backend's
+  set-up (the sparse matrix build), and the agreement of the matrix-free pair with the
+  sparse one and ASTRA's (relative L2 inside the reconstruction disc, SIRT-20).
+- ``recon_error``: ``recon_error``'s engine (``recon.slices.iter_slice_errors``), SIRT-50 on
+  one slice of the real needle and of a 600² catalyst-sized sinogram, cold (including the
+  projector's set-up) and warm, against ASTRA's CPU SIRT-50 (``strip``, what ETSpy runs) in
+  the same run, and ETSpy 1.3 itself when ``/opt/etspy-venv`` exists.
+- ``needle_sirt``: SIRT-100 of the whole needle (256 slices, ``ncores=2``).
+
+Ratios are measured in the same run; the machine's load average is printed (shared cores
+move every figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_recon import ETSPY_PYTHON, astra_slice, header, load_needle
+
+
+def _now():
+    return time.perf_counter()
+
+
+def _disc(n):
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    return np.hypot(yy, xx) < n / 2 - 2
+
+
+def rel_disc(a, b):
+    d = _disc(a.shape[-1])
+    return float(np.linalg.norm((a - b)[..., d]) / np.linalg.norm(b[..., d]))
+
+
+def catalyst_sino(n=600, n_tilts=90, seed=0):
+    from etspy_widgets.engine.project import get_projector
+
+    tilts = np.linspace(-70, 70, n_tilts)
+    yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+    img = (np.hypot(yy, xx) < n / 3).astype(np.float32)
+    img[np.hypot(yy - n / 3.3, xx) < n / 40] = 3
+    sino = get_projector(tilts, n, n, "astra").forward(img)
+    rng = np.random.default_rng(seed)
+    return (sino + rng.normal(0, 0.02 * sino.max(), sino.shape)).astype(np.float32), tilts
+
+
+def bench_steps(args):
+    from etspy_widgets.engine.project import clear_cache, get_projector
+    from etspy_widgets.engine.recon import reconstruct_slices
+
+    for name, n, tilts in (("needle geometry", 256, np.linspace(-76, 76, 77)),
+                           ("catalyst geometry", 600, np.linspace(-70, 70, 90))):
+        header(f"SIRT step per slice, {name} ({tilts.size} × {n}²), 2 threads")
+        clear_cache()
+        t0 = _now()
+        get_projector(tilts, n, n, "sparse")
+        build = _now() - t0
+        print(f"sparse matrix build: {build:.2f} s; matrix-free and pixel: none")
+        rng = np.random.default_rng(0)
+        print("| slices | sparse (ms/slice) | matrix-free (ms/slice) | pixel (ms/slice) |")
+        print("|---|---|---|---|")
+        for k in (1, 3, 32):
+            x = rng.random((n * n, k), dtype=np.float32)
+            y = rng.random((tilts.size * n, k), dtype=np.float32)
+            rinv = np.ones((tilts.size * n, 1), np.float32)
+            row = []
+            for backend, kernel in (("sparse", "strip"), ("matrix-free", "strip"),
+                                    ("auto", "pixel")):
+                p = get_projector(tilts, n, n, backend, kernel=kernel).with_threads(2)
+                p.residual_bp(x, y, rinv)
+                reps = 3 if k < 32 else 1
+                t0 = _now()
+                for _ in range(reps):
+                    p.residual_bp(x, y, rinv)
+                row.append((_now() - t0) / reps / k * 1e3)
+            print(f"| {k} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} |", flush=True)
+        if n <= 256:
+            sino = get_projector(tilts, n, n, "astra").forward(
+                rng.random((n, n), dtype=np.float32) * _disc(n))[:, :, None]
+            ref = reconstruct_slices(sino, tilts, "SIRT", 20, backend="astra")
+            free = reconstruct_slices(sino, tilts, "SIRT", 20, backend="matrix-free")
+            sparse = reconstruct_slices(sino, tilts, "SIRT", 20, backend="sparse")
+            print(f"SIRT-20 inside the disc: matrix-free vs sparse {rel_disc(free, sparse):.1e},"
+                  f" vs ASTRA {rel_disc(free, ref):.1e}")
+        clear_cache()
+
+
+_ETSPY_ERR = r"""
+import sys, time, numpy as np
+from etspy.base import TomoStack
+d = np.load(sys.argv[1]); tilts = np.load(sys.argv[2])
+s = TomoStack(d[:, :, None], tilts=tilts)
+t0 = time.perf_counter()
+s.recon_error(0, iterations=int(sys.argv[3]), constrain=True, cuda=False)
+print(time.perf_counter() - t0)
+"""
+
+
+def bench_recon_error(args):
+    from etspy_widgets.engine.project import clear_cache
+    from etspy_widgets.engine.recon.slices import iter_slice_errors
+
+    data, tilts = load_needle()
+    cases = [("needle (77 × 256, middle column)",
+              np.ascontiguousarray(data[:, :, data.shape[2] // 2]), tilts)]
+    cases.append(("catalyst-sized (90 × 600)", *catalyst_sino()))
+    its = args.iterations
+    for name, sino, tl in cases:
+        header(f"recon_error SIRT-{its}, one slice: {name}")
+        t0 = _now()
+        astra_slice(sino, tl, "SIRT", its)
+        t_astra = _now() - t0
+        print(f"ASTRA CPU SIRT-{its} (strip, one call, no residuals): {t_astra:.2f} s")
+        if ETSPY_PYTHON.exists():
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                np.save(f"{tmp}/s.npy", sino[:, :, None].squeeze(-1))
+                np.save(f"{tmp}/t.npy", tl)
+                out = subprocess.run([str(ETSPY_PYTHON), "-c", _ETSPY_ERR, f"{tmp}/s.npy",
+                                      f"{tmp}/t.npy", str(its)], capture_output=True,
+                                     text=True, check=False)
+            print(f"ETSpy 1.3 recon_error: {out.stdout.strip() or out.stderr[-300:]} s")
+        for backend in ("auto", "matrix-free"):
+            clear_cache()
+            for label in ("cold", "warm"):
+                t0 = _now()
+                steps = list(iter_slice_errors(sino, tl, "SIRT", its, backend=backend))
+                t = _now() - t0
+                print(f"ours, backend={backend!r}, {label}: {t:.2f} s "
+                      f"(ASTRA/ours {t_astra / t:.1f}x); final residual {steps[-1][2]:.4g}",
+                      flush=True)
+        clear_cache()
+
+
+def bench_needle_sirt(args):
+    from etspy_widgets.engine.recon import reconstruct_stack
+
+    data, tilts = load_needle()
+    header(f"SIRT-100 of the whole needle ({data.shape}), ncores=2")
+    reconstruct_stack(data[:, :, :4], tilts, "SIRT", 2, ncores=2, show_progressbar=False)
+    t0 = _now()
+    reconstruct_stack(data, tilts, "SIRT", 100, ncores=2, show_progressbar=False)
+    print(f"SIRT-100, {data.shape[2]} slices: {_now() - t0:.1f} s")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sections", default="steps,recon_error,needle_sirt")
+    ap.add_argument("--iterations", type=int, default=50)
+    args = ap.parse_args(argv)
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
+    funcs = {"steps": bench_steps, "recon_error": bench_recon_error,
+             "needle_sirt": bench_needle_sirt}
+    for name in args.sections.split(","):
+        funcs[name.strip()](args)
+    print(f"\nload average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
