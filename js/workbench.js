@@ -108,6 +108,8 @@ function stepControls({ model, el, sync }) {
     h("label", { class: "etw-field" }, ["Tilt axis ", selects.tilt_method,
       run("tilt_align", "Find and correct the tilt axis")]),
     h("div", { class: "etw-field" }, [
+      actionButton(model, "Judge", "judge",
+        "Run the quality report (stack.quality()) on the current stack, off the kernel's thread"),
       actionButton(model, "Crop to view", "crop", "Keep only the zoomed region"),
       actionButton(model, "Remove this projection", "remove_projection",
         "Remove the projection shown from the stack")]),

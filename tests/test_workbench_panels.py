@@ -159,8 +159,17 @@ def test_a_stack_that_reports_its_quality_is_judged_off_the_message_thread(serie
             threads.append(threading.current_thread())
             return NeighbourReport(self)
 
-    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values))
+    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values),
+                                auto_quality=True)
     assert wb.wait(60)
     assert wb.quality["flagged"] == [7]
     assert threads and all(t is not threading.main_thread() for t in threads)
     wb.shutdown()
+
+
+def test_judge_runs_the_engines_quality_report_off_the_message_thread(wb):
+    wb.press("judge")
+    assert wb.wait(300)
+    q = wb.quality
+    assert len(q["residual"]) == 90 and len(q["flag"]) == 90
+    assert 7 in q["flagged"]  # the ruined projection, found by the engine's report

@@ -249,6 +249,7 @@ class AlignmentWorkbench(WorkbenchModel):
             "reconstruct": lambda: self.reconstruct(
                 self.rec_method, block=False, **self._rec_options()),
             "remove_flagged": lambda: self.remove_flagged(block=False),
+            "judge": self.judge,
             "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
@@ -445,6 +446,14 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._report is not None and len(self._report.table) != self._shape()[0]:
             self._report, self.quality = None, {}
         self.curves = _panels.curves(stack, self._report)
+        if self.auto_quality:
+            self.judge()
+
+    def judge(self) -> None:
+        """Run ``stack.quality()`` on its own thread (the sliders stay live) and show the
+        report in the strip and the curves (the Judge button; after every step with
+        ``auto_quality=True``)."""
+        stack = self._snap.stack
         if callable(getattr(stack, "quality", None)):
             def run():
                 report = stack.quality()
