@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path, check_target
 from ..errors import check_method
 from ..transform import compose_rigid, rotate_shift_stack
 from ._history import records
@@ -109,10 +110,15 @@ class CommonStackMixin:
         path = Path(filename)
         shape = "x".join(str(s) for s in self.data.shape)
         path = path.with_name(f"{path.stem}_{shape}_{self.data.dtype.name}.rpl")
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-        sig = Signal2D(np.asarray(self.data))
-        sig.save(os.fspath(path), overwrite=True)
+        raw = path.with_suffix(".raw")
+        check_target(raw, overwrite)
+        # both files under temporary names in the same folder, moved into place when complete
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            try:
+                Signal2D(np.asarray(self.data)).save(os.fspath(tmp), overwrite=True)
+                os.replace(tmp.with_suffix(".raw"), raw)
+            finally:
+                tmp.with_suffix(".raw").unlink(missing_ok=True)
         return path
 
     # -- rigid transform of every image -------------------------------------------

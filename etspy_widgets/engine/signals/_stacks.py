@@ -172,7 +172,11 @@ class _TomoMetadataMixin:
             path = path.with_suffix("." + extension.lstrip("."))
         elif not path.suffix:
             path = path.with_suffix(".hspy")
-        with atomic_path(path, overwrite=overwrite) as tmp:
+        # HDF5 does not recover from a full disk inside its own calls (it can crash the
+        # process at exit): an .hspy is refused up front when the disk cannot hold the data
+        hdf5 = (file_format or path.suffix.lstrip(".")).lower() in ("hspy", "hdf5", "h5")
+        need = int(getattr(self.data, "nbytes", 0)) + 65536 if hdf5 else None
+        with atomic_path(path, overwrite=overwrite, need_bytes=need) as tmp:
             Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
                           **kwargs)
         return path
