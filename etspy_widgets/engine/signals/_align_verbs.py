@@ -22,7 +22,9 @@ from ..align import (
 from ..errors import InvalidDataError, check_method
 from ..filters import filter_stack
 from ..transform import crop_bounds, shift_stack
+from ..validate import check_signal
 from ._common import CommonStackMixin
+from ._guards import check_register_call, check_tilt_align_call
 from ._history import history_of, records, set_history
 from ._rigid import get_rigid, set_crop, set_rigid
 
@@ -146,6 +148,7 @@ class AlignMixin(CommonStackMixin):
             Aligned copy; ``shifts`` = previous shifts + the new ones.
         """
         method = check_method("registration method", method, REGISTER_METHODS)
+        check_register_call(self, method, kwargs)
         progress = None
         bar = None
         if show_progressbar and method in ("PC", "StackReg"):
@@ -180,6 +183,7 @@ class AlignMixin(CommonStackMixin):
         applied to a copy and composed into ``metadata.Tomography`` (tiltaxis, yshift).
         """
         method = check_method("tilt alignment method", method, TILT_METHODS)
+        check_tilt_align_call(self, method, kwargs)
         data = self._float_data()
         tilts = self.tilt_values
         if method == "CoM":
@@ -218,6 +222,7 @@ class AlignMixin(CommonStackMixin):
         ``other``'s own shifts and tilt-axis values are composed with them once (ETSpy
         copied the values and then added them again).
         """
+        check_signal("other", other)
         n = self.data.shape[0]
         if other.data.shape[0] != n:
             raise InvalidDataError(

@@ -16,6 +16,8 @@ from ..project import backend_for_cuda, get_projector
 from ..recon import DEFAULT_CHUNK, reconstruct_stack
 from ..recon.lazy import lazy_volume
 from ..recon.slices import check_tilts, make_algorithm
+from ..validate import check_finite_result, check_tilt_plausibility
+from ._guards import check_reconstruct_call
 from ._history import records
 
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
@@ -108,6 +110,8 @@ class ReconMixin:
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
+        check_tilt_plausibility(tilts)
+        check_reconstruct_call(self, thresh, ncores, thickness, chunk_size)
         backend = backend_for_cuda(cuda, backend)
         # every keyword that shapes the result (the history line is written by @records)
         options = {"constrain": constrain, "thresh": thresh, "p": p,
@@ -124,6 +128,7 @@ class ReconMixin:
                 self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,
                 chunk_size=chunk_size, client=client, show_progressbar=show_progressbar,
                 cancel=cancel, callbacks=callbacks, **options)
+        check_finite_result(volume, f"{method} reconstruction")
         out = self._wrap_volume(volume)
         self._describe_source(out, tilts)
         return out

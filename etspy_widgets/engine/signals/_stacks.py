@@ -26,6 +26,7 @@ from traits.api import Undefined
 
 from ..atomic import atomic_path
 from ..errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
+from ..validate import as_tilt_array
 from ..visualize import (
     VOLUME_AXES,
     plot_missing_wedge,
@@ -35,6 +36,7 @@ from ..visualize import (
 )
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
+from ._guards import checked_slice, refuse_empty
 from ._history import record_call, record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
@@ -127,10 +129,14 @@ class _TomoMetadataMixin:
                 f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
 
     def _slicer(self, slices, isNavigation=None, out=None):
-        result = super()._slicer(slices, isNavigation, out)
-        if isNavigation is not None:
-            record_slice(result if out is None else out, self,
-                         "inav" if isNavigation else "isig", slices)
+        if isNavigation is None:
+            return super()._slicer(slices, isNavigation, out)
+        result, *where = checked_slice(
+            self, slices, isNavigation, lambda: super(_TomoMetadataMixin, self)._slicer(
+                slices, isNavigation, out))
+        refuse_empty(result if out is None else out, *where)
+        record_slice(result if out is None else out, self,
+                     "inav" if isNavigation else "isig", slices)
         return result
 
     @property
@@ -282,7 +288,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         else:
             if hasattr(values, "data") and not isinstance(values, np.ndarray):
                 values = values.data
-            arr = np.array(values, dtype=np.float64)
+            arr = as_tilt_array(values, key)
             if key == "tilts":
                 if arr.ndim == 2 and arr.shape[1] == 1:
                     arr = arr[:, 0]
