@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from etspy_widgets.widgets._panes import SliceEngine, SliceRequest, Snapshot
+from etspy_widgets.widgets.workbench._live import SliceEngine, SliceRequest, Snapshot
 
 from etspy_widgets.engine.align import test_align_slices
 from etspy_widgets.engine.align._slices import SLICE_KERNEL

@@ -6,7 +6,9 @@ the history, with every argument by name and the path as given, and stores in
 sidecars beside it): ``{"path", "size", "sha256"}``. The history carries the same facts as a
 comment line under the load line (``# source <path>: <size> bytes, sha256 <hex>``), so a
 script written from it can be checked by ``etspy_widgets.replay`` before it runs. A saved
-file whose history already starts from its source keeps that history.
+file that has a history keeps it (one written before sources were recorded replays, as
+before, on the data given to ``replay``; ``metadata.Tomography.sources`` then names the
+saved file itself).
 """
 
 from __future__ import annotations
@@ -96,7 +98,13 @@ def recorded_load(load):
             return load(filename, *args, **kwargs)  # data from memory: the signal says so
         files = _files_read(filename)
         out = load(filename, *args, **kwargs)
-        if _starts_from_source(history_of(out)):  # a saved result that knows its source
+        kept = [ln for ln in history_of(out) if not ln.startswith("#")]
+        if kept:
+            # a saved result: its history says how it was made (from its own source, or —
+            # written before sources were recorded — from data the replay must be given)
+            if not _starts_from_source(kept):
+                out.metadata.set_item("Tomography.sources",
+                                      [file_record(path, shown) for path, shown in files])
             return out
         written = canonical_kwargs(load, (filename, *args), kwargs, method=False, always=())
         line = assign(out._history_name, call("etw.load", written))
