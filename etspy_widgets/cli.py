@@ -18,13 +18,14 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from . import load
 from ._script import Code, assign, call, header, write_notebook
 from .actions import render, verbs
 from .demo import main as demo_main
-from .engine.atomic import atomic_path
+from .engine.atomic import atomic_path, check_target
 from .engine.errors import DiskFullError, NonFiniteResultError, TomographyError
 from .engine.io.export import save as export_save
 from .replay import replay
@@ -102,7 +103,9 @@ def check_tilts_file(path: Path) -> None:
     if not path.is_file():
         raise CLIError(f"--tilts {path}: no such file")
     try:
-        tilts = np.loadtxt(path, ndmin=1, dtype=np.float64)
+        with warnings.catch_warnings():  # an empty file: refused below, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            tilts = np.loadtxt(path, ndmin=1, dtype=np.float64)
     except (ValueError, UnicodeDecodeError) as err:
         raise CLIError(f"--tilts {path}: not a text file of numbers, one tilt angle (degrees) "
                        f"per line ({str(err).splitlines()[0]})") from err
@@ -231,7 +234,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
     result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
-        raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
+        raise CLIError("the log defines neither `rec` nor `stack`; give a log that "
+                       "loads a stack")
     write_signal(result, out, args.overwrite, args.format)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
@@ -314,8 +318,8 @@ def quickstart_notebook() -> Path:
 
 def cmd_lab(args: argparse.Namespace) -> int:
     nb = (Path(args.notebook) if args.notebook else quickstart_notebook()).resolve()
-    if not nb.exists():
-        raise CLIError(f"notebook not found: {nb}", EXIT_FAILED)
+    if not nb.is_file():
+        raise CLIError(f"notebook not found: {nb}")
     cmd = [sys.executable, "-m", "jupyterlab", str(nb.name),
            f"--ServerApp.root_dir={nb.parent}", "--LabApp.expose_app_in_browser=True",
            f"--port={args.port}", f"--ip={args.ip}"]
@@ -333,6 +337,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     nb = Path(args.notebook) if args.notebook else quickstart_notebook()
+    if not nb.is_file():
+        raise CLIError(f"notebook not found: {nb}")
     cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}", "--no-browser",
            *args.extra]
     try:
@@ -344,6 +350,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    check_target(Path(args.output), overwrite=True)  # a missing folder: exit 2 before work
     return demo_main(["-o", args.output]) or EXIT_OK
 
 
@@ -464,7 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "extra", None) and args.extra[0] == "--":
         args.extra = args.extra[1:]
     try:
-        with _signals_as_interrupt():
+        with _signals_as_interrupt(), warnings.catch_warnings():
+            # libraries' deprecation notices are not the user's business: errors are one line
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             return args.func(args)
     except (Exception, KeyboardInterrupt) as err:
         print(error_line(args.command, err), file=sys.stderr)
