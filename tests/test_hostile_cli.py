@@ -307,3 +307,20 @@ def test_a_signal_exits_130_with_nothing_written(tmp_path, big_series, signum, d
     assert proc.returncode == 130, err
     assert lines == ["etspy-widgets reconstruct: interrupted; no output written"], err
     assert listing(out.parent) == []
+
+
+@pytest.mark.parametrize("line", [
+    "import os; os.system('touch /tmp/hostile-pwned')",
+    "stack = etw.engine.atomic.os.system('touch /tmp/hostile-pwned')",
+    "stack = stack.__class__.__init__",
+    "stack = etw.load('x.mrc'",
+])
+def test_replay_of_a_saved_file_with_a_hostile_history_exits_2(capsys, tmp_path, line):
+    stack = phantom_stack((16, 16))
+    stack.metadata.set_item("Tomography.history", ["import etspy_widgets as etw", line])
+    saved = stack.save(tmp_path / "evil.hspy")
+    out = tmp_path / "out.hspy"
+    code, lines = run(capsys, "replay", saved, "-o", out)
+    assert_failed(code, lines, cli.EXIT_USAGE)
+    assert not out.exists() and not Path("/tmp/hostile-pwned").exists()
+    assert listing(tmp_path) == ["evil.hspy"]
