@@ -226,3 +226,12 @@ def test_load_of_a_non_path(bad):
     with pytest.raises((TypeError, ValueError, OSError)) as info:
         etw.load(bad)
     assert "load" in str(info.value).lower() or "file" in str(info.value).lower()
+
+
+def test_a_lazy_volume_larger_than_memory_is_not_refused(tmp_path, stack):
+    """Lazily, the volume is written block by block: the memory guard does not apply."""
+    lazy = etw.load(stack.save(tmp_path / "s.hspy"), lazy=True)
+    rec = lazy.reconstruct(thickness=10**7)
+    assert rec.data.shape == (32, 10**7, 32) and not isinstance(rec.data, np.ndarray)
+    with pytest.raises(InvalidArgumentError, match="thresh"):
+        lazy.reconstruct(thresh="abc")

@@ -97,11 +97,12 @@ def check_reconstruct_call(stack, thresh, ncores, thickness, chunk_size) -> None
     as_int("chunk_size", chunk_size, minimum=1, allow_none=True)
     _, ny, nx = np.shape(stack.data)
     depth = as_int("thickness", thickness, minimum=1, allow_none=True) or ny
+    if getattr(stack, "_lazy", False):  # written block by block: never all in memory
+        return
     check_memory(4 * nx * depth * ny, f"A volume of {nx} × {depth} × {ny} (float32)",
                  f"Use a smaller thickness (got {thickness}), bin the stack "
                  "(stack.rebin(scale=(1, 2, 2))) or reconstruct lazily (load(..., lazy=True)).")
-    if not getattr(stack, "_lazy", False):
-        check_magnitude(np.asarray(stack.data), "projections")
+    check_magnitude(np.asarray(stack.data), "projections")
 
 
 def checked_slice(signal, slices, is_navigation, do):
