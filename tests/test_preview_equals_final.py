@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from etspy_widgets.widgets.workbench._live import SliceEngine, SliceRequest, Snapshot
 
 from etspy_widgets.engine.align import test_align_slices
 from etspy_widgets.engine.align._slices import SLICE_KERNEL
 from etspy_widgets.engine.simulation import simulate_needle
+from etspy_widgets.widgets.workbench._live import SliceEngine, SliceRequest, Snapshot
 
 SLICES = (24, 48, 72)
 

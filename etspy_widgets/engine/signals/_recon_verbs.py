@@ -122,7 +122,8 @@ class ReconMixin:
         options["gray_levels"] = gray_levels if uses_levels else None
         if getattr(self, "_lazy", False):
             volume = lazy_volume(self.data, tilts, method, iterations, thickness=thickness,
-                                 chunk_size=chunk_size or DEFAULT_CHUNK, **options)
+                                 chunk_size=DEFAULT_CHUNK if chunk_size is None else chunk_size,
+                                 **options)
         else:
             volume = reconstruct_stack(
                 self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,

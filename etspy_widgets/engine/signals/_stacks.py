@@ -604,10 +604,13 @@ TomoStack._volume_class = RecStack
 TomoStack._lazy_volume_class = LazyRecStack
 RecStack._series_class = TomoStack
 
-_VIEWERS: dict = {}
 #: What layers above the signals lend to them (the file writers of ``engine.io.export``,
-#: ``apply_alignment``): registered from above, so the signals import nothing above them.
+#: ``apply_alignment``, the widgets' viewers): registered from above, so the signals import
+#: nothing above them. ``name`` → ``(implementation, what to do when it is missing)``.
 _EXTENSIONS: dict = {}
+_MISSING = {"viewer:": "import etspy_widgets (it registers VolumeView), or call "
+                       "etspy_widgets.VolumeView(rec) directly",
+            "": "import etspy_widgets first (its engine.io registers it)"}
 
 
 def register_extension(name: str, implementation) -> None:
@@ -620,10 +623,8 @@ def extension(name: str):
     try:
         return _EXTENSIONS[name]
     except KeyError:
-        raise RuntimeError(
-            f"{name} is provided by etspy_widgets.engine.io, which is not imported: "
-            "import etspy_widgets first."
-        ) from None
+        hint = next(v for k, v in _MISSING.items() if name.startswith(k))
+        raise RuntimeError(f"Nothing is registered as {name!r}: {hint}.") from None
 
 
 def register_viewer(name: str, factory) -> None:
@@ -631,18 +632,12 @@ def register_viewer(name: str, factory) -> None:
 
     The widgets layer registers its viewers here, so the signals never import a widget.
     """
-    _VIEWERS[str(name)] = factory
+    register_extension(f"viewer:{name}", factory)
 
 
 def viewer(name: str):
     """The viewer factory registered as ``name``."""
-    try:
-        return _VIEWERS[name]
-    except KeyError:
-        raise RuntimeError(
-            f"No {name!r} viewer is registered: import etspy_widgets (it registers "
-            "VolumeView), or call etspy_widgets.VolumeView(rec) directly."
-        ) from None
+    return extension(f"viewer:{name}")
 
 
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
