@@ -235,3 +235,25 @@ def test_a_lazy_volume_larger_than_memory_is_not_refused(tmp_path, stack):
     assert rec.data.shape == (32, 10**7, 32) and not isinstance(rec.data, np.ndarray)
     with pytest.raises(InvalidArgumentError, match="thresh"):
         lazy.reconstruct(thresh="abc")
+
+
+@pytest.mark.parametrize(("call", "cls", "builtin", "words"), [
+    (lambda s: s.set_tilts("a", 2), InvalidArgumentError, ValueError, ("start", "'a'")),
+    (lambda s: s.set_tilts(-70, float("nan")), InvalidArgumentError, ValueError,
+     ("increment", "nan")),
+    (lambda s: s.apply_shifts("abc"), InvalidTiltsError, ValueError, ("shifts", "pixels")),
+    (lambda s: s.apply_shifts(np.zeros((3, 2))), InvalidDataError, ValueError, ("3 shifts",)),
+    (lambda s: s.trans_stack(angle="x"), InvalidArgumentError, ValueError, ("angle", "'x'")),
+    (lambda s: s.trans_stack(xshift=float("inf")), InvalidArgumentError, ValueError,
+     ("xshift",)),
+    (lambda s: s.trans_stack(interpolation="sinc"), UnknownMethodError, ValueError,
+     ("'sinc'",)),
+    (lambda s: s.test_correlation(images=[0, 999]), InvalidIndexError, IndexError,
+     ("images[1]=999",)),
+    (lambda s: s.filter("bogus"), UnknownMethodError, ValueError, ("'bogus'",)),
+    (lambda s: s.test_align(thickness=-1), InvalidDataError, ValueError, ("thickness",)),
+    (lambda s: s.reconstruct(thickness=8, show_progressbar=False).forward_project(
+        tilts="abc"), InvalidTiltsError, ValueError, ("tilts", "'abc'")),
+])
+def test_other_verbs_bad_arguments(stack, call, cls, builtin, words):
+    _refused(lambda: call(stack), cls, builtin, *words)

@@ -75,16 +75,18 @@ def as_int(name: str, value, *, minimum=None, maximum=None, allow_none: bool = F
 
 
 def as_tilt_array(values, name: str = "tilts") -> np.ndarray:
-    """Tilt angles (degrees) as a float array; a string or non-numbers is refused."""
+    """Tilt angles (degrees) — or shifts (pixels) — as a float array; a string or
+    non-numbers is refused."""
+    unit = "degrees" if "tilt" in name else "(y, x) pixels"
     if isinstance(values, (str, bytes)):
         raise InvalidTiltsError(
-            f"{name} must be numbers (degrees), one per projection; got the string "
-            f"{_show(values)}. Read a file with np.loadtxt(path) or pass a list of angles.")
+            f"{name} must be numbers ({unit}), one per projection; got the string "
+            f"{_show(values)}. Read a file with np.loadtxt(path) or pass a list.")
     try:
         return np.array(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise InvalidTiltsError(
-            f"{name} must be numbers (degrees), one per projection; got {_show(values)} "
+            f"{name} must be numbers ({unit}), one per projection; got {_show(values)} "
             f"({err}).") from err
 
 

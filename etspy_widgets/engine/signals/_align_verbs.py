@@ -22,7 +22,7 @@ from ..align import (
 from ..errors import InvalidDataError, check_method
 from ..filters import filter_stack
 from ..transform import crop_bounds, shift_stack
-from ..validate import check_signal
+from ..validate import as_tilt_array, check_signal
 from ._common import CommonStackMixin
 from ._guards import check_register_call, check_tilt_align_call
 from ._history import history_of, records, set_history
@@ -100,7 +100,7 @@ class AlignMixin(CommonStackMixin):
     @records()
     def apply_shifts(self, shifts, shift_type: str = "fourier"):
         """Apply ``(n, 2)`` (y, x) shifts to a copy; they are added to ``shifts``."""
-        shifts = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64).reshape(-1, 2)
+        shifts = as_tilt_array(getattr(shifts, "data", shifts), "shifts").reshape(-1, 2)
         data = shift_stack(self._float_data(), shifts, shift_type)
         out = self._with_data(data)
         out.shifts = self.shift_values + shifts

@@ -25,6 +25,7 @@ import numpy as np
 from ..atomic import atomic_path, check_target
 from ..errors import check_method
 from ..transform import compose_rigid, rotate_shift_stack
+from ..validate import as_float
 from ._history import records
 from ._rigid import get_rigid, set_rigid
 
@@ -134,6 +135,8 @@ class CommonStackMixin:
         the tilt axis (x), ``yshift`` along z and ``xshift`` along y.
         """
         name = check_method("interpolation", interpolation, tuple(_INTERP))
+        xshift, yshift = as_float("xshift", xshift), as_float("yshift", yshift)
+        angle = as_float("angle", angle)
         data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
         out = self._with_data(data)
         if self._per_projection:

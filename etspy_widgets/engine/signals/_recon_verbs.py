@@ -16,7 +16,7 @@ from ..project import backend_for_cuda, get_projector
 from ..recon import DEFAULT_CHUNK, reconstruct_stack
 from ..recon.lazy import lazy_volume
 from ..recon.slices import check_tilts, make_algorithm
-from ..validate import check_finite_result, check_tilt_plausibility
+from ..validate import as_tilt_array, check_finite_result, check_tilt_plausibility
 from ._guards import check_reconstruct_call
 from ._history import records
 
@@ -254,6 +254,7 @@ class RecStackMixin:
                 )
         if hasattr(tilts, "data") and not isinstance(tilts, np.ndarray):
             tilts = tilts.data
+        tilts = as_tilt_array(tilts)
         tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
         if tilts.size == 0 or not np.isfinite(tilts).all():
             raise InvalidDataError("tilts must be a non-empty array of finite angles (degrees).")

@@ -26,7 +26,7 @@ from traits.api import Undefined
 
 from ..atomic import atomic_path
 from ..errors import InvalidDataError, InvalidTiltsError, MismatchedTiltError, check_method
-from ..validate import as_tilt_array
+from ..validate import as_float, as_tilt_array, check_indices
 from ..visualize import (
     VOLUME_AXES,
     plot_missing_wedge,
@@ -362,6 +362,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Also calibrates the projection axis in degrees, as ETSpy does.
         """
+        start, increment = as_float("start", start), as_float("increment", increment)
         n = self._n_projections
         ax = self._nav_axis()
         if ax is not None:
@@ -403,7 +404,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
-        first, second = images if images else (0, 1)
+        first, second = check_indices("images", images, self._n_projections,
+                                      "projections")[:2] if images else (0, 1)
         im1 = np.asarray(self.data[first], dtype=np.float64)
         im2 = np.asarray(self.data[second], dtype=np.float64)
         cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real
