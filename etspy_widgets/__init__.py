@@ -22,6 +22,7 @@ from .engine.errors import (
 )
 from .engine.io import load
 from .engine.signals import RecStack, TomoShifts, TomoStack, TomoTilts, register_viewer
+from .live import watch
 from .replay import Replay, replay
 
 __version__ = "0.1.0"
@@ -71,4 +72,5 @@ __all__ = [
     "load",
     "replay",
     "simulation",
+    "watch",
 ]

@@ -28,6 +28,7 @@ from .demo import main as demo_main
 from .engine.atomic import atomic_path, check_target
 from .engine.errors import DiskFullError, NonFiniteResultError, TomographyError
 from .engine.io.export import save as export_save
+from .live._cli import add_commands as add_live_commands
 from .replay import replay
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -349,6 +350,57 @@ def cmd_app(args: argparse.Namespace) -> int:
     return EXIT_OK  # pragma: no cover
 
 
+def build_qc_script(args: argparse.Namespace) -> list[str]:
+    """The Python lines that prepare the stack for ``qc``: load, register, tilt-align."""
+    lines = ["import etspy_widgets as etw",
+             f"stack = etw.load({str(Path(args.input).resolve())!r})"]
+    if args.register:
+        lines.append(f"stack = stack.stack_register(method={args.register!r})")
+    if args.tilt_align:
+        lines.append(f"stack = stack.tilt_align(method={args.tilt_align!r})")
+    return lines
+
+
+def cmd_qc(args: argparse.Namespace) -> int:
+    """Judge a tilt series' alignment: per-projection CSV, optional figure and series row."""
+    if not Path(args.input).exists():
+        raise CLIError(f"input {args.input}: no such file")
+    targets = [(Path(args.output), ".csv")]
+    if args.plot:
+        targets.append((Path(args.plot), ".png"))
+    if args.series:
+        targets.append((Path(args.series), ".csv"))
+    for path, suffix in targets:
+        if path.suffix.lower() != suffix:
+            raise CLIError(f"output {path}: expected a {suffix} file")
+        if path.exists() and not args.overwrite:
+            raise CLIError(f"output {path} exists; pass --overwrite to replace it")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise CLIError(f"output folder {parent} does not exist or is not writable")
+    source = "\n".join(build_qc_script(args)) + "\n"
+    if args.print_script:
+        print(source, end="")
+    ns = run_script(source)
+    report = ns["stack"].quality(scan=bool(args.scan))
+    report.to_csv(args.output, overwrite=args.overwrite)
+    if args.series:
+        report.to_csv(args.series, overwrite=args.overwrite, series=True)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = report.plot()
+        with atomic_path(args.plot, overwrite=args.overwrite) as tmp:
+            fig.savefig(tmp, dpi=110)
+    s = report.summary
+    res = "n/a" if s["resolution"] is None else f"{s['resolution']:.3g} {s['units']}"
+    print(f"qc: {len(report.table)} projections, {s['n_flagged']} flagged "
+          f"{report.flagged}, RMS residual {s['rms_residual']:.4f}, resolution {res} "
+          f"-> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     check_target(Path(args.output), overwrite=True)  # a missing folder: exit 2 before work
     return demo_main(["-o", args.output]) or EXIT_OK
@@ -413,9 +465,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="further options for the server, after --")
         p.set_defaults(func=func)
 
+    p = sub.add_parser("qc", help="judge the alignment: per-projection metrics and bad "
+                       "projections to CSV")
+    p.add_argument("input", help="tilt series (MRC + .rawtlt/.mdoc, DM3/DM4, HSPY/ZSPY)")
+    p.add_argument("-o", "--output", required=True, help="per-projection table (.csv)")
+    p.add_argument("--register", metavar="METHOD", help="stack_register method first")
+    p.add_argument("--tilt-align", metavar="METHOD", help="tilt_align method first")
+    p.add_argument("--plot", metavar="PNG", help="also write the report figure")
+    p.add_argument("--series", metavar="CSV", help="also write the one-row series metrics "
+                   "(AreTomo3's TiltSeries_Metrics.csv names)")
+    p.add_argument("--scan", action="store_true", help="also run the tilt-axis scan")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--print-script", action="store_true", help="print the Python that runs")
+    p.set_defaults(func=cmd_qc)
+
     p = sub.add_parser("demo", help="headless demo: reconstruct the simulated catalyst to a PNG")
     p.add_argument("-o", "--output", default="etspy-widgets-demo.png")
     p.set_defaults(func=cmd_demo)
+
+    add_live_commands(sub, sys.modules[__name__])  # watch, simulate-acquisition
     return parser
 
 

@@ -219,3 +219,25 @@ def test_interrupted_lazy_write_leaves_no_store(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.zspy"]
+
+
+def test_qc_writes_the_table_figure_and_series_row(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    stack = etw.datasets.get_catalyst_data(size=64, seed=0)
+    data = np.asarray(stack.data).copy()
+    data[30] *= 0.3
+    stack.data = data
+    stack.save(tmp_path / "s.hspy")
+    out, png, row = tmp_path / "qc.csv", tmp_path / "qc.png", tmp_path / "series.csv"
+    assert run_cli("qc", tmp_path / "s.hspy", "-o", out, "--plot", png, "--series", row) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert len(table) == 90 and table["flag"][30] == "dark"
+    assert (table["flag"] != "").sum() == 1
+    assert png.stat().st_size > 10_000 and "Tilt_Axis" in pd.read_csv(row).columns
+    assert "1 flagged [30]" in capsys.readouterr().err
+    assert run_cli("qc", tmp_path / "s.hspy", "-o", out) == 2          # exists, no --overwrite
+    assert run_cli("qc", tmp_path / "missing.mrc", "-o", tmp_path / "x.csv") == 2
+    assert run_cli("qc", tmp_path / "s.hspy", "-o", tmp_path / "x.txt") == 2
+    assert not (tmp_path / "x.csv").exists()

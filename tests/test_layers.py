@@ -39,7 +39,6 @@ LAYERS = {
     "etspy_widgets.engine.quality": 2,
     # L3 signals and their thin verbs
     "etspy_widgets.engine.signals": 3,
-    "etspy_widgets.engine.quality_verbs": 3,
     # L4 sources, workflows, compatibility, actions
     "etspy_widgets.engine.io": 4,
     "etspy_widgets.engine.simulation": 4,
@@ -51,6 +50,7 @@ LAYERS = {
     "etspy_widgets": 5,
     "etspy_widgets.widgets": 5,
     "etspy_widgets.live._workbench": 5,
+    "etspy_widgets.live._cli": 5,
 }
 
 #: Function-level imports of project modules that are allowed: loading the widgets on

@@ -105,6 +105,22 @@ def test_workbench_log_runs_in_a_fresh_interpreter_with_no_setup(tmp_path):
     np.testing.assert_allclose(again.rec.data, log.rec.data, atol=1e-5)
 
 
+def test_workbench_to_notebook_writes_the_log(tmp_path):
+    import nbformat
+
+    stack = etw.datasets.get_catalyst_data(misalign=True, seed=5, size=48, n_particles=4)
+    wb = etw.AlignmentWorkbench(stack)
+    try:
+        wb.remove_projection(0)
+        wb.wait()
+        path = wb.to_notebook(tmp_path / "wb.ipynb")
+        sources = [c.source for c in nbformat.read(path, as_version=4).cells]
+        assert any("get_catalyst_data(" in s for s in sources)
+        assert any(s == "stack = stack.remove_projections(projections=[0])" for s in sources)
+    finally:
+        wb.shutdown()
+
+
 def test_replay_refuses_a_changed_source_file_by_name(needle_path, tmp_path):
     local = tmp_path / "series.mrc"
     shutil.copy(needle_path, local)

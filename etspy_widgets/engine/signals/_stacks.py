@@ -34,6 +34,7 @@ from ..visualize import (
     rotate_volume,
     volume_axis,
 )
+from . import _quality_verbs
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
 from ._guards import checked_slice, refuse_empty
@@ -460,6 +461,15 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
     def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
         """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
         return extension("save_alignment")(self, path, overwrite, raw_shape)
+
+    # -- judging the alignment (signals/_quality_verbs.py) ---------------------------------
+    def quality(self, rec=None, **kwargs):
+        """Per-projection consistency, bad projections, resolution: a ``QualityReport``."""
+        return _quality_verbs.quality(self, rec, **kwargs)
+
+    def tilt_axis_scan(self, rotations=None, offsets=None, **kwargs):
+        """Data-consistency scan of the tilt-axis rotation and offset: a ``TiltAxisScan``."""
+        return _quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
 
 
 class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):

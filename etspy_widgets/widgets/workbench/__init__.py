@@ -22,6 +22,7 @@ import traitlets as t
 from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
+from ...live._workbench import watch_workbench
 from . import _frames
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -92,6 +93,12 @@ class AlignmentWorkbench(WorkbenchModel):
         """Build the workbench by executing ``source`` (logged as the script's first line)."""
         return cls(None, source=source, **kwargs)
 
+    @classmethod
+    def watch(cls, folder, pattern: str = "*.mrc", tilts="auto", **kwargs):
+        """A workbench whose panes follow ``folder`` as projections arrive (``etw.watch``'s
+        arguments; see the live tomography guide and ``etspy_widgets.live``)."""
+        return watch_workbench(cls, folder, pattern, tilts, **kwargs)
+
     def _shape(self):
         return tuple(int(v) for v in self._snap.data.shape)
 
@@ -138,6 +145,11 @@ class AlignmentWorkbench(WorkbenchModel):
     def export(self, path, overwrite: bool = True) -> str:
         """Write the code log to ``path`` atomically; return the path."""
         return self._ctl.log.export(path, overwrite=overwrite)
+
+    def to_notebook(self, path, overwrite: bool = True):
+        """Write the code log as a notebook (one cell per step, its comment as markdown
+        above); it runs top to bottom in a fresh kernel to the same arrays."""
+        return self._ctl.log.to_notebook(path, overwrite=overwrite)
 
     def insert_code(self) -> None:
         """Put the code log into a new cell below the one running this call (Jupyter)."""
