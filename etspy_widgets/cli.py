@@ -13,22 +13,27 @@ on stderr; nothing half-written is left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
+import warnings
 from pathlib import Path
 
 from . import load
 from ._script import Code, assign, call, header, write_notebook
 from .actions import render, verbs
 from .demo import main as demo_main
-from .engine.atomic import atomic_path
-from .engine.errors import TomographyError
+from .engine.atomic import atomic_path, check_target
+from .engine.errors import DiskFullError, NonFiniteResultError, TomographyError
 from .engine.io.export import save as export_save
 from .engine.testdata import cache_root, default_data_folder, fetch_test_data, is_complete
 from .live._cli import add_commands as add_live_commands
 from .replay import replay
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose pipe closed
 OUTPUT_FORMATS = (".hspy", ".zspy", ".mrc", ".emd", ".zarr")
 # --format: the writer, whatever the extension (.emd = tomviz EMD, .zarr = OME-Zarr)
@@ -85,6 +90,52 @@ def check_reconstruct_args(args: argparse.Namespace) -> None:
         raise CLIError(f"--chunk-size must be >= 1; got {args.chunk_size}")
     if args.bin is not None and args.bin < 1:
         raise CLIError(f"--bin must be >= 1; got {args.bin}")
+    for name in ("iterations", "thickness"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "iterations" else 1):
+            raise CLIError(f"--{name} must be >= {0 if name == 'iterations' else 1}; got {value}")
+    if args.tilts:
+        check_tilts_file(Path(args.tilts))
+    if args.scheduler:
+        check_scheduler(args.scheduler)
+
+
+def check_tilts_file(path: Path) -> None:
+    """A ``--tilts`` file must be a readable text file of finite numbers (else exit 2)."""
+    import numpy as np
+
+    if not path.is_file():
+        raise CLIError(f"--tilts {path}: no such file")
+    try:
+        with warnings.catch_warnings():  # an empty file: refused below, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            tilts = np.loadtxt(path, ndmin=1, dtype=np.float64)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CLIError(f"--tilts {path}: not a text file of numbers, one tilt angle (degrees) "
+                       f"per line ({str(err).splitlines()[0]})") from err
+    if tilts.size == 0 or not np.isfinite(tilts).all():
+        raise CLIError(f"--tilts {path}: holds no tilt angles or non-finite values; give one "
+                       "finite angle in degrees per line")
+
+
+def check_scheduler(address: str, timeout: float = 3.0) -> None:
+    """Refuse (exit 2) a ``--scheduler`` address that is malformed or does not answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise CLIError(f"--scheduler {address!r}: not an address; give host:port, e.g. "
+                       "tcp://127.0.0.1:8786")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise CLIError(f"--scheduler {address}: no scheduler answers there ({err}); start "
+                       "one (dask scheduler) or fix the address") from err
 
 
 def run_script(source: str, *, trusted: bool = False, accept_changed: bool = False) -> dict:
@@ -97,6 +148,8 @@ def run_script(source: str, *, trusted: bool = False, accept_changed: bool = Fal
     try:
         return replay(source, trusted=trusted, accept_changed=accept_changed).namespace
     except (TomographyError, FileNotFoundError, PermissionError) as err:
+        if exit_code(err) != EXIT_USAGE:  # a full disk, a NaN result: processing errors
+            raise
         raise CLIError(str(err).splitlines()[0] if str(err) else repr(err)) from err
 
 
@@ -134,7 +187,8 @@ def write_mrc(signal, path: Path, overwrite: bool) -> Path:
     scale = signal.axes_manager.signal_axes[0].scale
     units = str(signal.axes_manager.signal_axes[0].units)
     voxel = {"nm": 10.0, "µm": 1e4, "um": 1e4, "Å": 1.0, "A": 1.0}.get(units)
-    with atomic_path(path, overwrite=overwrite) as tmp, mrcfile.new(tmp, overwrite=True) as mrc:
+    with atomic_path(path, overwrite=overwrite, need_bytes=data.nbytes + 1024) as tmp, \
+            mrcfile.new(tmp, overwrite=True) as mrc:
         mrc.set_data(data)
         if voxel is not None:
             mrc.voxel_size = float(scale) * voxel
@@ -184,7 +238,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
     result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
-        raise CLIError("the log defines neither `rec` nor `stack`", EXIT_FAILED)
+        raise CLIError("the log defines neither `rec` nor `stack`; give a log that "
+                       "loads a stack")
     write_signal(result, out, args.overwrite, args.format)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
@@ -325,8 +380,8 @@ def lab_command(nb: Path, args: argparse.Namespace) -> tuple[list[str], dict, st
 
 def cmd_lab(args: argparse.Namespace) -> int:
     nb = (Path(args.notebook) if args.notebook else quickstart_notebook()).resolve()
-    if not nb.exists():
-        raise CLIError(f"notebook not found: {nb}", EXIT_FAILED)
+    if not nb.is_file():
+        raise CLIError(f"notebook not found: {nb}")
     cmd, env, url = lab_command(nb, args)
     print("starting:", " ".join(cmd), file=sys.stderr)
     if url:
@@ -340,6 +395,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     nb = Path(args.notebook) if args.notebook else quickstart_notebook()
+    if not nb.is_file():
+        raise CLIError(f"notebook not found: {nb}")
     cmd = [sys.executable, "-m", "voila", str(nb), f"--port={args.port}", "--no-browser",
            *args.extra]
     try:
@@ -402,6 +459,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    check_target(Path(args.output), overwrite=True)  # a missing folder: exit 2 before work
     return demo_main(["-o", args.output]) or EXIT_OK
 
 
@@ -507,32 +565,74 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    """SIGTERM (and SIGHUP) behave as Ctrl-C: ``finally`` blocks run, temporaries go."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt():
+    """Install [`_terminate`][] for SIGTERM/SIGHUP while a command runs (main thread only)."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, _terminate)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def exit_code(err: BaseException) -> int:
+    """The exit code of the contract (docs/cli.md) for an exception a command raised."""
+    if isinstance(err, CLIError):
+        return err.code
+    if isinstance(err, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(err, (DiskFullError, NonFiniteResultError, MemoryError)):
+        return EXIT_FAILED
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        return EXIT_FAILED
+    if isinstance(err, (TomographyError, FileNotFoundError, PermissionError,
+                        IsADirectoryError, SyntaxError)):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def error_line(command: str, err: BaseException) -> str:
+    """The one line printed on stderr for ``err``."""
+    if isinstance(err, KeyboardInterrupt):
+        return f"etspy-widgets {command}: interrupted; no output written"
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if isinstance(err, (CLIError, TomographyError)):
+        return f"etspy-widgets {command}: {first or type(err).__name__}"
+    return f"etspy-widgets {command}: {type(err).__name__}: {first}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``etspy-widgets`` console script."""
+    """Entry point of the ``etspy-widgets`` console script (exit codes: docs/cli.md)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "extra", None) and args.extra[0] == "--":
         args.extra = args.extra[1:]
     try:
-        code = args.func(args)
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
-        return code
+        with _signals_as_interrupt(), warnings.catch_warnings():
+            # libraries' deprecation notices are not the user's business: errors are one line
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            code = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            return code
     except BrokenPipeError:
         # the reader went away (`etspy-widgets info f | head`): stop quietly, as Python's
         # documentation recommends (no flush of the dead pipe at exit), status 128 + SIGPIPE
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except CLIError as err:
-        print(f"etspy-widgets {args.command}: {err}", file=sys.stderr)
-        return err.code
-    except KeyboardInterrupt:
-        print(f"etspy-widgets {args.command}: interrupted; no output written", file=sys.stderr)
-        return 130
-    except Exception as err:
-        first = str(err).splitlines()[0] if str(err) else ""
-        print(f"etspy-widgets {args.command}: {type(err).__name__}: {first}", file=sys.stderr)
-        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as err:
+        print(error_line(args.command, err), file=sys.stderr)
+        return exit_code(err)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .engine import simulation
+from .engine.atomic import atomic_path
 
 DEFAULT_SIZE = 200
 
@@ -68,7 +69,8 @@ def run(output, size: int = DEFAULT_SIZE, method: str = "FBP", iterations: int =
         + (f" {iterations} it." if method.upper() not in ("FBP", "BP") else "")
         + f" in {t2 - t1:.1f} s, relative RMS error {rel_rmse:.3f}")
     output = Path(output).resolve()  # reported in full: the current folder by default
-    fig.savefig(output, dpi=80)
+    with atomic_path(output, overwrite=True) as tmp:
+        fig.savefig(tmp, dpi=80, format=output.suffix.lstrip(".") or "png")
     return {"output": str(output), "size": size, "method": method,
             "simulate_s": t1 - t0, "reconstruct_s": t2 - t1, "relative_rmse": rel_rmse}
 

@@ -25,6 +25,7 @@ LAYERS = {
     "etspy_widgets.engine.enums": 0,
     "etspy_widgets.engine.atomic": 0,
     "etspy_widgets.engine.datapath": 0,
+    "etspy_widgets.engine.validate": 0,
     "etspy_widgets._script": 0,
     # L1 geometry and operators
     "etspy_widgets.engine.geometry": 1,

@@ -7,6 +7,8 @@ against ETSpy.
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 
 
@@ -112,6 +114,50 @@ class Cancelled(TomographyError, KeyboardInterrupt):
     ``ReconstructionCancelled`` and the actions' cancellation derive from it, so
     ``except Cancelled`` catches every one (and ``except KeyboardInterrupt`` too).
     """
+
+
+class OutputExistsError(TomographyError, FileExistsError):
+    """The output exists and ``overwrite`` was not given."""
+
+
+class OutputPathError(TomographyError, OSError):
+    """An output path that cannot be written: a folder, a pipe, a missing or read-only folder."""
+
+
+class DiskFullError(TomographyError, OSError):
+    """The disk filled up during a write; the temporary was removed, nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.errno = errno.ENOSPC
+
+
+class InvalidArgumentError(TomographyError, ValueError):
+    """An argument with a value of the wrong kind or out of range (names it and the value)."""
+
+
+class ArgumentTypeError(TomographyError, TypeError):
+    """An argument of the wrong type (a string where a stack is needed, ...)."""
+
+
+class UnknownKeywordError(TomographyError, TypeError):
+    """A keyword that is neither ours nor ETSpy's (a typo): names the near miss."""
+
+
+class InvalidIndexError(TomographyError, IndexError):
+    """An index or slice outside the stack, or one that selects nothing."""
+
+
+class InsufficientMemoryError(TomographyError, MemoryError):
+    """A result that would not fit in memory, refused before anything was allocated."""
+
+
+class ImplausibleTiltsError(InvalidTiltsError):
+    """Tilts that cannot be right in degrees (radians by mistake, all equal, span > 360°)."""
+
+
+class NonFiniteResultError(InvalidDataError):
+    """A computation that produced NaN or infinite values (refused, never returned)."""
 
 
 def check_method(kind: str, name: str, choices) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,8 @@ TIFF_TYPES = (".tif", ".tiff")
 EMD_TYPES = (".emd",)
 TIA_TYPES = (".ser", ".emi")
 ZARR_TYPES = (".zarr",)
+_FILE_TYPES = (".hspy", ".hdf5", ".h5", *MRC_TYPES, *DM_TYPES, *TIFF_TYPES, *EMD_TYPES,
+               *TIA_TYPES, ".py", ".txt", ".rawtlt", ".tlt", ".mdoc")
 SUPPORTED = HSPY_TYPES + MRC_TYPES + DM_TYPES + TIFF_TYPES + EMD_TYPES + TIA_TYPES + ZARR_TYPES
 
 
@@ -73,6 +76,28 @@ def _check_exists(path: Path) -> None:
             if near:
                 hint = f" Files with that stem there: {near}."
         raise MissingFileError(f"No such file: {path}.{hint}")
+    _check_kind(path)
+
+
+#: suffixes of formats that are folders (zarr stores)
+_FOLDER_TYPES = (".zspy", ".zarr")
+
+
+def _check_kind(path: Path) -> None:
+    """Refuse a folder named like a file (``x.mrc/``) and anything not a regular file (a
+    named pipe would block the reader forever): checked with ``stat`` before any open."""
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        if path.suffix and path.suffix.lower() not in _FOLDER_TYPES \
+                and not _omezarr.is_omezarr(path) and path.suffix.lower() in _FILE_TYPES:
+            raise TomoFileError(
+                f"{path} is a folder, not a {path.suffix} file. Give the file inside it, or "
+                "the folder of images without the suffix.")
+        return
+    if not stat.S_ISREG(mode):
+        raise TomoFileError(
+            f"{path} is not a regular file (a named pipe, socket or device): load reads "
+            "files. Copy the data to a file first.")
 
 
 class _DropEtspyNotice(logging.Filter):
@@ -198,6 +223,8 @@ def _load_mrc(path: Path, tilts, mdoc=None, **kwargs) -> TomoStack:
     n = 1 if signal.data.ndim == 2 else int(signal.data.shape[0])
     mdoc_path = Path(mdoc) if mdoc is not None else _mdoc.find_mdoc(path)
     parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
+    if parsed is not None and tilts is None and _mdoc.find_tilt_file(path) is None:
+        _mdoc.require_tilts(parsed)
     values = _resolve_tilts(path, n, [
         _sidecar_source(path),
         (mdoc_path, lambda: parsed.tilts if parsed is not None and parsed.tilts.size else None),
@@ -428,6 +455,8 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
         signal = _hs_read(path, **kwargs)
         mdoc_path = Path(mdocs[k]) if mdocs is not None else _mdoc.find_mdoc(path)
         parsed = _mdoc.parse_mdoc(mdoc_path) if mdoc_path is not None else None
+        if parsed is not None and tilts is None:
+            _mdoc.require_tilts(parsed)
         parsed_all.append(parsed)
         if parsed is not None and parsed.tilts.size:
             file_tilts.append(float(np.mean(parsed.tilts)))
@@ -436,6 +465,12 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
         else:
             file_tilts.append(None)
         signals.append(signal)
+    missing = [p.name for p, t in zip(paths, file_tilts, strict=True) if t is None]
+    if tilts is None and missing and len(missing) < len(paths):
+        raise TomoFileError(
+            f"{len(missing)} of the {len(paths)} MRC files have no .mdoc (or extended header) "
+            f"tilt: {missing[:5]}. Their tilts would be guessed; give the missing .mdoc files "
+            "(mdocs=[...]) or all the tilts (tilts=[...]).")
     values = _resolve_tilts(f"{len(paths)} MRC files", len(paths), [
         ("the .mdoc files or extended headers", lambda: _all_or_none(file_tilts))], tilts)
     order = np.argsort(values, kind="stable")
@@ -571,6 +606,14 @@ def _load_list(items, tilts, mdocs, **kwargs):
     paths = [Path(i).expanduser() for i in items]
     for p in paths:
         _check_exists(p)
+    seen = {}
+    for k, p in enumerate(paths):
+        key = p.resolve()
+        if key in seen:
+            raise TomoFileError(
+                f"The list holds {p} twice (items {seen[key]} and {k}): each projection "
+                "would be loaded twice. Remove the duplicate.")
+        seen[key] = k
     exts = {p.suffix.lower() for p in paths}
     if len(exts) != 1:
         raise TomoFileError(f"The files mix formats {sorted(exts)}; give files of one format.")

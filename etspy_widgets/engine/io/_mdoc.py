@@ -101,6 +101,10 @@ def parse_mdoc(path) -> Mdoc:
         text = path.read_text(errors="replace")
     except OSError as err:
         raise TomoFileError(f"Cannot read the SerialEM metadata file {path}: {err}") from err
+    if "\x00" in text or text.count("\ufffd") > max(8, len(text) // 100):
+        raise TomoFileError(
+            f"{path} is not a SerialEM .mdoc file: it holds binary data, not text. Give the "
+            "real .mdoc, or pass the tilts yourself: load(path, tilts=angles).")
     mdoc = Mdoc(path)
     current = mdoc.header
     for raw in text.splitlines():
@@ -125,6 +129,16 @@ def parse_mdoc(path) -> Mdoc:
     if not mdoc.header and not mdoc.sections:
         raise TomoFileError(f"{path} is not a SerialEM .mdoc file (no 'key = value' lines).")
     return mdoc
+
+
+def require_tilts(mdoc: Mdoc) -> np.ndarray:
+    """The tilts of ``mdoc``; an .mdoc without ``TiltAngle`` lines is refused (not zeros)."""
+    tilts = mdoc.tilts
+    if not tilts.size:
+        raise TomoFileError(
+            f"{mdoc.path} has no 'TiltAngle = ...' lines, so it gives no tilts. Give the "
+            "SerialEM .mdoc of the tilt series, or pass the tilts: load(path, tilts=angles).")
+    return tilts
 
 
 def _datetime(value):

@@ -94,6 +94,14 @@ def read_mrc_header(path) -> MrcHeader:
             f"{header.nx} x {header.ny} pixels (mode {header.mode}), {expected} bytes in all, "
             f"but the file has only {size} bytes. The copy or the acquisition was cut short."
         )
+    image = max(1, header.data_bytes // max(header.nz, 1))
+    if size - expected >= image:
+        raise TomoFileError(
+            f"{path}: its header describes {header.nz} images of {header.nx} x {header.ny} "
+            f"pixels (mode {header.mode}, {expected} bytes in all) but the file has {size} "
+            f"bytes, {(size - expected) / image:.1f} images more: the header disagrees with "
+            "the data. Fix the header (IMOD: alterheader) or write the file again."
+        )
     return header
 
 

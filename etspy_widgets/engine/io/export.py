@@ -116,7 +116,7 @@ def save(signal, path, file_format=None, overwrite: bool = False, *, raw_shape=N
             written.append(side)
     elif fmt == "tomviz":
         tilts = signal.tilt_values if _is_series(signal) else None
-        with atomic_path(path, overwrite=overwrite) as tmp:
+        with atomic_path(path, overwrite=overwrite, need_bytes=_nbytes(signal)) as tmp:
             _emd.write_tomviz(signal, tmp, tilts)
     else:  # ome-zarr
         kind = "series" if _is_series(signal) else "volume"
@@ -140,8 +140,13 @@ def _write_mrc(signal, path, fmt, overwrite):
             label = _imod.MRC_LABEL
     else:  # a RecStack (x, thickness, y): MRC x = our y, y = thickness, z = our x
         voxel = _imod.voxel_angstrom(ordered[::-1])
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with atomic_path(path, overwrite=overwrite, need_bytes=_nbytes(signal)) as tmp:
         _imod.write_mrc(tmp, data, voxel, label)
+
+
+def _nbytes(signal) -> int:
+    """The uncompressed size of the data as float32 (what MRC and tomviz EMD write)."""
+    return int(np.prod(np.shape(signal.data))) * 4 + 4096
 
 
 def save_alignment(stack, path, overwrite: bool = False, raw_shape=None) -> Path:

@@ -21,7 +21,9 @@ from ..align import (
 from ..errors import InvalidDataError, check_method
 from ..filters import filter_stack
 from ..transform import crop_bounds, shift_stack
+from ..validate import as_tilt_array, check_signal
 from ._common import CommonStackMixin
+from ._guards import check_register_call, check_tilt_align_call
 from ._history import history_of, records, set_history
 from ._rigid import get_rigid, set_crop, set_rigid
 
@@ -97,7 +99,7 @@ class AlignMixin(CommonStackMixin):
     @records()
     def apply_shifts(self, shifts, shift_type: str = "fourier"):
         """Apply ``(n, 2)`` (y, x) shifts to a copy; they are added to ``shifts``."""
-        shifts = np.asarray(getattr(shifts, "data", shifts), dtype=np.float64).reshape(-1, 2)
+        shifts = as_tilt_array(getattr(shifts, "data", shifts), "shifts").reshape(-1, 2)
         data = shift_stack(self._float_data(), shifts, shift_type)
         out = self._with_data(data)
         out.shifts = self.shift_values + shifts
@@ -145,6 +147,7 @@ class AlignMixin(CommonStackMixin):
             Aligned copy; ``shifts`` = previous shifts + the new ones.
         """
         method = check_method("registration method", method, REGISTER_METHODS)
+        check_register_call(self, method, kwargs)
         progress = None
         bar = None
         if show_progressbar and method in ("PC", "StackReg"):
@@ -183,6 +186,7 @@ class AlignMixin(CommonStackMixin):
         applied to a copy and composed into ``metadata.Tomography`` (tiltaxis, yshift).
         """
         method = check_method("alignment method", method, TILT_METHODS)
+        check_tilt_align_call(self, method, kwargs)
         res = TILT_ALIGNERS[method](self, **kwargs).measure()  # the named method itself
         angle, yshift, xshift = res["rotation"], res.get("yshift", 0.0), res.get("xshift", 0.0)
         if method == "MaxImage" and kwargs.get("also_shift"):
@@ -203,6 +207,7 @@ class AlignMixin(CommonStackMixin):
         ``other``'s own shifts and tilt-axis values are composed with them once (ETSpy
         copied the values and then added them again).
         """
+        check_signal("other", other)
         n = self.data.shape[0]
         if other.data.shape[0] != n:
             raise InvalidDataError(

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path, check_target
 from ..errors import check_method
 from ..transform import compose_rigid, rotate_shift_stack
+from ..validate import as_float
 from ._history import records
 from ._rigid import get_rigid, set_rigid
 
@@ -120,10 +122,15 @@ class CommonStackMixin:
             data = data.astype(np.float32)  # exact for these; the name says what was written
         shape = "x".join(str(s) for s in data.shape)
         path = path.with_name(f"{path.stem}_{shape}_{data.dtype.name}.rpl")
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} already exists. Pass overwrite=True to replace it.")
-        sig = Signal2D(data)
-        sig.save(os.fspath(path), overwrite=True)
+        raw = path.with_suffix(".raw")
+        check_target(raw, overwrite)
+        # both files under temporary names in the same folder, moved into place when complete
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            try:
+                Signal2D(data).save(os.fspath(tmp), overwrite=True)
+                os.replace(tmp.with_suffix(".raw"), raw)
+            finally:
+                tmp.with_suffix(".raw").unlink(missing_ok=True)
         return path
 
     # -- rigid transform of every image -------------------------------------------
@@ -139,6 +146,8 @@ class CommonStackMixin:
         the tilt axis (x), ``yshift`` along z and ``xshift`` along y.
         """
         name = check_method("interpolation method", interpolation, tuple(_INTERP))
+        xshift, yshift = as_float("xshift", xshift), as_float("yshift", yshift)
+        angle = as_float("angle", angle)
         data = rotate_shift_stack(self._float_data(), angle, yshift, xshift, _INTERP[name])
         out = self._with_data(data)
         if self._per_projection:

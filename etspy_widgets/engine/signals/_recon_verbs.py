@@ -17,6 +17,8 @@ from ..errors import InvalidDataError, check_finite, check_method
 from ..recon import DEFAULT_CHUNK, cuda_available, get_projector, reconstruct_stack
 from ..recon.lazy import lazy_volume
 from ..recon.slices import check_tilts, iter_slice_errors
+from ..validate import as_tilt_array, check_finite_result, check_tilt_plausibility
+from ._guards import check_reconstruct_call
 from ._history import records
 
 ERROR_ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
@@ -124,6 +126,8 @@ class ReconMixin:
                 f"{self.data.shape}."
             )
         tilts = self._checked_tilts()
+        check_tilt_plausibility(tilts)
+        check_reconstruct_call(self, thresh, ncores, thickness, chunk_size)
         backend = backend_for(cuda, backend)
         if dart_iterations is None:  # ETSpy's default rounds, and its message
             dart_iterations = 5
@@ -146,6 +150,7 @@ class ReconMixin:
                 self.data, tilts, method, iterations, thickness=thickness, ncores=ncores,
                 chunk_size=chunk_size, client=client, show_progressbar=show_progressbar,
                 cancel=cancel, callbacks=callbacks, **options)
+        check_finite_result(volume, f"{method} reconstruction")
         out = self._wrap_volume(volume)
         self._describe_source(out, tilts)
         return out
@@ -260,6 +265,7 @@ class RecStackMixin:
                 )
         if hasattr(tilts, "data") and not isinstance(tilts, np.ndarray):
             tilts = tilts.data
+        tilts = as_tilt_array(tilts)
         tilts = np.asarray(tilts, dtype=np.float64).reshape(-1)
         if tilts.size == 0 or not np.isfinite(tilts).all():
             raise InvalidDataError("tilts must be a non-empty array of finite angles (degrees).")

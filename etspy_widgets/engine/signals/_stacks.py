@@ -35,6 +35,7 @@ from ..errors import (
     NotATiltSeriesError,
     check_method,
 )
+from ..validate import as_float, as_tilt_array, check_indices
 from ..visualize import (
     VOLUME_AXES,
     plot_missing_wedge,
@@ -45,6 +46,7 @@ from ..visualize import (
 from . import _quality_verbs
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
+from ._guards import checked_slice, refuse_empty
 from ._history import record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
@@ -149,10 +151,14 @@ class _TomoMetadataMixin:
                 f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
 
     def _slicer(self, slices, isNavigation=None, out=None):
-        result = super()._slicer(slices, isNavigation, out)
-        if isNavigation is not None:
-            record_slice(result if out is None else out, self,
-                         "inav" if isNavigation else "isig", slices)
+        if isNavigation is None:
+            return super()._slicer(slices, isNavigation, out)
+        result, *where = checked_slice(
+            self, slices, isNavigation, lambda: super(_TomoMetadataMixin, self)._slicer(
+                slices, isNavigation, out))
+        refuse_empty(result if out is None else out, *where)
+        record_slice(result if out is None else out, self,
+                     "inav" if isNavigation else "isig", slices)
         return result
 
     @property
@@ -201,7 +207,11 @@ class _TomoMetadataMixin:
             path = path.with_suffix("." + extension.lstrip("."))
         elif not path.suffix:
             path = path.with_suffix(".hspy")
-        with atomic_path(path, overwrite=overwrite) as tmp:
+        # HDF5 does not recover from a full disk inside its own calls (it can crash the
+        # process at exit): an .hspy is refused up front when the disk cannot hold the data
+        hdf5 = (file_format or path.suffix.lstrip(".")).lower() in ("hspy", "hdf5", "h5")
+        need = int(getattr(self.data, "nbytes", 0)) + 65536 if hdf5 else None
+        with atomic_path(path, overwrite=overwrite, need_bytes=need) as tmp:
             Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
                           **kwargs)
         return path
@@ -349,7 +359,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         else:
             if hasattr(values, "data") and not isinstance(values, np.ndarray):
                 values = values.data
-            arr = np.array(values, dtype=np.float64)
+            arr = as_tilt_array(values, key)
             if len(nav) > 1:  # a multi-frame series: (n_tilts, n_frames, width), as ETSpy
                 if width == 1 and arr.shape == nav:
                     arr = arr[..., np.newaxis]  # (n_tilts, n_frames) tilts, as ETSpy takes
@@ -448,6 +458,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Also calibrates the projection axis in degrees, as ETSpy does.
         """
+        start, increment = as_float("start", start), as_float("increment", increment)
         n = self._n_projections
         ax = self._nav_axis()
         if ax is not None:
@@ -490,7 +501,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
-        first, second = images if images else (0, 1)
+        first, second = check_indices("images", images, self._n_projections,
+                                      "projections")[:2] if images else (0, 1)
         im1 = np.asarray(self.data[first], dtype=np.float64)
         im2 = np.asarray(self.data[second], dtype=np.float64)
         cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real

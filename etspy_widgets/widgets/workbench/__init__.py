@@ -35,6 +35,7 @@ from ._model import (
     SLICE_METHODS,
     TILT_METHODS,
     WorkbenchModel,
+    stack_status,
 )
 
 FRAMES = ("tilt_frame", "sino_frame", "slices_frame", "ortho_xy", "ortho_xz", "ortho_yz")
@@ -76,6 +77,7 @@ class AlignmentWorkbench(WorkbenchModel):
             stack = as_tomostack(stack)
         self._ready = False
         self._ctl = Controller(self, stack, source)
+        ready = stack_status(self._ctl.log.stack)  # NaN data refused here
         self._snap = Snapshot.of(self._ctl.log.stack)
         self._live = LivePreview(self, lambda: self._snap,
                                  lambda err: self._ctl.report("Live slices", err))
@@ -91,7 +93,7 @@ class AlignmentWorkbench(WorkbenchModel):
         self.slices = [int(s) for s in slices]
         self._ready = True
         self._stack_changed(reset_view=True)
-        self.status = "Ready."
+        self.status = ready
         self.on_msg(self._on_front_message)
 
     @classmethod

@@ -14,7 +14,8 @@ import numpy as np
 import traitlets as t
 
 from ...engine import align, filters, recon
-from ...engine.errors import check_method
+from ...engine.errors import check_finite, check_method
+from ...engine.validate import check_tilt_plausibility
 
 REGISTRATION_METHODS = list(align.REGISTER_METHODS)
 FILTER_METHODS = list(filters.FILTER_METHODS)
@@ -23,6 +24,27 @@ RECON_METHODS = list(recon.METHODS)
 SLICE_METHODS = list(align.SLICE_METHODS)
 #: Colour maps the front end paints (``js/paint.js`` exports the same list; a test checks).
 COLORMAPS = ["gray", "viridis", "magma", "afmhot", "inferno"]
+MAX_SLICE_ITERATIONS = 1000
+
+
+def stack_status(stack) -> str:
+    """The status a new workbench shows: "Ready.", or what is wrong with the stack.
+
+    NaN/inf data are refused (``InvalidDataError``: nothing could be shown or computed);
+    tilts that are all zero, or implausible, open with a status that says so and how to
+    fix it, instead of "Ready.".
+    """
+    data = np.asarray(stack.data)
+    check_finite(data, "stack given to the workbench")
+    tilts = np.asarray(stack.tilt_values, dtype=np.float64)
+    if tilts.size and np.all(tilts == 0):
+        return ("Tilts are all zero: alignment and slices need them. Set them first, e.g. "
+                "stack.set_tilts(-70, 2), and open the workbench again.")
+    try:
+        check_tilt_plausibility(tilts)
+    except ValueError as err:
+        return f"Check the tilts: {err}"
+    return "Ready."
 CONTRAST_MODES = ("auto", "percentile", "manual")
 
 _IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./([\w.-]+\.js)";[ \t]*\n?', re.M)
@@ -220,6 +242,22 @@ class WorkbenchModel(anywidget.AnyWidget):
             return check_method("slice method", proposal["value"], SLICE_METHODS)
         except ValueError as err:
             raise t.TraitError(str(err)) from None
+
+    @t.validate("cmap")
+    def _check_cmap(self, proposal):
+        value = proposal["value"]
+        for name in COLORMAPS:
+            if isinstance(value, str) and value.lower() == name.lower():
+                return name
+        raise t.TraitError(f"cmap must be one of {COLORMAPS}; got {value!r}.")
+
+    @t.validate("slice_iterations")
+    def _check_slice_iterations(self, proposal):
+        value = int(proposal["value"])
+        if not 1 <= value <= MAX_SLICE_ITERATIONS:
+            raise t.TraitError(f"slice_iterations must be in 1..{MAX_SLICE_ITERATIONS} "
+                               f"(iterations of the trial slices); got {value}.")
+        return value
 
     @t.validate("nudges")
     def _check_nudges(self, proposal):
