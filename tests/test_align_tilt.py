@@ -131,17 +131,18 @@ def test_simulated_series(model):
 def test_offset_search_is_cheap(monkeypatch):
     """ETSpy's also_shift ran 40 full SIRT-100 reconstructions; ours back-projects a few
     filtered slices a few dozen times and never iterates."""
-    from etspy_widgets.engine.align import _fbp
+    from etspy_widgets.engine.project import PixelProjector
+    from etspy_widgets.engine.recon.algorithms import SIRT
 
     calls = []
-    real = _fbp.backproject
+    real = PixelProjector.back_slices
 
-    def counting(sino, tilts, thickness):
-        calls.append(sino.shape[0])
-        return real(sino, tilts, thickness)
+    def counting(self, sino3):
+        calls.append(sino3.shape[0])
+        return real(self, sino3)
 
-    monkeypatch.setattr(_fbp, "backproject", counting)
-    monkeypatch.setattr(_fbp, "sirt", lambda *a, **k: pytest.fail("offset search ran SIRT"))
+    monkeypatch.setattr(PixelProjector, "back_slices", counting)
+    monkeypatch.setattr(SIRT, "run", lambda *a, **k: pytest.fail("offset search ran SIRT"))
     ph = make_phantom("catalyst", size=(64, 72), tilts=TILTS, jitter=0.0, yshift=2.0, seed=11)
     res = _tiltaxis.offset_search(ph.data, ph.tilts, shift_limit=20)
     assert res["yshift"] == pytest.approx(2.0, abs=0.25)

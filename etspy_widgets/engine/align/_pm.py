@@ -5,8 +5,9 @@ register every projection to its re-projection, in both image directions, from c
 fine binning. Unlike pairwise registration nothing accumulates along the series: each
 projection is compared with what the whole series says it should look like.
 
-The reconstruction uses the small batched projector pair of ``_fbp`` (SIRT with a
-non-negativity constraint, warm-started between rounds).
+The reconstruction is ``recon.algorithms.SIRT`` on the pixel-driven projector pair
+(``project.get_projector(..., kernel="pixel")``), with a non-negativity constraint,
+warm-started between rounds.
 
 A rigid translation of the object moves projection ``i`` by ``c + a cos θi + b sin θi``
 across the axis (and a constant along it): such patterns are consistent with every
@@ -19,9 +20,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidDataError
+from ..project import get_projector
+from ..recon.algorithms import SIRT
 from ..transform import bin_stack, fourier_shift_stack
-from . import _fbp
 from ._register import _spectral_weight, check_stack, check_start
+
+
+def _sirt(sino: np.ndarray, tilts, thickness: int, iterations: int, x0=None) -> np.ndarray:
+    """Constrained SIRT of ``(k, n_tilts, n_det)`` sinograms to ``(k, thickness, n_det)``
+    volumes on the pixel pair (``recon.algorithms.SIRT`` on its column blocks)."""
+    sino = np.asarray(sino, dtype=np.float32)
+    k, _, n_det = sino.shape
+    proj = get_projector(tilts, n_det, thickness, kernel="pixel")
+    y = np.ascontiguousarray(sino.reshape(k, -1).T)
+    start = None if x0 is None else np.ascontiguousarray(
+        np.asarray(x0, np.float32).reshape(k, -1).T)
+    x = SIRT(proj, y, constrain=True, thresh=0.0, x0=start).run(iterations)
+    return np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
 
 
 def _register_to(refs: np.ndarray, imgs: np.ndarray, upsample: int) -> np.ndarray:
@@ -123,8 +138,9 @@ def projection_matching(data, tilts, start=None, *, initial="COM-CL", levels=(4,
             aligned = bin_stack(fourier_shift_stack(data, shifts), factor)
             sino = np.ascontiguousarray(aligned.transpose(2, 0, 1))  # (nx_b, n, ny_b)
             its = sirt_iterations if vol is None or not warm else max(3, sirt_iterations // 3)
-            vol = _fbp.sirt(sino, tilts, thick, its, constrain=True, x0=vol if warm else None)
-            reproj = _fbp.forward_project(vol, tilts, sino.shape[2]).transpose(1, 2, 0)
+            vol = _sirt(sino, tilts, thick, its, x0=vol if warm else None)
+            proj = get_projector(tilts, sino.shape[2], thick, kernel="pixel")
+            reproj = proj.forward_slices(vol).transpose(1, 2, 0)
             update = _register_to(reproj, aligned, upsample)
             update -= update[start]
             shifts = shifts + update * factor

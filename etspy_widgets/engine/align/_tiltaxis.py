@@ -12,8 +12,8 @@ import numpy as np
 from scipy import optimize
 
 from ..errors import InvalidDataError
+from ..project import filter_sinograms, get_projector
 from ..transform import bin_stack, compose_rigid
-from . import _fbp
 from ._register import _background_free, _row_com, best_slices, check_stack
 from ._slices import SliceSampler
 
@@ -222,7 +222,8 @@ class _ShiftedSinograms:
 
 
 def _offset_criterion(shifter, tilts, thickness, shift):
-    rec = _fbp.backproject(shifter(shift), tilts, thickness)
+    sino = shifter(shift)
+    rec = get_projector(tilts, sino.shape[-1], thickness, kernel="pixel").back_slices(sino)
     gy, gx = np.gradient(rec, axis=(1, 2))
     return float(np.hypot(gy, gx).sum(dtype=np.float64))
 
@@ -259,7 +260,8 @@ def offset_search(data, tilts, slices=None, *, nslices: int = 8, shift_limit: fl
     def binned_criterion(factor):
         nb = ny // factor
         b = sino[:, :, :nb * factor].reshape(len(slices), len(tilts), nb, factor).mean(-1)
-        shifter = _ShiftedSinograms(_fbp.ramp_filter(np.ascontiguousarray(b)))
+        shifter = _ShiftedSinograms(filter_sinograms(np.ascontiguousarray(b), nb, "ram-lak",
+                                                     axis=-1))
         # the binned detector's centre sits (ny - nb f) / 2 original pixels above the full one's
         centre = -(ny - nb * factor) / 2.0
         thick = max(8, thickness // factor)
