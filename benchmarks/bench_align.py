@@ -179,9 +179,12 @@ def part_tilt(args, folder):
 
 
 def part_latency(args, folder):
-    from etspy_widgets.engine.align import SliceSampler, test_align_slices
+    from etspy_widgets.engine.align import SliceSampler, reconstruct_sinograms, test_align_slices
+    from etspy_widgets.engine.align._slices import SLICE_KERNEL
+    from etspy_widgets.engine.project import clear_cache
 
-    print("\n== test_align_slices latency: 77 x 256^2, three slices, FBP ==")
+    print(f"\n== test_align_slices latency: 77 x 256^2, three slices, FBP "
+          f"(kernel {SLICE_KERNEL!r}, reconstruct's default) ==")
     rng = np.random.default_rng(0)
     data = rng.random((77, 256, 256)).astype(np.float32)
     tilts = np.linspace(-76, 76, 77)
@@ -195,6 +198,24 @@ def part_latency(args, folder):
             times.append(time.perf_counter() - t0)
         print(f"{label:22} median {1e3 * np.median(times):6.1f} ms   "
               f"min {1e3 * np.min(times):6.1f} ms")
+    print("-- the reconstruction alone (sinograms sampled once), by kernel and slice count;"
+          " 'first' includes the projector's set-up (the strip matrix, once per geometry)")
+    for kernel in ("strip", "pixel"):
+        for k in (1, 3):
+            sino = SliceSampler(data, np.arange(64, 64 + 64 * k, 64)).sinograms(0.3, 0.2)
+            for method, its in (("FBP", 1), ("SIRT", 20), ("SART", 3)):
+                clear_cache()
+                t0 = time.perf_counter()
+                reconstruct_sinograms(sino, tilts, method=method, iterations=its, kernel=kernel)
+                first = time.perf_counter() - t0
+                times = []
+                for _ in range(15 if method == "FBP" else 5):
+                    t0 = time.perf_counter()
+                    reconstruct_sinograms(sino, tilts, method=method, iterations=its,
+                                          kernel=kernel)
+                    times.append(time.perf_counter() - t0)
+                print(f"{kernel:6} {k} slice{'s' if k > 1 else ' '} {method:4}-{its:<2} median "
+                      f"{1e3 * np.median(times):7.1f} ms   first {1e3 * first:7.1f} ms")
     if args.etspy:
         np.save(folder / "lat.npy", data)
         code = ("import time, numpy as np, logging; logging.disable(logging.CRITICAL)\n"

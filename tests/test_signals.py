@@ -138,7 +138,7 @@ def test_save_refuses_overwrite_and_leaves_no_partial(stack, tmp_path):
     bad = stack.deepcopy()
     bad.metadata.set_item("General.title", "bad")
     # a failure half-way through writing must leave neither a partial file nor a changed target
-    import etspy_widgets.engine.signals._stacks as signals_mod
+    import etspy_widgets.engine.signals._base as signals_mod
 
     original = signals_mod.Signal2D.save
 

@@ -17,7 +17,7 @@ SETUP = f"""import sys
 import numpy as np
 import etspy_widgets as etw
 sys.path.insert(0, {str(TESTS)!r})
-from test_workbench_panels import NeighbourReport, SharpnessScan
+from judging_fakes import NeighbourReport, SharpnessScan
 sim = etw.datasets.get_catalyst_data(seed=0, size=64, n_particles=8, return_truth=True)
 data = np.array(sim.aligned, np.float32)
 data[7] = np.random.default_rng(0).permutation(data[7].ravel()).reshape(data[7].shape)

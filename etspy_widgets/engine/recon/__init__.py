@@ -29,12 +29,12 @@ from .algorithms import (
     dart_segment,
     get_dart_boundaries,
 )
-from .slices import DEFAULT_FILTER, METHODS, reconstruct_slices
+from .slices import DEFAULT_FILTER, DEFAULT_KERNEL, METHODS, reconstruct_slices
 from .stack import DEFAULT_CHUNK, reconstruct_stack
 
 __all__ = [
-    "CGLS", "DART", "DEFAULT_CHUNK", "DEFAULT_FILTER", "FILTERS", "METHODS", "SART", "SIRT",
-    "TV", "Algorithm", "Callback", "ProgressCallback", "ReconstructionCancelled",
+    "CGLS", "DART", "DEFAULT_CHUNK", "DEFAULT_FILTER", "DEFAULT_KERNEL", "FILTERS", "METHODS",
+    "SART", "SIRT", "TV", "Algorithm", "Callback", "ProgressCallback", "ReconstructionCancelled",
     "clear_cache", "cuda_available", "dart_segment", "filter_sinograms",
     "get_dart_boundaries", "get_projector", "reconstruct_slices", "reconstruct_stack",
 ]

@@ -19,6 +19,11 @@ from .algorithms import ITERATIVE, backproject, fbp, fbp_slices
 #: The FBP filter of ``reconstruct`` and of the live slices (one default for both).
 DEFAULT_FILTER = "shepp-logan"
 
+#: The projection kernel of ``reconstruct`` and of the live slices / ``test_align`` (one
+#: default for both, so what the user judges by eye is what ``reconstruct`` gives): ASTRA's
+#: area-weighted "strip", the kernel ETSpy reconstructs with.
+DEFAULT_KERNEL = "strip"
+
 METHODS = ("BP", "FBP", "SIRT", "SART", "DART", "CGLS", "TV")
 
 
@@ -95,7 +100,7 @@ def n_iterations(method, iterations, dart_iterations=5) -> int:
 def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documented API
         sinograms, tilts, method="FBP", iterations=5, thickness=None,
                        constrain=False, thresh=0, sino_filter=DEFAULT_FILTER, backend="auto",
-                       *, kernel="strip", p=0.99, dart_iterations=5,
+                       *, kernel=DEFAULT_KERNEL, p=0.99, dart_iterations=5,
                        gray_levels=None, tv_weight=0.03, relaxation=1.0, seed=0,
                        callbacks=(), cancel=None, check=True, ncores=1, builder="native"):
     """Reconstruct a block of slices from their sinograms.
@@ -123,10 +128,10 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         sees a GPU, else the batched CPU one. ETSpy's ``cuda=`` flag is translated to this
         at the ETSpy-signature verbs (``signals._recon_verbs.backend_for``).
     kernel : {"strip", "linear", "line", "pixel"}
-        ASTRA projection kernel (ETSpy reconstructs with "strip"). ``"pixel"`` is the
-        matrix-free, pixel-driven linear-interpolation projector pair (the kernel of
-        ASTRA's CUDA back projection): no set-up cost, the fastest choice for a few
-        slices (the live slices and ``test_align`` use it); within ~1 % of "strip".
+        ASTRA projection kernel; default ``DEFAULT_KERNEL`` ("strip", what ETSpy
+        reconstructs with, and what the live slices and ``test_align`` use). ``"pixel"``
+        is the matrix-free, pixel-driven linear-interpolation projector pair (the kernel
+        of ASTRA's CUDA back projection): no set-up cost; within ~1-2 % of "strip".
     builder : {"native", "astra"}
         How the sparse backend gets the "strip" matrix (see ``get_projector``).
     ncores : int
@@ -200,7 +205,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
 
 
 def iter_slice_errors(sinogram, tilts, algorithm="SIRT", iterations=50, *, constrain=True,
-                      thresh=0.0, backend="auto", kernel="strip", tv_weight=0.03,
+                      thresh=0.0, backend="auto", kernel=DEFAULT_KERNEL, tv_weight=0.03,
                       cancel=None):
     """Yield ``(iteration, image (ny, ny), residual ‖W x − y‖)`` after each iteration of one
     slice: the engine of ``recon_error`` and the convergence plot.

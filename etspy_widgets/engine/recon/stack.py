@@ -27,7 +27,14 @@ from ..errors import InvalidDataError, check_finite
 from ..project import fit_sparse, get_projector, is_cached, resolve_backend
 from ..project._threads import available_cores
 from .algorithms import ProgressCallback, ReconstructionCancelled
-from .slices import DEFAULT_FILTER, check_options, check_tilts, n_iterations, reconstruct_slices
+from .slices import (
+    DEFAULT_FILTER,
+    DEFAULT_KERNEL,
+    check_options,
+    check_tilts,
+    n_iterations,
+    reconstruct_slices,
+)
 
 #: Slices per chunk (eager threads, distributed tasks and the lazy path's blocks).
 DEFAULT_CHUNK = 32
@@ -62,7 +69,7 @@ def _chunk_task(sino, tilts, options):
 
 def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None,
                       constrain=False, thresh=0.0, sino_filter=DEFAULT_FILTER,
-                      backend="auto", kernel="strip", ncores=None, chunk_size=None,
+                      backend="auto", kernel=DEFAULT_KERNEL, ncores=None, chunk_size=None,
                       client="auto", show_progressbar=True, cancel=None, callbacks=(),
                       p=0.99, dart_iterations=5, gray_levels=None, tv_weight=0.03,
                       relaxation=1.0, seed=0, builder="native"):

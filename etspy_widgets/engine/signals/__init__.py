@@ -5,11 +5,16 @@ packages (``engine.align``, ``engine.recon``, ``engine.transform``, ``engine.fil
 puts results, tilts, shifts, metadata and one history line back (``_history``). Nothing
 below this package imports it.
 
-Modules: ``_stacks`` (the classes), ``_align_verbs`` / ``_recon_verbs`` / ``_common`` (the
-verbs), ``_rigid`` (alignment bookkeeping in ``metadata.Tomography``), ``_history`` (the
-history lines).
+Modules: ``_tomostack`` (``TomoStack``, ``LazyTomoStack``), ``_recstack`` (``RecStack``,
+``LazyRecStack``), ``_base`` (what both share: ``TomoTilts``/``TomoShifts``, the
+``metadata.Tomography`` defaults, history, atomic ``save``, the registry of what higher
+layers lend: ``register_extension``/``register_viewer``), ``_guards`` (slicing checks),
+``_align_verbs`` / ``_recon_verbs`` / ``_common`` / ``_quality_verbs`` (the verbs),
+``_rigid`` (alignment bookkeeping in ``metadata.Tomography``), ``_history`` (the history
+lines).
 """
 
+from ._base import TomoShifts, TomoTilts, extension, register_extension, register_viewer, viewer
 from ._common import CommonStackMixin
 from ._history import (
     RUNTIME_CONTROLS,
@@ -22,20 +27,9 @@ from ._history import (
     set_history,
     source,
 )
+from ._recstack import LazyRecStack, RecStack
 from ._rigid import get_rigid, set_crop, set_rigid
-from ._stacks import (
-    LazyRecStack,
-    LazyTomoStack,
-    RecStack,
-    TomoShifts,
-    TomoStack,
-    TomoTilts,
-    as_tomostack,
-    extension,
-    register_extension,
-    register_viewer,
-    viewer,
-)
+from ._tomostack import LazyTomoStack, TomoStack, as_tomostack
 
 __all__ = [
     "RUNTIME_CONTROLS",

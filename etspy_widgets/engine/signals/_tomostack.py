@@ -1,33 +1,22 @@
-"""Tomography signals: [`TomoStack`][] (a tilt series) and [`RecStack`][] (a volume).
+"""The tilt series: [`TomoStack`][] and [`LazyTomoStack`][] (navigation = projections).
 
-Tilts and shifts live in ``metadata.Tomography`` as small HyperSpy signals
-([`TomoTilts`][], [`TomoShifts`][]) whose navigation axis is the stack's,
-exactly where ETSpy keeps them. HyperSpy slices them with the stack
-(``_additional_slicing_targets``), copies them with the metadata and saves them
-with the file, so there is one place that holds them and nothing to keep in step.
-
-Conventions (see ``docs/conventions.md``): a tilt series is ``(n_tilts, ny, nx)``
-with the tilt axis along x; ``tilts`` are degrees; ``shifts[:, 0]`` is the shift
-along y (across the tilt axis), ``shifts[:, 1]`` along x (along the tilt axis),
-in pixels, as the shift that was *applied* to the data.
+Tilts and shifts are ``metadata.Tomography.tilts`` / ``shifts`` ([`TomoTilts`][],
+[`TomoShifts`][], ``_base``), sliced, copied and saved with the stack. The verbs come from
+the mixins of ``_align_verbs`` and ``_recon_verbs``; the shared metadata, history and atomic
+``save`` from ``_base._TomoMetadataMixin``; the slicing guards from ``_guards``.
 """
 
 from __future__ import annotations
 
-import contextvars
 import copy as _copy
 import logging
 import numbers
-import os
-from pathlib import Path
 
 import numpy as np
-from hyperspy._signals.signal1d import Signal1D
 from hyperspy._signals.signal2d import Signal2D
 from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
-from ..atomic import atomic_path
 from ..errors import (
     InvalidDataError,
     InvalidTiltsError,
@@ -36,185 +25,22 @@ from ..errors import (
     check_method,
 )
 from ..validate import as_float, as_tilt_array, check_indices
-from ..visualize import (
-    VOLUME_AXES,
-    plot_missing_wedge,
-    project_volume,
-    rotate_volume,
-    volume_axis,
-)
+from ..visualize import plot_missing_wedge
 from . import _quality_verbs
 from ._align_verbs import AlignMixin
-from ._common import CommonStackMixin
-from ._guards import checked_slice, refuse_empty
-from ._history import record_slice, records
-from ._recon_verbs import ReconMixin, RecStackMixin
+from ._base import (
+    _SLICED_WITH_STACK,
+    _SLICING_TARGETS,
+    TomoShifts,
+    TomoTilts,
+    _nav_signal,
+    _TomoMetadataMixin,
+    extension,
+)
+from ._history import records
+from ._recon_verbs import ReconMixin
 
 logger = logging.getLogger(__name__)
-# set while a TomoStack slices its per-projection values along with itself: no warning then
-_SLICED_WITH_STACK = contextvars.ContextVar("sliced_with_stack", default=False)
-
-_SLICING_TARGETS = [
-    "metadata.Signal.Noise_properties.variance",
-    "metadata.Tomography.tilts",
-    "metadata.Tomography.shifts",
-]
-
-_DEFAULT_TOMOGRAPHY = {
-    "tiltaxis": 0.0,  # tilt-axis rotation applied, degrees
-    "xshift": 0.0,  # shift along the axis (x) applied after the rotation, pixels
-    "yshift": 0.0,  # tilt-axis offset applied across the axis (y) after the rotation, pixels
-    "cropped": False,
-}
-
-
-class _NavOnlySignal(Signal1D):
-    """A per-projection value: sliced by ``inav`` with its stack, untouched by ``isig``."""
-
-    _signal_dimension = 1
-    _width = 1
-
-    def __init__(self, data, *args, **kwargs):
-        super().__init__(data, *args, **kwargs)
-        if self.axes_manager.signal_shape != (self._width,):
-            what = "Tilt" if self._width == 1 else "Shift"
-            raise InvalidDataError(  # ETSpy's sentence first
-                f"{what} values must have a signal shape of ({self._width},), but was "
-                f"{self.axes_manager.signal_shape}: a {type(self).__name__} holds "
-                f"{'one angle' if self._width == 1 else 'one (y, x) pair'} per projection."
-            )
-
-    def _slicer(self, slices, isNavigation=None, out=None):
-        if not isNavigation:
-            # the stack's isig does not change which projections there are
-            if not _SLICED_WITH_STACK.get():
-                logger.warning("%s does not support 'isig' slicing: it holds one value per "
-                               "projection; returned unchanged.", type(self).__name__)
-            if out is not None:
-                out.data = self.data.copy()
-                return out
-            return self.deepcopy()
-        return super()._slicer(slices, isNavigation, out)
-
-
-class TomoTilts(_NavOnlySignal):
-    """The tilt angle of each projection, in degrees: data of shape ``(n, 1)``."""
-
-    _signal_type = "TomoTilts"
-    _width = 1
-
-
-class TomoShifts(_NavOnlySignal):
-    """The (y, x) shift applied to each projection, in pixels: data of shape ``(n, 2)``."""
-
-    _signal_type = "TomoShifts"
-    _width = 2
-
-
-def _nav_signal(cls, values: np.ndarray, nav_axis) -> Signal1D:
-    """``nav_axis``: the stack's projection axis, or all its navigation axes (multi-frame)."""
-    sig = cls(np.asarray(values, dtype=np.float64))
-    title = "Image tilt values" if cls is TomoTilts else "Image shift values"
-    sig.metadata.General.title = title
-    sources = list(nav_axis) if isinstance(nav_axis, (list, tuple)) else [nav_axis]
-    for ax, source in zip(sig.axes_manager.navigation_axes, sources, strict=False):
-        if source is None:
-            continue
-        for attr in ("name", "units", "offset", "scale"):
-            value = getattr(source, attr, Undefined)
-            if value is not Undefined:
-                setattr(ax, attr, value)
-    sax = sig.axes_manager.signal_axes[0]
-    sax.name = "Tilt values" if cls is TomoTilts else "Shift values (y, x)"
-    sax.units = "degrees" if cls is TomoTilts else "pixels"
-    return sig
-
-
-class _TomoMetadataMixin:
-    """``metadata.Tomography`` defaults and the processing history, shared by both stacks."""
-
-    def _init_tomography_metadata(self) -> None:
-        md = self.metadata
-        if not md.has_item("Tomography"):
-            md.add_node("Tomography")
-        tomo = md.Tomography
-        for key, value in _DEFAULT_TOMOGRAPHY.items():
-            if not tomo.has_item(key):
-                tomo.set_item(key, value)
-        if not tomo.has_item("history"):
-            tomo.set_item("history", [])
-        if not tomo.history:
-            shape = " × ".join(str(n) for n in np.shape(self.data))
-            name = self._history_name
-            tomo.set_item("history", [
-                f"# {name}: data from memory (an array of {shape}); supply it to replay, "
-                f"e.g. etw.replay(code, {name}={name}) or {name} = etw.load('file')"])
-
-    def _slicer(self, slices, isNavigation=None, out=None):
-        if isNavigation is None:
-            return super()._slicer(slices, isNavigation, out)
-        result, *where = checked_slice(
-            self, slices, isNavigation, lambda: super(_TomoMetadataMixin, self)._slicer(
-                slices, isNavigation, out))
-        refuse_empty(result if out is None else out, *where)
-        record_slice(result if out is None else out, self,
-                     "inav" if isNavigation else "isig", slices)
-        return result
-
-    @property
-    def history(self) -> list[str]:
-        """Lines of Python that produced this signal, oldest first (``metadata.Tomography``)."""
-        hist = self.metadata.get_item("Tomography.history", [])
-        return [str(h) for h in np.atleast_1d(hist).tolist()] if len(hist) else []
-
-    def add_history(self, line: str) -> None:
-        """Append one line of Python source to the processing history."""
-        self.metadata.set_item("Tomography.history", [*self.history, str(line)])
-
-    def copy(self):
-        """A copy that shares the data and the tilt and shift arrays (as HyperSpy's and
-        ETSpy's ``copy``) but has its own metadata, axes and slicers: setting the copy's
-        tilts, shifts or history (``copy.tilts = ...``) leaves this signal's alone (as in
-        ETSpy), and ``copy.inav[...]`` slices the copy (HyperSpy's shallow copy keeps
-        slicers bound to the original)."""
-        out = self._deepcopy_with_new_data(self.data)
-        for key in ("tilts", "shifts"):  # their arrays are shared too, as the data are
-            mine = self.metadata.get_item(f"Tomography.{key}")
-            theirs = out.metadata.get_item(f"Tomography.{key}")
-            if hasattr(mine, "data") and hasattr(theirs, "data"):
-                theirs.data = mine.data
-        return out
-
-    def save(self, filename=None, overwrite: bool = False, extension=None,
-             file_format=None, **kwargs):
-        """Save like HyperSpy does, but never leave a half-written file behind.
-
-        The file is written under a temporary name beside ``filename`` and
-        renamed into place when complete. An existing file is replaced only
-        with ``overwrite=True`` (HyperSpy would ask on the console). Our hand-off formats
-        (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
-        (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
-        """
-        writer = _EXTENSIONS.get("writer")
-        if filename is not None and writer is not None \
-                and writer.accepts(filename, file_format):
-            return writer.save(self, filename, file_format, overwrite, **kwargs)[0]
-        if filename is None:
-            title = self.metadata.get_item("General.title") or type(self).__name__
-            filename = f"{title}.{extension or 'hspy'}"
-        path = Path(filename)
-        if extension is not None:
-            path = path.with_suffix("." + extension.lstrip("."))
-        elif not path.suffix:
-            path = path.with_suffix(".hspy")
-        # HDF5 does not recover from a full disk inside its own calls (it can crash the
-        # process at exit): an .hspy is refused up front when the disk cannot hold the data
-        hdf5 = (file_format or path.suffix.lstrip(".")).lower() in ("hspy", "hdf5", "h5")
-        need = int(getattr(self.data, "nbytes", 0)) + 65536 if hdf5 else None
-        with atomic_path(path, overwrite=overwrite, need_bytes=need) as tmp:
-            Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
-                          **kwargs)
-        return path
 
 
 class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
@@ -572,131 +398,6 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         return _quality_verbs.tilt_axis_scan(self, rotations, offsets, **kwargs)
 
 
-class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
-    """A reconstructed volume of shape ``(nx, thickness, ny)``: one slice per column.
-
-    Navigation runs along the tilt axis (x); each signal image is a slice
-    ``(thickness, ny)`` perpendicular to it. ETSpy's ``CommonStack`` verbs (``invert``,
-    ``normalize``, ``stats``, ``change_data_type``, ``save_raw``, ``trans_stack``) come
-    from [`CommonStackMixin`][etspy_widgets.engine.signals.CommonStackMixin]; on a volume
-    ``invert``/``normalize`` scale the whole volume and ``trans_stack`` rotates it about x.
-    """
-
-    _per_projection = False
-    _history_name = "rec"
-
-    _signal_type = "RecStack"
-    _signal_dimension = 2
-    _lazy = False
-
-    def __init__(self, data, *args, **kwargs):
-        if isinstance(data, Signal2D):
-            kwargs.setdefault("axes", data.axes_manager._get_axes_dicts())
-            kwargs.setdefault("metadata", data.metadata.deepcopy().as_dictionary())
-            data = data.data
-        if hasattr(data, "ndim") and data.ndim > 3:
-            raise InvalidDataError(
-                "A RecStack must have a singular (or no) navigation axis. Navigation shape "
-                f"was: {tuple(data.shape[:-2][::-1])}. A volume is (nx, ny, nz) data.")
-        super().__init__(data, *args, **kwargs)
-        self._init_tomography_metadata()
-        am = self.axes_manager
-        if am.navigation_dimension == 1 and am.navigation_axes[0].name in (Undefined, ""):
-            am.navigation_axes[0].name = "x"
-        if am.signal_dimension == 2:
-            if am.signal_axes[0].name in (Undefined, ""):
-                am.signal_axes[0].name = "y"
-            if am.signal_axes[1].name in (Undefined, ""):
-                am.signal_axes[1].name = "z"
-
-    def deepcopy(self):
-        """A full copy: data, axes and metadata (history included, no line added)."""
-        return _copy.deepcopy(self)
-
-    def plot_slices(self, xslice=None, yslice=None, zslice=None, return_fig: bool = True,  # noqa: PLR0917 -- ETSpy's positional order
-                    vmin_std=0.1, vmax_std=10, **kwargs):
-        """Plot three orthogonal slices through the volume (centre by default).
-
-        Returns the matplotlib figure (``return_fig=False``: None, as ETSpy's default);
-        other keyword arguments go to ``imshow`` (e.g. ``cmap="gray"``).
-        """
-        import matplotlib.pyplot as plt
-
-        vol = np.asarray(self.data)
-        nx, nz, ny = vol.shape
-        xs = nx // 2 if xslice is None else int(xslice)
-        zs = nz // 2 if zslice is None else int(zslice)
-        ys = ny // 2 if yslice is None else int(yslice)
-        planes = {
-            f"x = {xs} (slice)": vol[xs, :, :],
-            f"z = {zs}": vol[:, zs, :],
-            f"y = {ys}": vol[:, :, ys],
-        }
-        mean, std = float(vol.mean()), float(vol.std())
-        vmin, vmax = mean - vmin_std * std, mean + vmax_std * std
-        fig, axes = plt.subplots(1, 3, figsize=(12, 4))
-        kwargs = {"cmap": "afmhot", "vmin": vmin, "vmax": vmax, **kwargs}
-        for axis, (title, img) in zip(axes, planes.items(), strict=True):
-            axis.imshow(img, **kwargs)
-            axis.set_title(title)
-            axis.set_axis_off()
-        fig.tight_layout()
-        return fig if return_fig else None
-
-    def plot_3d(self, vmin_std: float = 0.1, vmax_std: float = 10, figsize=(10, 4)):
-        """ETSpy's ``plot_3d`` arguments, drawn by [`plot_slices`][]: the three central
-        orthogonal slices in a static figure of size ``figsize`` (returned).
-
-        ETSpy showed the same three planes with sliders to move them; here pass the
-        positions to ``plot_slices(xslice, yslice, zslice)``, or use ``render()`` for an
-        interactive 3D view.
-        """
-        fig = self.plot_slices(vmin_std=vmin_std, vmax_std=vmax_std)
-        if figsize is not None:
-            fig.set_size_inches(*figsize)
-        return fig
-
-    # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
-    def _projection(self, axis, kind: str) -> Signal2D:
-        index = volume_axis(axis)
-        out = Signal2D(project_volume(self.data, index, kind))
-        names = [n for n, i in sorted(VOLUME_AXES.items(), key=lambda kv: kv[1]) if i != index]
-        out.metadata.General.title = f"{kind.capitalize()} projection along {'xzy'[index]}"
-        for sig_ax, name in zip(out.axes_manager.signal_axes, names[::-1], strict=True):
-            sig_ax.name = name
-        return out
-
-    def max_projection(self, axis="z") -> Signal2D:
-        """Maximum-intensity projection along ``'x'``, ``'z'`` (default, the beam) or ``'y'``."""
-        return self._projection(axis, "max")
-
-    def mean_projection(self, axis="z") -> Signal2D:
-        """Mean projection along ``'x'``, ``'z'`` (default, the beam) or ``'y'``."""
-        return self._projection(axis, "mean")
-
-    def rotate_volume(self, rotation_angles=None, cuda: bool | None = False) -> RecStack:
-        """Rotate the volume about its centre by ``rotation_angles`` (degrees about x, z, y).
-
-        ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
-        """
-        if rotation_angles is None:
-            raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
-        data, matrix, offset = rotate_volume(self.data, rotation_angles)
-        out = self.deepcopy()
-        out.data = data.astype(np.asarray(self.data).dtype, copy=False)
-        out.rotation_angles = np.asarray(rotation_angles, dtype=np.float64)
-        out.rotation_matrix, out.rotation_offset = matrix, offset
-        return out
-
-    def render(self, **kwargs):
-        """A 3D view of the volume from the viewer registered as ``"volume"``.
-
-        ``import etspy_widgets`` registers ``etspy_widgets.VolumeView`` (ipyvolume); the
-        engine itself imports no widget library (``register_viewer``).
-        """
-        return viewer("volume")(self, **kwargs)
-
-
 class LazyTomoStack(TomoStack, LazySignal2D):
     """A [`TomoStack`][] whose data is a Dask array, read or computed chunk by chunk.
 
@@ -707,56 +408,6 @@ class LazyTomoStack(TomoStack, LazySignal2D):
     _lazy = True
 
 
-class LazyRecStack(RecStack, LazySignal2D):
-    """A [`RecStack`][] computed chunk by chunk (see ``scale``).
-
-    Saving it to ``.zspy`` writes each chunk as it is computed, so a volume larger than
-    memory can be reconstructed.
-    """
-
-    _lazy = True
-
-
-TomoStack._volume_class = RecStack
-TomoStack._lazy_volume_class = LazyRecStack
-RecStack._series_class = TomoStack
-
-#: What layers above the signals lend to them (the file writers of ``engine.io.export``,
-#: ``apply_alignment``, the widgets' viewers): registered from above, so the signals import
-#: nothing above them. ``name`` → ``(implementation, what to do when it is missing)``.
-_EXTENSIONS: dict = {}
-_MISSING = {"viewer:": "import etspy_widgets (it registers VolumeView), or call "
-                       "etspy_widgets.VolumeView(rec) directly",
-            "": "import etspy_widgets first (its engine.io registers it)"}
-
-
-def register_extension(name: str, implementation) -> None:
-    """Lend the signals an implementation from a higher layer (e.g. ``engine.io.export``)."""
-    _EXTENSIONS[str(name)] = implementation
-
-
-def extension(name: str):
-    """The implementation registered as ``name``."""
-    try:
-        return _EXTENSIONS[name]
-    except KeyError:
-        hint = next(v for k, v in _MISSING.items() if name.startswith(k))
-        raise RuntimeError(f"Nothing is registered as {name!r}: {hint}.") from None
-
-
-def register_viewer(name: str, factory) -> None:
-    """Register ``factory(signal, **kwargs)`` as the viewer ``name`` (``RecStack.render``).
-
-    The widgets layer registers its viewers here, so the signals never import a widget.
-    """
-    register_extension(f"viewer:{name}", factory)
-
-
-def viewer(name: str):
-    """The viewer factory registered as ``name``."""
-    return extension(f"viewer:{name}")
-
-
 def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     """Return ``signal_or_array`` as a ``TomoStack`` (no copy when it already is one)."""
     if isinstance(signal_or_array, TomoStack) and tilts is None:
@@ -764,5 +415,4 @@ def as_tomostack(signal_or_array, tilts=None) -> TomoStack:
     return TomoStack(signal_or_array, tilts=tilts)
 
 
-__all__ = ["LazyRecStack", "LazyTomoStack", "RecStack", "TomoShifts", "TomoStack", "TomoTilts",
-           "as_tomostack", "extension", "register_extension", "register_viewer", "viewer"]
+__all__ = ["LazyTomoStack", "TomoStack", "as_tomostack"]
