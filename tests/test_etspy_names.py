@@ -8,10 +8,10 @@ import logging
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from testpaths import ROOT
 
 import etspy_widgets as etw
 from etspy_widgets import TomoStack
@@ -22,7 +22,6 @@ from etspy_widgets.engine.errors import (
 )
 from etspy_widgets.etspy import align, base, projmatch
 
-ROOT = Path(__file__).resolve().parents[1]
 SHIM = ROOT / "tests" / "etspy_shim"
 MODULES = ("api", "base", "io", "align", "recon", "utils", "datasets", "simulation",
            "visualize", "transform", "projmatch")

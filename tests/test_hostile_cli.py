@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hostile_fixtures import TILTS, fill, listing, phantom_stack, tmpfs
+from testpaths import ROOT
 
 import etspy_widgets as etw
 from etspy_widgets import cli
@@ -278,7 +279,7 @@ def test_a_signal_exits_130_with_nothing_written(tmp_path, big_series, signum, d
     Python's own start-up (the imports) is outside the command (docs/cli.md)."""
     out = tmp_path / "out" / "vol.hspy"
     out.parent.mkdir()
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(big_series), "-o",
          str(out), "--method", "SIRT", "--iterations", "400", "--thickness", "64"],

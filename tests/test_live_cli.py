@@ -8,18 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import hyperspy.api as hs
 import numpy as np
 import pytest
+from testpaths import ROOT
 
 import etspy_widgets as etw
 from etspy_widgets.cli import main
 from etspy_widgets.engine.io import parse_mdoc
 
 pytestmark = pytest.mark.timeout(240)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

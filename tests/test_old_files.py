@@ -6,13 +6,10 @@ registered simulated catalyst (every 6th of 90 projections, 32²) and its FBP vo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+from testpaths import DATA
 
 import etspy_widgets as etw
-
-DATA = Path(__file__).parent / "data"
 
 
 def _raw():

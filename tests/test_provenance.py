@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testpaths import ROOT
 
 import etspy_widgets as etw
 from etspy_widgets.actions import ActionLog, verbs
 from etspy_widgets.replay import SourceChanged
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_fresh(code: str, tmp_path: Path, out: str = "out.npz") -> dict:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testpaths import ROOT
 
 import etspy_widgets as etw
 from etspy_widgets.replay import ReplayRefused, check_script
 
-ROOT = Path(__file__).resolve().parents[1]
 SOURCE = "stack = etw.datasets.get_catalyst_data(misalign=True, seed=1, size=32, n_particles=3)"
 
 

@@ -8,13 +8,13 @@ frames travel as messages, never in the widget state, so the file stays under 1 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from testpaths import NOTEBOOKS
 
-QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
+QUICKSTART = NOTEBOOKS / "quickstart.ipynb"
 MIME = "application/vnd.jupyter.widget-state+json"
 
 
