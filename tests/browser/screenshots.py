@@ -3,7 +3,7 @@ light and the dark theme.
 
 Usage: ``python tests/browser/screenshots.py [docs/img]`` (needs ETSpy's test data for
 the needle series; the catalyst is simulated). Each scene registers, aligns, reconstructs
-and shows a quality report (the stand-in of ``tests/test_workbench_panels.py`` until
+and shows a quality report (the stand-in of ``tests/widgets/workbench/test_workbench_panels.py`` until
 ``stack.quality()`` exists), so every pane is on screen.
 """
 

@@ -9,7 +9,7 @@ Coordinates (all in pixels, index units, pixel centres at integers):
 ASTRA's ``create_proj_geom("parallel", 1.0, ny, deg2rad(tilts))`` with
 ``create_vol_geom((thickness, ny))`` sends the point ``(y, z)`` of a slice to the detector row
 ``u`` of ``engine.geometry.detector_u`` (the one copy of the formula; measured: a single
-bright voxel projected by ASTRA, see ``tests/test_simulation.py``).
+bright voxel projected by ASTRA, see ``tests/engine/simulation/test_simulation.py``).
 
 Misalignment maps a point ``p = (x, u)`` of the aligned projection to the point ``p'`` of the
 misaligned one where the same feature appears::
