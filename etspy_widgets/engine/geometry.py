@@ -9,8 +9,9 @@ tilt ``θ`` at the coordinate
 in detector-pixel units with pixel centres at integers (ASTRA's
 ``create_proj_geom("parallel", 1.0, n_det, deg2rad(tilts))`` with
 ``create_vol_geom((thickness, n_det))``, which is what ETSpy reconstructs with; measured in
-``tests/engine/simulation/test_simulation.py``). [`detector_u`][] is that formula, written once: the numba
-kernels call its compiled twin ``detector_u_jit``, the simulations call it on arrays.
+``tests/engine/simulation/test_simulation.py``). [`detector_u`][] is that formula, written
+once: the numba kernels call its compiled twin ``detector_u_jit``, the simulations call it
+on arrays.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ light and the dark theme.
 
 Usage: ``python tests/browser/screenshots.py [docs/img]`` (needs ETSpy's test data for
 the needle series; the catalyst is simulated). Each scene registers, aligns, reconstructs
-and shows a quality report (the stand-in of ``tests/widgets/workbench/test_workbench_panels.py`` until
+and shows a quality report (the stand-in of ``tests/judging_fakes.py`` until
 ``stack.quality()`` exists), so every pane is on screen.
 """
 
@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))
 from harness import CHROMIUM, CHROMIUM_ARGS, Lab, open_and_run, write_notebook  # noqa: E402
 
 JUDGE = (f"import sys\nsys.path.insert(0, {str(HERE.parent)!r})\n"
-         "from test_workbench_panels import NeighbourReport\n"
+         "from judging_fakes import NeighbourReport\n"
          "if not callable(getattr(wb.stack, 'quality', None)):\n"
          "    wb.show_quality(NeighbourReport(wb.stack))\n")
 SCENES = {

@@ -102,9 +102,10 @@ class SliceSampler:
 
 #: The projector kernel of the live slices and ``test_align``: ``reconstruct``'s default
 #: (``recon.DEFAULT_KERNEL``, "strip"), so ``stack.reconstruct(method)`` with its defaults
-#: gives the same slices of the same columns (``tests/engine/align/test_preview_equals_final.py``). The
-#: strip matrix of a geometry is built once (about 2 s at 77 × 256²) and cached; after that
-#: three FBP slices take ~20 ms, and ``reconstruct`` of the same stack reuses the matrix.
+#: gives the same slices of the same columns
+#: (``tests/engine/align/test_preview_equals_final.py``). The strip matrix of a geometry is
+#: built once (0.3-2 s at 77 × 256², with the load) and cached; after that three FBP slices
+#: take ~20 ms, and ``reconstruct`` of the same stack reuses the matrix.
 SLICE_KERNEL = DEFAULT_KERNEL
 
 
