@@ -15,7 +15,7 @@ import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
 import { curvesPane, qualityStrip, scanPane, volumePanes } from "./judging.js";
-import { makeSync } from "./transport.js";
+import { epochMs, makeSync } from "./transport.js";
 
 /**
  * The live trial-alignment controls (tilt axis, nudges, slice method).
@@ -257,6 +257,22 @@ function bindKeys({ model, sync }, root, help) {
 }
 
 /**
+ * `later(fn)`: run `fn` at the next animation frame, once however often it was asked.
+ * @returns {(fn: Function) => void}
+ */
+function coalesced() {
+  const G = /** @type {any} */ (globalThis);
+  const frame = G.requestAnimationFrame ? G.requestAnimationFrame.bind(G)
+    : (/** @type {Function} */ cb) => setTimeout(cb, 16);
+  /** @type {Set<Function>} */
+  const due = new Set();
+  return (fn) => {
+    if (!due.size) frame(() => { const fns = [...due]; due.clear(); fns.forEach((f) => f()); });
+    due.add(fn);
+  };
+}
+
+/**
  * @param {{model: any, el: HTMLElement}} ctx
  */
 function render({ model, el }) {
@@ -309,11 +325,14 @@ function render({ model, el }) {
     root.classList.toggle("etw-busy", model.get("busy"));
   };
   const redrawAll = () => { tilt.draw(); slices.draw(); sino.draw(); };
+  // plots that only mark the current value are redrawn at the next animation frame, once
+  // however many values came: a slider's message leaves first, a drag draws them once a frame
+  const later = coalesced();
   const handlers = {
     "change:overlay": tilt.drawOverlay,
     "change:cmap": () => { redrawAll(); volume.draw(); }, "change:choices": drawControls,
     "change:quality": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
-    "change:tilt_shift": scan.draw, "change:tilt_rotation": scan.draw,
+    "change:tilt_shift": () => later(scan.draw), "change:tilt_rotation": () => later(scan.draw),
     "change:has_volume": volume.show,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
@@ -322,7 +341,8 @@ function render({ model, el }) {
     "change:contrast_limits": display.drawHist,
     "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
     "change:tilt_index": () => {
-      tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); strip.draw(); curves.draw();
+      tilt.slider.value = model.get("tilt_index"); trial.drawNudges();
+      later(strip.draw); later(curves.draw);
     },
     "change:nudges": trial.drawNudges,
   };
@@ -341,7 +361,7 @@ function render({ model, el }) {
       return;
     }
     if (!msg || !onFrame[msg.frame]) return;
-    frames[msg.frame] = { ...msg, data: buffers && buffers[0] };
+    frames[msg.frame] = { ...msg, data: buffers && buffers[0], t_arrived: epochMs() };
     onFrame[msg.frame]();
   };
   model.on("msg:custom", onMessage);

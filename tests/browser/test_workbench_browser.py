@@ -201,7 +201,8 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     assert after == python_frame(page, "slices_frame", 1)
     # latency while dragging the thumb with the mouse, one move at a time, each waiting
     # for the frame of the value it sent (the browser's own event → canvas painted)
-    page.evaluate("() => { window.__etwLatencies = []; window.__etwSent = null; }")
+    page.evaluate("() => { window.__etwLatencies = []; window.__etwBreakdown = []; "
+                  "window.__etwSent = null; }")
     x0, y0 = settled_centre(page, slider, "input[data-trait='tilt_shift']")
     page.mouse.move(x0, y0)
     page.mouse.down()
@@ -222,20 +223,29 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     page.mouse.up()
     lat = page.evaluate("() => window.__etwLatencies")
     assert len(lat) >= MOVES - 3
-    report("slider drag → redrawn slices", lat, "drag")
+    report("slider drag → redrawn slices", lat, "drag",
+           page.evaluate("() => window.__etwBreakdown"))
 
 
-def report(what, lat, key):
-    """Print p50/p95 and add them to ``$ETW_BROWSER_LATENCY_OUT`` (JSON) for the benchmark."""
+def report(what, lat, key, phases=()):
+    """Print p50/p95 (and the median of each phase of the probe's breakdown: where the
+    time went) and add them to ``$ETW_BROWSER_LATENCY_OUT`` (JSON) for the benchmark."""
     p50, p95 = percentile(lat, 50), percentile(lat, 95)
     size = f"{SIZE}² × {N_TILTS}" if SIZE else "128² × 90"
     print(f"\nbrowser {what}, {size} tilts: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
           f"min {min(lat):.1f}, max {max(lat):.1f} (n={len(lat)})")
+    names = [k for k in ("up", "wait", "compute", "encode", "down", "paint")
+             if any(k in p for p in phases)]
+    split = {k: {"p50": percentile([p[k] for p in phases if k in p], 50),
+                 "p95": percentile([p[k] for p in phases if k in p], 95)} for k in names}
+    if split:
+        print(f"browser   {key} phases p50/p95 (ms): " + ", ".join(
+            f"{k} {v['p50']:.1f}/{v['p95']:.1f}" for k, v in split.items()))
     out = os.environ.get("ETW_BROWSER_LATENCY_OUT")
     if out:
         path = Path(out)
         figures = json.loads(path.read_text()) if path.exists() else {}
-        figures[key] = {"p50": p50, "p95": p95, "n": len(lat)}
+        figures[key] = {"p50": p50, "p95": p95, "n": len(lat), "phases": split}
         path.write_text(json.dumps(figures))
 
 
@@ -248,7 +258,8 @@ def percentile(values, q):
 
 def test_tilt_change_redraws_the_projection_and_measure_latency(page):
     tilt = page.locator("input[data-trait='tilt_index']")
-    page.evaluate("() => { window.__etwTiltLatencies = []; window.__etwSent = null; }")
+    page.evaluate("() => { window.__etwTiltLatencies = []; window.__etwTiltBreakdown = []; "
+                  "window.__etwSent = null; }")
     start = run_cell_source(page, "RESULT = wb.tilt_index")
     tilt.focus()
     for k in range(MOVES):
@@ -257,7 +268,8 @@ def test_tilt_change_redraws_the_projection_and_measure_latency(page):
                                timeout=30000)
     lat = page.evaluate("() => window.__etwTiltLatencies")
     assert len(lat) >= MOVES - 3
-    report("tilt change → redrawn projection", lat, "tilt")
+    report("tilt change → redrawn projection", lat, "tilt",
+           page.evaluate("() => window.__etwTiltBreakdown"))
     assert canvas_pixels(page, "[data-pane='tilt']") == python_frame(page, "tilt_frame")
     run_cell_source(page, f"wb.tilt_index = {start}\nRESULT = 1")
     page.wait_for_function("(i) => window.__etwTiltIndex === i", arg=start, timeout=30000)

@@ -86,6 +86,7 @@ class AlignmentWorkbench(WorkbenchModel):
         self._report = self._scan = self._volume_of = None
         self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
         self._tilt_cache: dict = {}
+        self._tilt_asked = time.time()
         super().__init__(**kwargs)
         self.choices = self.method_choices()
         if slices is None:
@@ -174,6 +175,7 @@ class AlignmentWorkbench(WorkbenchModel):
     @t.observe("tilt_index", "view")
     def _on_view_change(self, change):
         if self._ready:
+            self._tilt_asked = time.time()
             self._refresh_tilt()
 
     @t.observe("contrast", "contrast_limits", "contrast_mode")
@@ -219,6 +221,9 @@ class AlignmentWorkbench(WorkbenchModel):
         """Send one frame to the views: its fields as JSON, its pixels as one buffer."""
         if frame:
             meta = {k: v for k, v in frame.items() if k != "data"}
+            if name == "tilt_frame":
+                meta["t_in"] = self._tilt_asked
+            meta["t_sent"] = time.time()  # the probe's breakdown of a latency (transport.js)
             self.send({"frame": name, **meta}, buffers=[frame["data"]])
 
     def _on_front_message(self, _widget, content, _buffers):
