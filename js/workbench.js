@@ -14,6 +14,7 @@ import { moveSlice, nudgeUpdate } from "./geometry.js";
 import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
+import { bytesOf } from "./paint.js";
 import { curvesPane, qualityStrip, scanPane, volumePanes } from "./judging.js";
 import { epochMs, makeSync } from "./transport.js";
 
@@ -257,6 +258,35 @@ function bindKeys({ model, sync }, root, help) {
 }
 
 /**
+ * The projection frames Python sent ahead (`tilt_atlas` messages: `key`, `frames` [meta of
+ * each], one buffer of their pixels back to back). `key(k)` sets the key the latest
+ * projection frame carries (-1: none); frames of another key are dropped.
+ */
+function makeAtlas() {
+  let current = -1;
+  /** @type {Map<number, any>} */
+  let byIndex = new Map();
+  return {
+    key(/** @type {number} */ k) {
+      const next = typeof k === "number" ? k : -1;
+      if (next !== current) { current = next; byIndex = new Map(); }
+    },
+    add(/** @type {any} */ msg, /** @type {any} */ buffer) {
+      if (msg.key !== current || !buffer) return;
+      const bytes = bytesOf(buffer);
+      let offset = 0;
+      for (const meta of msg.frames) {
+        const n = meta.shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
+        byIndex.set(meta.index, { ...meta, data: bytes.subarray(offset, offset + n),
+          source: "atlas" });
+        offset += n;
+      }
+    },
+    get(/** @type {number} */ index) { return byIndex.get(index); },
+  };
+}
+
+/**
  * `later(fn)`: run `fn` at the next animation frame, once however often it was asked.
  * @returns {(fn: Function) => void}
  */
@@ -328,6 +358,15 @@ function render({ model, el }) {
   // plots that only mark the current value are redrawn at the next animation frame, once
   // however many values came: a slider's message leaves first, a drag draws them once a frame
   const later = coalesced();
+  // every projection's frame of the whole view, sent once by Python (tilt_atlas chunks):
+  // a tilt change paints from it at once, without the kernel's round trip
+  const atlas = makeAtlas();
+  const fromAtlas = () => {
+    const f = atlas.get(model.get("tilt_index"));
+    if (!f || (model.get("view") || []).length) return;
+    frames.tilt_frame = f;
+    tilt.draw(); display.drawHist();
+  };
   const handlers = {
     "change:overlay": tilt.drawOverlay,
     "change:cmap": () => { redrawAll(); volume.draw(); }, "change:choices": drawControls,
@@ -341,6 +380,7 @@ function render({ model, el }) {
     "change:contrast_limits": display.drawHist,
     "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
     "change:tilt_index": () => {
+      fromAtlas();
       tilt.slider.value = model.get("tilt_index"); trial.drawNudges();
       later(strip.draw); later(curves.draw);
     },
@@ -360,7 +400,13 @@ function render({ model, el }) {
       }
       return;
     }
+    if (msg && msg.frame === "tilt_atlas") { atlas.add(msg, buffers && buffers[0]); return; }
     if (!msg || !onFrame[msg.frame]) return;
+    if (msg.frame === "tilt_frame") {
+      atlas.key(msg.atlas);
+      // a frame of a tilt left behind while the atlas already shows the current one
+      if (msg.index !== model.get("tilt_index") && atlas.get(model.get("tilt_index"))) return;
+    }
     frames[msg.frame] = { ...msg, data: buffers && buffers[0], t_arrived: epochMs() };
     onFrame[msg.frame]();
   };

@@ -38,6 +38,8 @@ from ._model import (
     stack_status,
 )
 
+#: The most pixels an atlas of projection frames holds (n × h × w of the uint8 frames).
+ATLAS_BYTES = 64 << 20
 FRAMES = ("tilt_frame", "sino_frame", "slices_frame", "ortho_xy", "ortho_xz", "ortho_yz")
 
 __all__ = ["COLORMAPS", "FILTER_METHODS", "RECON_METHODS", "REGISTRATION_METHODS",
@@ -86,6 +88,10 @@ class AlignmentWorkbench(WorkbenchModel):
         self._report = self._scan = self._volume_of = None
         self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
         self._tilt_cache: dict = {}
+        # every projection's frame of the whole view, made off the message thread and sent
+        # to the views in chunks: a tilt change is then painted in the browser at once
+        self._atlas: dict = {"key": 0, "stack": None, "settings": None, "frames": {}}
+        self._atlas_worker = LatestWorker(lambda err: None, name="atlas")
         self._tilt_asked = time.time()
         super().__init__(**kwargs)
         self.choices = self.method_choices()
@@ -151,6 +157,7 @@ class AlignmentWorkbench(WorkbenchModel):
         ok = self._ctl.wait(left())
         ok = self._live.wait(left()) and ok
         ok = self._prefetch.wait(left()) and ok
+        ok = self._atlas_worker.wait(left()) and ok
         return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
@@ -223,6 +230,7 @@ class AlignmentWorkbench(WorkbenchModel):
             meta = {k: v for k, v in frame.items() if k != "data"}
             if name == "tilt_frame":
                 meta["t_in"] = self._tilt_asked
+                meta["atlas"] = self._atlas_key()
             meta["t_sent"] = time.time()  # the probe's breakdown of a latency (transport.js)
             self.send({"frame": name, **meta}, buffers=[frame["data"]])
 
@@ -232,6 +240,7 @@ class AlignmentWorkbench(WorkbenchModel):
         if content["action"] == "frames":  # a new view: send what is shown
             for name in FRAMES:
                 self._push_frame(name, getattr(self, name))
+            self._send_atlas(resend=True)
             return
         try:
             self.press(content["action"], **{k: v for k, v in content.items() if k != "action"})
@@ -503,6 +512,11 @@ class AlignmentWorkbench(WorkbenchModel):
     def _tilt_frame(self, index: int, settings: tuple) -> dict:
         snap = self._snap
         view, size, contrast = settings
+        atlas = self._atlas
+        if atlas["stack"] is snap.stack and atlas["settings"] == settings:
+            hit = atlas["frames"].get(index)
+            if hit is not None:
+                return hit
         hit = self._tilt_cache.get((index, settings))
         if hit is not None and hit[0] is snap.stack:
             return hit[1]
@@ -517,11 +531,58 @@ class AlignmentWorkbench(WorkbenchModel):
         self._tilt_cache[(index, settings)] = (snap.stack, out)
         return out
 
+    def _atlas_key(self) -> int:
+        """The key of the atlas the views may paint from (-1: none, e.g. while zoomed)."""
+        atlas = self._atlas
+        if atlas["stack"] is self._snap.stack and atlas["settings"] == self._tilt_settings():
+            return int(atlas["key"])
+        return -1
+
+    def _send_atlas(self, resend: bool = False) -> None:
+        """Make (or, ``resend``, send again) every projection's frame of the whole view off
+        the message thread, in chunks of about 2 MB; a new stack or display setting starts
+        a new atlas (newest wins). Each frame waits for the live slices being computed, so
+        a drag is not slowed; too large a stack (over ``ATLAS_BYTES``) has none."""
+        snap, settings = self._snap, self._tilt_settings()
+        n, ny, nx = snap.data.shape
+        if settings[0]:  # zoomed: the frames follow the window (neighbours prefetched)
+            return
+        factor = _frames.reduction_factor((ny, nx), settings[1])
+        pixels = n * -(-ny // factor) * -(-nx // factor)
+        if pixels > ATLAS_BYTES:
+            return
+        atlas = self._atlas
+        if not (atlas["stack"] is snap.stack and atlas["settings"] == settings):
+            self._atlas = atlas = {"key": atlas["key"] + 1, "stack": snap.stack,
+                                   "settings": settings, "frames": {}}
+        elif not resend:
+            return
+        key = atlas["key"]
+        per_chunk = max(1, (2 << 20) // max(1, pixels // n))
+
+        def build():
+            for start in range(0, n, per_chunk):
+                chunk = []
+                for i in range(start, min(n, start + per_chunk)):
+                    self._live.wait(0.5)  # the live slices go first
+                    if self._atlas["key"] != key:
+                        return
+                    frame = atlas["frames"].get(i) or self._tilt_frame(i, settings)
+                    atlas["frames"][i] = frame
+                    chunk.append(frame)
+                meta = [{k: v for k, v in f.items() if k != "data"} for f in chunk]
+                self.send({"frame": "tilt_atlas", "key": key, "frames": meta},
+                          buffers=[b"".join(f["data"] for f in chunk)])
+        self._atlas_worker.submit(build)
+
     def _refresh_tilt(self):
-        """Send the projection shown (from the cache when a neighbour was prefetched), then
-        prepare its neighbours off the message thread: stepping through tilts only sends."""
+        """Send the projection shown (from the atlas or the cache when it was made ahead);
+        zoomed in, prepare its neighbours off the message thread: stepping only sends."""
         index, snap, settings = int(self.tilt_index), self._snap, self._tilt_settings()
+        self._send_atlas()  # a new atlas first: the frame below carries its key
         self.tilt_frame = self._tilt_frame(index, settings)
+        if self._atlas_key() >= 0:
+            return  # the atlas brings the neighbours
         n = snap.data.shape[0]
         todo = [i for i in (index + 1, index - 1, index + 2, index - 2) if 0 <= i < n]
 
@@ -557,3 +618,4 @@ class AlignmentWorkbench(WorkbenchModel):
         self._live.close()
         self._judge.close()
         self._prefetch.close()
+        self._atlas_worker.close()
