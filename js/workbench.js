@@ -110,7 +110,11 @@ function stepControls({ model, el, sync }) {
       run("tilt_align", "Find and correct the tilt axis")]),
     h("div", { class: "etw-field" }, [
       actionButton(model, "Judge", "judge",
-        "Run the quality report (stack.quality()) on the current stack, off the kernel's thread"),
+        "Run the quality report (stack.quality()) on the current stack, off the kernel's " +
+        "thread (it also runs after every step)"),
+      actionButton(model, "Scan tilt axis", "scan",
+        "Scan the tilt-axis rotation and offset (stack.tilt_axis_scan()) off the kernel's " +
+        "thread; click its curves to set the sliders"),
       actionButton(model, "Crop to view", "crop", "Keep only the zoomed region"),
       actionButton(model, "Remove this projection", "remove_projection",
         "Remove the projection shown from the stack")]),
@@ -370,7 +374,8 @@ function render({ model, el }) {
   const handlers = {
     "change:overlay": tilt.drawOverlay,
     "change:cmap": () => { redrawAll(); volume.draw(); }, "change:choices": drawControls,
-    "change:quality": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
+    "change:quality": strip.draw, "change:quality_note": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
+    "change:scan_note": scan.draw,
     "change:tilt_shift": () => later(scan.draw), "change:tilt_rotation": () => later(scan.draw),
     "change:has_volume": volume.show,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,

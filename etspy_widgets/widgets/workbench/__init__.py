@@ -23,7 +23,7 @@ from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
 from ...live._workbench import watch_workbench
-from .._worker import LatestWorker
+from .._worker import LatestWorker, error_line
 from . import _frames, _panels
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -84,8 +84,10 @@ class AlignmentWorkbench(WorkbenchModel):
         self._live = LivePreview(self, lambda: self._snap,
                                  lambda err: self._ctl.report("Live slices", err))
         self._judge = LatestWorker(lambda err: self._ctl.report("Quality report", err),
-                                   name="quality")
-        self._report = self._scan = self._volume_of = None
+                                   name="quality", stoppable=True)
+        self._scanner = LatestWorker(lambda err: self._ctl.report("Tilt-axis scan", err),
+                                     name="scan", stoppable=True)
+        self._report = self._scan = self._scan_of = self._volume_of = self._judged = None
         self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
         self._tilt_cache: dict = {}
         # every projection's frame of the whole view, made off the message thread and sent
@@ -158,6 +160,7 @@ class AlignmentWorkbench(WorkbenchModel):
         ok = self._live.wait(left()) and ok
         ok = self._prefetch.wait(left()) and ok
         ok = self._atlas_worker.wait(left()) and ok
+        ok = self._scanner.wait(left()) and ok
         return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
@@ -251,8 +254,8 @@ class AlignmentWorkbench(WorkbenchModel):
         """Press a button as the front end does (without blocking).
 
         ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
-        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``volume``,
-        ``cancel``, ``undo``, ``redo``.
+        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``judge``,
+        ``scan``, ``volume``, ``cancel``, ``undo``, ``redo``.
         """
         handlers = {
             "register": lambda: self.register(self.reg_method, block=False),
@@ -266,6 +269,7 @@ class AlignmentWorkbench(WorkbenchModel):
                 self.rec_method, block=False, **self._rec_options()),
             "remove_flagged": lambda: self.remove_flagged(block=False),
             "judge": self.judge,
+            "scan": self.scan_tilt_axis,
             "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
@@ -353,7 +357,32 @@ class AlignmentWorkbench(WorkbenchModel):
         """Show a tilt-axis scan (``stack.tilt_axis_scan()``'s contract: ``rotation``,
         ``offset``, ``uncertainty`` and the curve); a click on the curve sets the slider."""
         self.scan = _panels.scan(scan)
-        self._scan = scan
+        self._scan, self._scan_of = scan, self._snap.stack
+
+    def scan_tilt_axis(self, **kwargs) -> None:
+        """Run the engine's ``stack.tilt_axis_scan(**kwargs)`` on its own thread (the
+        sliders stay live) and show its curves in the scan pane (the Scan button): a click
+        on the rotation curve sets ``tilt_rotation``, on the offset curve ``tilt_shift``
+        (the scan's signs are the sliders'; Apply commits them). A measurement: the stack's
+        history gets no line. Newest wins; the scan is dropped when the stack changes."""
+        snap = self._snap
+        if not callable(getattr(snap.stack, "tilt_axis_scan", None)):
+            raise RuntimeError("This stack has no tilt_axis_scan(); pass a scan with "
+                               "wb.show_scan(scan).")
+        self.scan_note = "Scanning the tilt axis…"
+        asked = time.perf_counter()
+
+        def run():
+            try:
+                result = snap.stack.tilt_axis_scan(record=False, **kwargs)
+            except Exception:
+                if snap is self._snap:
+                    self.scan_note = "The tilt-axis scan failed (see the status line)."
+                raise
+            if snap is self._snap:
+                self.show_scan(result)
+                self.scan_note = f"Scanned in {time.perf_counter() - asked:.1f} s."
+        self._scanner.submit(run, supersede=True)
 
     def volume_view(self, **kwargs):
         """A 3D view of the latest reconstruction (``VolumeView``, ipyvolume)."""
@@ -452,30 +481,60 @@ class AlignmentWorkbench(WorkbenchModel):
         self._refresh_overlay()
         self.request_slices()
         self._live.warm()  # the binned copy a drag previews on, before the first drag
-        self._refresh_judging()
+        self._refresh_judging(judge=not reset_view)  # after each step (Judge: the first)
         self._refresh_volume()
 
-    def _refresh_judging(self) -> None:
+    def _refresh_judging(self, judge: bool = True) -> None:
         """Curves now; the quality report (when the stack computes one) on its own thread,
         so the sliders stay live; a given report is kept while it fits the projections."""
         stack = self._snap.stack
         if self._report is not None and len(self._report.table) != self._shape()[0]:
             self._report, self.quality = None, {}
+        if self._scan is not None and self._scan_of is not stack:  # it measured another
+            self._scan, self.scan, self.scan_note = None, {}, ""
         self.curves = _panels.curves(stack, self._report)
-        if self.auto_quality:
-            self.judge()
+        if self.auto_quality and judge:
+            self.judge(auto=True)
 
-    def judge(self) -> None:
-        """Run ``stack.quality()`` on its own thread (the sliders stay live) and show the
-        report in the strip and the curves (the Judge button; after every step with
-        ``auto_quality=True``)."""
-        stack = self._snap.stack
-        if callable(getattr(stack, "quality", None)):
-            def run():
-                report = stack.quality()
-                if stack is self._snap.stack:  # still the stack shown
-                    self.show_quality(report)
-            self._judge.submit(run)
+    def judge(self, auto: bool = False) -> None:
+        """Run the quality report on its own thread (the sliders stay live) and show it in
+        the strip and the curves: after every step that changes the stack (``auto_quality``,
+        on by default) and from the Judge button. Newest wins: a report still running on a
+        stack a newer step replaced is stopped, and only the current stack's is shown.
+
+        The report is ``stack.quality(resolution=False)`` (the strip needs the table, not
+        the FRC) of a sibling sharing the stack's arrays, so the stack's own history gets no
+        measurement line per step. ``timings`` gets ``("quality", seconds)``: from the step's
+        end to the strip updated. A failure of an automatic report is shown beside the strip
+        (``quality_note``), of a pressed one in the status line.
+        """
+        snap = self._snap
+        if not callable(getattr(snap.stack, "quality", None)):
+            return
+        if auto and self._judged is snap.stack:
+            return  # e.g. a cancelled step: the same stack, already judged
+        self._judged = snap.stack
+        asked = time.perf_counter()
+        self.quality_note = "Judging the alignment…"
+
+        def run():
+            try:
+                stack = snap.stack
+                sibling = stack._deepcopy_with_new_data(stack.data) \
+                    if hasattr(stack, "_deepcopy_with_new_data") else stack
+                report = sibling.quality(resolution=False)
+            except Exception as err:
+                if snap is self._snap:
+                    self.quality_note = f"Quality report failed: {error_line(err)}"
+                    if not auto:
+                        raise
+                return
+            if snap is self._snap:  # still the stack shown
+                self.show_quality(report)
+                seconds = time.perf_counter() - asked
+                self._live.timings.append(("quality", seconds))
+                self.quality_note = f"Judged in {seconds:.1f} s."
+        self._judge.submit(run, supersede=True)
 
     def _refresh_volume(self) -> None:
         rec = self.rec
@@ -617,5 +676,6 @@ class AlignmentWorkbench(WorkbenchModel):
         """Stop the live-slice thread (the widget stops updating its slices)."""
         self._live.close()
         self._judge.close()
+        self._scanner.close()
         self._prefetch.close()
         self._atlas_worker.close()
