@@ -5,6 +5,8 @@
 /** @typedef {{get: Function, set: Function, save_changes: Function, on: Function,
  *   off: Function, send: Function}} Model */
 
+import { bytesOf } from "./paint.js";
+
 const G = /** @type {any} */ (globalThis);
 
 /**
@@ -142,5 +144,40 @@ export function makeSync(model, clock = {}) {
       timers.set(trait, timer(() => { timers.delete(trait); put(trait, value); flush(); }, ms));
     },
     flush,
+  };
+}
+
+/**
+ * The projection frames Python sent ahead (`tilt_atlas` messages: `key`, `frames` [meta of
+ * each], one buffer of their pixels back to back). `key(k)` sets the key the latest
+ * projection frame carries (-1: none); frames of another key are dropped.
+ */
+export function makeAtlas() {
+  let current = -1;  // the key of the frames held (keys only grow)
+  let active = false;  // the latest projection frame carries that key (-1 while zoomed)
+  /** @type {Map<number, any>} */
+  let byIndex = new Map();
+  const adopt = (/** @type {number} */ k) => {
+    if (k > current) { current = k; byIndex = new Map(); }
+  };
+  return {
+    key(/** @type {number} */ k) {
+      const next = typeof k === "number" ? k : -1;
+      adopt(next);
+      active = next >= 0 && next === current;
+    },
+    add(/** @type {any} */ msg, /** @type {any} */ buffer) {
+      if (!buffer || msg.key < current) return;
+      if (msg.key > current) { adopt(msg.key); active = true; }
+      const bytes = bytesOf(buffer);
+      let offset = 0;
+      for (const meta of msg.frames) {
+        const n = meta.shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
+        byIndex.set(meta.index, { ...meta, data: bytes.subarray(offset, offset + n),
+          source: "atlas" });
+        offset += n;
+      }
+    },
+    get(/** @type {number} */ index) { return active ? byIndex.get(index) : undefined; },
   };
 }

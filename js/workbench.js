@@ -14,9 +14,8 @@ import { moveSlice, nudgeUpdate } from "./geometry.js";
 import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
-import { bytesOf } from "./paint.js";
 import { curvesPane, qualityStrip, scanPane, volumePanes } from "./judging.js";
-import { epochMs, makeSync } from "./transport.js";
+import { epochMs, makeAtlas, makeSync } from "./transport.js";
 
 /**
  * The live trial-alignment controls (tilt axis, nudges, slice method).
@@ -259,35 +258,6 @@ function bindKeys({ model, sync }, root, help) {
         stepValue(cur[act.nudge], act.by, -10, 10)));
     }
   });
-}
-
-/**
- * The projection frames Python sent ahead (`tilt_atlas` messages: `key`, `frames` [meta of
- * each], one buffer of their pixels back to back). `key(k)` sets the key the latest
- * projection frame carries (-1: none); frames of another key are dropped.
- */
-function makeAtlas() {
-  let current = -1;
-  /** @type {Map<number, any>} */
-  let byIndex = new Map();
-  return {
-    key(/** @type {number} */ k) {
-      const next = typeof k === "number" ? k : -1;
-      if (next !== current) { current = next; byIndex = new Map(); }
-    },
-    add(/** @type {any} */ msg, /** @type {any} */ buffer) {
-      if (msg.key !== current || !buffer) return;
-      const bytes = bytesOf(buffer);
-      let offset = 0;
-      for (const meta of msg.frames) {
-        const n = meta.shape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
-        byIndex.set(meta.index, { ...meta, data: bytes.subarray(offset, offset + n),
-          source: "atlas" });
-        offset += n;
-      }
-    },
-    get(/** @type {number} */ index) { return byIndex.get(index); },
-  };
 }
 
 /**

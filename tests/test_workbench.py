@@ -457,6 +457,8 @@ def test_frames_travel_at_the_size_the_panes_show_and_neighbours_are_prefetched(
                           tilts=np.linspace(-60, 60, 9))
     wb = etw.AlignmentWorkbench(stack, display_size=128)
     wb.wait()
+    assert wb._atlas_key() == -1  # no view yet: no atlas
+    wb._on_front_message(wb, {"action": "frames"}, [])  # a view opens
     assert wb.tilt_frame["shape"] == [100, 100] and wb.tilt_frame["factor"] == 3
     assert max(wb.slices_frame["shape"][1:]) <= 128
     wb.display_size = 320  # the pane grew

@@ -94,6 +94,7 @@ class AlignmentWorkbench(WorkbenchModel):
         # to the views in chunks: a tilt change is then painted in the browser at once
         self._atlas: dict = {"key": 0, "stack": None, "settings": None, "frames": {}}
         self._atlas_worker = LatestWorker(lambda err: None, name="atlas")
+        self._viewed = False  # a front end asked for the frames (the atlas is for views)
         self._tilt_asked = time.time()
         super().__init__(**kwargs)
         self.choices = self.method_choices()
@@ -241,9 +242,10 @@ class AlignmentWorkbench(WorkbenchModel):
         if not isinstance(content, dict) or "action" not in content:
             return
         if content["action"] == "frames":  # a new view: send what is shown
+            self._viewed = True
+            self._send_atlas(resend=True)  # first: the projection frame carries its key
             for name in FRAMES:
                 self._push_frame(name, getattr(self, name))
-            self._send_atlas(resend=True)
             return
         try:
             self.press(content["action"], **{k: v for k, v in content.items() if k != "action"})
@@ -568,8 +570,8 @@ class AlignmentWorkbench(WorkbenchModel):
         return (tuple(self.view), int(self.display_size),
                 tuple((k, tuple(v)) for k, v in sorted(contrast.items())))
 
-    def _tilt_frame(self, index: int, settings: tuple) -> dict:
-        snap = self._snap
+    def _tilt_frame(self, index: int, settings: tuple, snap: Snapshot | None = None) -> dict:
+        snap = snap or self._snap
         view, size, contrast = settings
         atlas = self._atlas
         if atlas["stack"] is snap.stack and atlas["settings"] == settings:
@@ -604,7 +606,7 @@ class AlignmentWorkbench(WorkbenchModel):
         a drag is not slowed; too large a stack (over ``ATLAS_BYTES``) has none."""
         snap, settings = self._snap, self._tilt_settings()
         n, ny, nx = snap.data.shape
-        if settings[0]:  # zoomed: the frames follow the window (neighbours prefetched)
+        if settings[0] or not self._viewed:  # zoomed: frames follow the window (prefetched)
             return
         factor = _frames.reduction_factor((ny, nx), settings[1])
         pixels = n * -(-ny // factor) * -(-nx // factor)
@@ -626,7 +628,7 @@ class AlignmentWorkbench(WorkbenchModel):
                     self._live.wait(0.5)  # the live slices go first
                     if self._atlas["key"] != key:
                         return
-                    frame = atlas["frames"].get(i) or self._tilt_frame(i, settings)
+                    frame = atlas["frames"].get(i) or self._tilt_frame(i, settings, snap)
                     atlas["frames"][i] = frame
                     chunk.append(frame)
                 meta = [{k: v for k, v in f.items() if k != "data"} for f in chunk]
