@@ -158,12 +158,13 @@ def test_a_stack_that_reports_its_quality_is_judged_off_the_message_thread(serie
     threads = []
 
     class JudgedStack(etw.TomoStack):
-        def quality(self):
+        def quality(self, **kwargs):
             threads.append(threading.current_thread())
             return NeighbourReport(self)
 
-    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values),
-                                auto_quality=True)
+    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values))
+    assert wb.wait(60) and wb.quality == {}  # opening judges nothing: Judge does
+    wb.press("judge")
     assert wb.wait(60)
     assert wb.quality["flagged"] == [7]
     assert threads and all(t is not threading.main_thread() for t in threads)

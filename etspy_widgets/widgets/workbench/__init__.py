@@ -495,6 +495,9 @@ class AlignmentWorkbench(WorkbenchModel):
         if self._scan is not None and self._scan_of is not stack:  # it measured another
             self._scan, self.scan, self.scan_note = None, {}, ""
         self.curves = _panels.curves(stack, self._report)
+        watcher = getattr(getattr(self, "live", None), "watcher", None)
+        if getattr(watcher, "running", False):
+            judge = False  # a growing series (``watch``): judged once stopped (Judge)
         if self.auto_quality and judge:
             self.judge(auto=True)
 
