@@ -51,6 +51,18 @@ def page(lab, lab_root, browser_context):
     pg.close()
 
 
+def until_python(page, expr, ok, tries=40):
+    """``expr`` evaluated in the kernel (after ``wb.wait()``) once ``ok(value)``: a value the
+    browser already shows (projections are painted from the atlas at once) may still be on
+    its way to the kernel (ipywidgets holds a message back while the kernel is busy)."""
+    for _ in range(tries):
+        value = run_cell_source(page, f"wb.wait()\nRESULT = {expr}")
+        if ok(value):
+            return value
+        page.wait_for_timeout(200)
+    return value
+
+
 def python_frame(page, trait, index=0):
     return run_cell_source(page, f"""
 f = wb.{trait}
@@ -149,8 +161,8 @@ def test_keyboard_shortcuts_when_the_widget_has_focus(page):
     page.keyboard.press("3")
     page.keyboard.press("ArrowUp")
     page.wait_for_function(f"() => window.__etwTiltIndex === {start[0] + 2}", timeout=20000)
-    state = run_cell_source(page, "wb.wait()\nRESULT = [wb.tilt_index, wb.tilt_shift, "
-                                  "wb.selected_slice, wb.slices]")
+    state = until_python(page, "[wb.tilt_index, wb.tilt_shift, wb.selected_slice, wb.slices]",
+                         lambda v: v[0] == start[0] + 2 and v[2] == 2)
     assert state[0] == start[0] + 2
     assert state[1] == pytest.approx(start[1] + 0.1)
     assert state[2] == 2 and state[3][2] == start[3][2] + 1
@@ -270,6 +282,8 @@ def test_tilt_change_redraws_the_projection_and_measure_latency(page):
     assert len(lat) >= MOVES - 3
     report("tilt change → redrawn projection", lat, "tilt",
            page.evaluate("() => window.__etwTiltBreakdown"))
+    until_python(page, "wb.tilt_index", lambda v: v == start + MOVES)
+    page.wait_for_timeout(300)  # the kernel's own frame of it, painted again
     assert canvas_pixels(page, "[data-pane='tilt']") == python_frame(page, "tilt_frame")
     run_cell_source(page, f"wb.tilt_index = {start}\nRESULT = 1")
     page.wait_for_function("(i) => window.__etwTiltIndex === i", arg=start, timeout=30000)
@@ -284,7 +298,8 @@ def test_tilt_slider_arrow_keys_and_angle(page):
         page.keyboard.press("ArrowRight")
     page.wait_for_function("(a) => document.querySelector('[data-role=angle]').textContent"
                            ".includes('(4/')", arg=angle0, timeout=20000)
-    state = run_cell_source(page, "RESULT = [wb.tilt_index, wb.tilt_angles[wb.tilt_index]]")
+    state = until_python(page, "[wb.tilt_index, wb.tilt_angles[wb.tilt_index]]",
+                         lambda v: v[0] == 3)
     assert state[0] == 3
     assert page.locator("[data-role='angle']").text_content().strip().startswith(
         f"{state[1]:.1f}°")

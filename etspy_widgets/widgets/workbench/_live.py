@@ -24,7 +24,9 @@ from ...engine.transform import bin_stack
 from .._worker import LatestWorker
 from . import _frames
 
-#: Largest image side used for live previews while a slider is being dragged.
+#: Largest image side used for live previews while a slider is being dragged; a stack of
+#: this side or more is previewed at least 2 × 2 binned (256² as 128²: its full-resolution
+#: slices cost ~30-50 ms, over the browser's budget with the round trip).
 PREVIEW_SIZE = 256
 
 
@@ -68,7 +70,10 @@ class SliceEngine:
 
     def factor(self, snap: Snapshot, preview: bool) -> int:
         ny, nx = snap.data.shape[-2:]
-        return _frames.reduction_factor((ny, nx), PREVIEW_SIZE) if preview else 1
+        if not preview:
+            return 1
+        factor = _frames.reduction_factor((ny, nx), PREVIEW_SIZE)
+        return 2 if factor == 1 and max(ny, nx) >= PREVIEW_SIZE else factor
 
     def _data(self, snap: Snapshot, factor: int) -> np.ndarray:
         stack = snap.stack
