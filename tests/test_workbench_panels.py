@@ -227,7 +227,16 @@ def test_a_stale_report_is_stopped_when_a_newer_one_is_asked():
     assert worker.wait(60)
     assert events == ["newer"] and worker.superseded == 1 and errors == []
     plain = LatestWorker(errors.append, name="plain")  # not stoppable: runs to its end
-    plain.submit(lambda: [step() for _ in range(1000)] and events.append("plain"))
+    plain_started = threading.Event()
+
+    def plain_job():
+        plain_started.set()
+        for _ in range(10 ** 5):
+            step()
+        events.append("plain")
+
+    plain.submit(plain_job)
+    assert plain_started.wait(30)
     plain.submit(lambda: None, supersede=True)
     assert plain.wait(60) and "plain" in events and plain.superseded == 0
     worker.close()
