@@ -13,6 +13,11 @@ Usage::
     python benchmarks/bench_workbench.py            # 77 × 256² and 151 × 1024²
     python benchmarks/bench_workbench.py --quick    # 77 × 256² only
     python benchmarks/bench_workbench.py --browser  # also the browser p50/p95 (Chromium)
+    python benchmarks/bench_workbench.py --quality  # also: a step → the quality strip updated
+
+``--quality`` times, after a step (remove one projection), the automatic quality report
+from the step's end to the strip updated (``wb.timings``' "quality"), and the slider while
+it runs (the frames still come: the report is on its own thread).
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ def make_stack(n_tilts: int, size: int):
                            tiltrotate=1.0).stack
 
 
-def time_slider(wb, values, dragging: bool) -> list[float]:
-    """Seconds from set_state(tilt_shift=v) to the frame for v being assigned."""
+def time_slider(wb, values, dragging: bool, settle: bool = True) -> list[float]:
+    """Seconds from set_state(tilt_shift=v) to the frame for v being assigned (``settle``:
+    and all pending work done before the next value)."""
     got = threading.Event()
     target = {"v": None}
 
@@ -55,7 +61,10 @@ def time_slider(wb, values, dragging: bool) -> list[float]:
 
     wb.observe(on_frame, "slices_frame")
     wb.set_state({"dragging": dragging})
-    wb.wait()
+    if settle:
+        wb.wait()
+    else:
+        wb._live.wait()
     out = []
     for v in values:
         target["v"] = float(v)
@@ -65,7 +74,10 @@ def time_slider(wb, values, dragging: bool) -> list[float]:
         if not got.wait(60):
             raise TimeoutError(f"no frame within 60 s: {wb.error} {wb.last_traceback}")
         out.append(time.perf_counter() - start)
-        wb.wait()
+        if settle:
+            wb.wait()
+        else:
+            wb._live.wait()
     wb.unobserve(on_frame, "slices_frame")
     return out
 
@@ -117,6 +129,31 @@ def run_size(n_tilts: int, size: int, target_ms: float, repeats: int) -> dict:
     return {"drag": drag, "settled": settled, "baseline": base, "first": first}
 
 
+def quality_refresh(n_tilts: int, size: int, target_s: float) -> float:
+    """Seconds from a step's end to the quality strip updated, with the slider dragged
+    meanwhile (its frame times printed)."""
+    stack = make_stack(n_tilts, size)
+    wb = etw.AlignmentWorkbench(stack)
+    wb.wait()
+    wb.remove_projection(0)  # returns when the step is done; the report starts then
+    values = np.round(np.linspace(-2.0, 2.0, 10), 3)
+    during = time_slider(wb, values, dragging=True, settle=False)
+    judging = wb.quality_note.startswith("Judging")
+    wb.wait()
+    seconds = dict(wb.timings).get("quality", float("nan"))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    verdict = "meets" if seconds <= target_s else "MISSES"
+    print(f"\n== quality strip after a step, {n_tilts} × {size}² (load {load:.1f}): "
+          f"{seconds:.2f} s from the step's end to the strip updated — {verdict} ≤ "
+          f"{target_s:.0f} s")
+    print(f"  slider while the report ran ({'still judging' if judging else 'report done'} "
+          f"after the drags): {fmt(during)}")
+    print(f"  strip: {len(wb.quality.get('residual', []))} projections, "
+          f"{len(wb.quality.get('flagged', []))} flagged; {wb.quality_note}")
+    wb.shutdown()
+    return seconds
+
+
 def browser_latency(size: int, moves: int = 30) -> dict | None:
     """Browser p50/p95: slider drag → redrawn slices, tilt change → redrawn projection
     (the browser test's measurements, ``moves`` events each)."""
@@ -140,12 +177,21 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="77 × 256² only")
     parser.add_argument("--browser", action="store_true", help="also measure in Chromium")
+    parser.add_argument("--quality", action="store_true",
+                        help="also time the quality strip's refresh after a step")
+    parser.add_argument("--no-slider", action="store_true",
+                        help="skip the Python slider figures (with --browser or --quality)")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args(argv)
     print(f"etspy-widgets workbench benchmark, {os.cpu_count()} CPU cores")
-    run_size(77, 256, 60.0, args.repeats)
-    if not args.quick:
-        run_size(151, 1024, 250.0, max(10, args.repeats // 2))
+    if not args.no_slider:
+        run_size(77, 256, 60.0, args.repeats)
+        if not args.quick:
+            run_size(151, 1024, 250.0, max(10, args.repeats // 2))
+    if args.quality:
+        quality_refresh(77, 256, 2.0)
+        if not args.quick:
+            quality_refresh(151, 1024, 30.0)
     if args.browser:
         print("\n== browser (JupyterLab + Chromium): slider drag → redrawn slices (targets p95 "
               "≤ 100 ms at 256², ≤ 250 ms at 1024²), tilt change → redrawn projection (p95 ≤ "

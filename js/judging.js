@@ -17,15 +17,18 @@ export function qualityStrip({ model, sync }) {
   const box = h("div", { class: "etw-strip", title: "Quality per projection (bar: residual, " +
     "colour: flag reason); click a bar to show that projection" }, [canvas]);
   const legend = h("div", { class: "etw-legend" });
+  const note = h("span", { class: "etw-hint", dataset: { role: "quality-note" } });
   const remove = actionButton(model, "Remove flagged", "remove_flagged",
     "Remove every flagged projection (one logged step)");
   const node = h("div", { class: "etw-pane etw-hidden", dataset: { role: "quality" } },
-    [box, h("div", { class: "etw-field" }, [legend, remove])]);
+    [box, h("div", { class: "etw-field" }, [legend, remove, note])]);
   const draw = () => {
     const q = model.get("quality") || {};
     const on = Boolean(q.residual && q.residual.length);
-    node.classList.toggle("etw-hidden", !on);
-    if (!on) return;
+    note.textContent = model.get("quality_note") || "";
+    node.classList.toggle("etw-hidden", !on && !note.textContent);
+    box.classList.toggle("etw-hidden", !on);
+    if (!on) { legend.replaceChildren(); remove.disabled = true; return; }
     drawStrip(canvas, q.residual, q.flag.map(flagColour), model.get("tilt_index"),
       themeColours(canvas));
     const reasons = [...new Set(q.flag.filter(Boolean))];
@@ -79,38 +82,67 @@ export function curvesPane({ model, sync }) {
 }
 
 /**
- * The tilt-axis scan: score per value tried, the best and the slider's value marked; a
- * click sets the slider (rotation or shift) to the value under the pointer.
+ * The tilt-axis scan: score per rotation tried (least over the offsets) and, for the
+ * engine's scan, per offset at the best rotation; the best (dot) and the slider's value
+ * (line) marked; a click on a curve sets its slider (rotation or shift) to the value there.
  * @param {{model: any, sync: any}} ctx
  */
 export function scanPane({ model, sync }) {
-  const canvas = h("canvas", { class: "etw-plot", dataset: { pane: "scan" } });
   const title = h("div", { class: "etw-title", textContent: "Tilt-axis scan" });
+  const note = h("div", { class: "etw-hint", dataset: { role: "scan-note" } });
+  const plots = ["rotation", "offset"].map((which) => {
+    const canvas = h("canvas", { class: "etw-plot", dataset: { pane: which === "rotation" ?
+      "scan" : "scan-offset" } });
+    const box = h("div", { class: "etw-plotbox", title: which === "rotation"
+      ? "Score against the tilt-axis rotation; click to set the rotation slider"
+      : "Score against the tilt-axis offset (at the best rotation); click to set the shift " +
+        "slider" }, [canvas]);
+    return { which, canvas, box, layout: /** @type {any} */ (null) };
+  });
   const node = h("div", { class: "etw-pane etw-hidden", title: "Score of each tilt-axis value " +
     "tried (dot: the best); the line is the slider's value; click to set it",
-  dataset: { role: "scan" } }, [title, h("div", { class: "etw-plotbox" }, [canvas])]);
-  /** @type {any} */
-  let layout = null;
-  const trait = (/** @type {any} */ s) => s.kind === "offset" ? "tilt_shift" : "tilt_rotation";
+  dataset: { role: "scan" } }, [title, note, ...plots.map((p) => p.box)]);
+  /** the curve of a plot: [x, y, trait, best, unit] or null */
+  const curve = (/** @type {any} */ s, /** @type {string} */ which) => {
+    if (which === "rotation") {
+      const trait = s.kind === "offset" ? "tilt_shift" : "tilt_rotation";
+      return [s.x, s.y, trait, s.kind === "offset" ? s.offset : s.rotation,
+        s.kind === "offset" ? "px" : "°"];
+    }
+    return s.offset_x ? [s.offset_x, s.offset_y, "tilt_shift", s.offset, "px"] : null;
+  };
   const draw = () => {
     const s = model.get("scan") || {};
-    node.classList.toggle("etw-hidden", !s.x);
-    if (!s.x) return;
-    const best = s.kind === "offset" ? s.offset : s.rotation;
-    const k = nearestIndex(s.x, best);
-    title.textContent = `Tilt-axis scan: best ${s.kind} ${best.toFixed(2)}` +
-      (s.kind === "offset" ? " px" : "°") + (s.uncertainty && s.uncertainty.length
-      ? ` ± ${Number(s.uncertainty[0]).toFixed(2)}` : "");
-    layout = linePlot(canvas, { x: s.x, series: [{ y: s.y, color: "#2ca02c" }],
-      marker: model.get(trait(s)), point: { x: s.x[k], y: s.y[k] },
-      colours: themeColours(canvas), xlabel: s.kind === "offset" ? "shift (px)" : "rotation (°)" });
+    note.textContent = model.get("scan_note") || "";
+    node.classList.toggle("etw-hidden", !s.x && !note.textContent);
+    if (!s.x) { plots.forEach((p) => p.box.classList.add("etw-hidden")); return; }
+    const u = s.uncertainty || [];
+    title.textContent = s.kind === "offset"
+      ? `Tilt-axis scan: best offset ${s.offset.toFixed(2)} px`
+      : `Tilt-axis scan: best ${s.rotation.toFixed(2)}°` +
+        (u.length ? ` ± ${Number(u[0]).toFixed(2)}` : "") +
+        (s.offset_x ? `, ${s.offset.toFixed(2)} px` + (u.length > 1 ?
+          ` ± ${Number(u[1]).toFixed(2)}` : "") : "");
+    for (const p of plots) {
+      const c = curve(s, p.which);
+      p.box.classList.toggle("etw-hidden", !c);
+      if (!c) continue;
+      const [x, y, trait, best, unit] = c;
+      const k = nearestIndex(x, best);
+      p.layout = linePlot(p.canvas, { x, series: [{ y, color: "#2ca02c" }],
+        marker: model.get(trait), point: { x: x[k], y: y[k] }, colours: themeColours(p.canvas),
+        xlabel: trait === "tilt_shift" ? `shift (${unit})` : `rotation (${unit})` });
+    }
   };
-  canvas.addEventListener("click", (/** @type {MouseEvent} */ ev) => {
-    const s = model.get("scan") || {};
-    if (!layout || !s.x) return;
-    const r = canvas.getBoundingClientRect();
-    sync.now(trait(s), Math.round(plotX(layout, ev.clientX - r.left) * 100) / 100);
-  });
+  for (const p of plots) {
+    p.canvas.addEventListener("click", (/** @type {MouseEvent} */ ev) => {
+      const s = model.get("scan") || {};
+      const c = s.x ? curve(s, p.which) : null;
+      if (!p.layout || !c) return;
+      const r = p.canvas.getBoundingClientRect();
+      sync.now(c[2], Math.round(plotX(p.layout, ev.clientX - r.left) * 100) / 100);
+    });
+  }
   return { node, draw };
 }
 

@@ -15,7 +15,7 @@ import { dragLimits, drawHistogram, themeColours, valueAt } from "./plots.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { sinoPane, slicePanes, statusBar, tiltPane } from "./panes.js";
 import { curvesPane, qualityStrip, scanPane, volumePanes } from "./judging.js";
-import { makeSync } from "./transport.js";
+import { epochMs, makeAtlas, makeSync } from "./transport.js";
 
 /**
  * The live trial-alignment controls (tilt axis, nudges, slice method).
@@ -109,7 +109,11 @@ function stepControls({ model, el, sync }) {
       run("tilt_align", "Find and correct the tilt axis")]),
     h("div", { class: "etw-field" }, [
       actionButton(model, "Judge", "judge",
-        "Run the quality report (stack.quality()) on the current stack, off the kernel's thread"),
+        "Run the quality report (stack.quality()) on the current stack, off the kernel's " +
+        "thread (it also runs after every step)"),
+      actionButton(model, "Scan tilt axis", "scan",
+        "Scan the tilt-axis rotation and offset (stack.tilt_axis_scan()) off the kernel's " +
+        "thread; click its curves to set the sliders"),
       actionButton(model, "Crop to view", "crop", "Keep only the zoomed region"),
       actionButton(model, "Remove this projection", "remove_projection",
         "Remove the projection shown from the stack")]),
@@ -257,6 +261,22 @@ function bindKeys({ model, sync }, root, help) {
 }
 
 /**
+ * `later(fn)`: run `fn` at the next animation frame, once however often it was asked.
+ * @returns {(fn: Function) => void}
+ */
+function coalesced() {
+  const G = /** @type {any} */ (globalThis);
+  const frame = G.requestAnimationFrame ? G.requestAnimationFrame.bind(G)
+    : (/** @type {Function} */ cb) => setTimeout(cb, 16);
+  /** @type {Set<Function>} */
+  const due = new Set();
+  return (fn) => {
+    if (!due.size) frame(() => { const fns = [...due]; due.clear(); fns.forEach((f) => f()); });
+    due.add(fn);
+  };
+}
+
+/**
  * @param {{model: any, el: HTMLElement}} ctx
  */
 function render({ model, el }) {
@@ -309,11 +329,24 @@ function render({ model, el }) {
     root.classList.toggle("etw-busy", model.get("busy"));
   };
   const redrawAll = () => { tilt.draw(); slices.draw(); sino.draw(); };
+  // plots that only mark the current value are redrawn at the next animation frame, once
+  // however many values came: a slider's message leaves first, a drag draws them once a frame
+  const later = coalesced();
+  // every projection's frame of the whole view, sent once by Python (tilt_atlas chunks):
+  // a tilt change paints from it at once, without the kernel's round trip
+  const atlas = makeAtlas();
+  const fromAtlas = () => {
+    const f = atlas.get(model.get("tilt_index"));
+    if (!f || (model.get("view") || []).length) return;
+    frames.tilt_frame = f;
+    tilt.draw(); display.drawHist();
+  };
   const handlers = {
     "change:overlay": tilt.drawOverlay,
     "change:cmap": () => { redrawAll(); volume.draw(); }, "change:choices": drawControls,
-    "change:quality": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
-    "change:tilt_shift": scan.draw, "change:tilt_rotation": scan.draw,
+    "change:quality": strip.draw, "change:quality_note": strip.draw, "change:curves": curves.draw, "change:scan": scan.draw,
+    "change:scan_note": scan.draw,
+    "change:tilt_shift": () => later(scan.draw), "change:tilt_rotation": () => later(scan.draw),
     "change:has_volume": volume.show,
     "change:status": drawStatus, "change:error": drawStatus, "change:busy": drawStatus,
     "change:progress": drawStatus, "change:can_undo": drawStatus, "change:can_redo": drawStatus,
@@ -322,7 +355,9 @@ function render({ model, el }) {
     "change:contrast_limits": display.drawHist,
     "change:selected_slice": () => { tilt.drawOverlay(); slices.draw(); },
     "change:tilt_index": () => {
-      tilt.slider.value = model.get("tilt_index"); trial.drawNudges(); strip.draw(); curves.draw();
+      fromAtlas();
+      tilt.slider.value = model.get("tilt_index"); trial.drawNudges();
+      later(strip.draw); later(curves.draw);
     },
     "change:nudges": trial.drawNudges,
   };
@@ -340,8 +375,14 @@ function render({ model, el }) {
       }
       return;
     }
+    if (msg && msg.frame === "tilt_atlas") { atlas.add(msg, buffers && buffers[0]); return; }
     if (!msg || !onFrame[msg.frame]) return;
-    frames[msg.frame] = { ...msg, data: buffers && buffers[0] };
+    if (msg.frame === "tilt_frame") {
+      atlas.key(msg.atlas);
+      // a frame of a tilt left behind while the atlas already shows the current one
+      if (msg.index !== model.get("tilt_index") && atlas.get(model.get("tilt_index"))) return;
+    }
+    frames[msg.frame] = { ...msg, data: buffers && buffers[0], t_arrived: epochMs() };
     onFrame[msg.frame]();
   };
   model.on("msg:custom", onMessage);

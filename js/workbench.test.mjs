@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { containRect, moveSlice, nearestSlice, nudgeUpdate, panWindow, toData, zoomWindow } from "./geometry.js";
 import { SHORTCUTS, keyAction, stepValue } from "./keys.js";
 import { bytesOf, lut } from "./paint.js";
-import { instrument, instrumented, makeSync } from "./transport.js";
+import { breakdown, instrument, instrumented, makeAtlas, makeSync } from "./transport.js";
 
 test("grey colour map is the identity", () => {
   const t = lut("gray");
@@ -217,4 +217,31 @@ test("quality strip: bar under the pointer and colour by flag reason", () => {
   assert.equal(flagColour("high residual"), "#f44336");
   assert.equal(flagColour("low NCC"), "#ff9800");
   assert.equal(flagColour("something else"), "#795548");
+});
+
+test("the atlas keeps the frames of the latest key, inactive while zoomed", () => {
+  const atlas = makeAtlas();
+  const chunk = (key, indices) => [{ key, frames: indices.map((i) => ({ index: i, shape: [2, 2] })) },
+    new Uint8Array(indices.flatMap((i) => [i, i, i, i]))];
+  atlas.add(...chunk(1, [0, 1]));  // chunks may come before the frame that names the key
+  assert.deepEqual([...atlas.get(1).data], [1, 1, 1, 1]);
+  atlas.key(1);
+  atlas.add(...chunk(1, [2]));
+  assert.equal(atlas.get(2).index, 2);
+  atlas.key(-1);  // zoomed: not painted from
+  assert.equal(atlas.get(0), undefined);
+  atlas.key(1);  // the whole view again: the same atlas
+  assert.equal(atlas.get(0).source, "atlas");
+  atlas.add(...chunk(0, [5]));  // an older key: dropped
+  assert.equal(atlas.get(5), undefined);
+  atlas.key(2);  // a new atlas (new stack or settings): the old frames go
+  assert.equal(atlas.get(0), undefined);
+});
+
+test("breakdown splits a latency by the frame's clock stamps", () => {
+  const frame = { t_in: 1.010, t_start: 1.012, t_done: 1.040, t_sent: 1.045, t_arrived: 1050 };
+  const b = breakdown(1000, frame, 1052);
+  for (const [k, v] of Object.entries({ total: 52, up: 10, wait: 2, compute: 28, encode: 5,
+    down: 5, paint: 2 })) assert.ok(Math.abs(b[k] - v) < 1e-6, k);
+  assert.deepEqual(Object.keys(breakdown(0, {}, 3)), ["total"]);  // a frame made ahead
 });

@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import traceback
 from collections.abc import Callable
+
+
+class Superseded(Exception):
+    """Raised inside a request a newer one replaced (``submit(..., supersede=True)``)."""
 
 
 def error_line(err: BaseException) -> str:
@@ -31,28 +36,48 @@ class LatestWorker:
         Called with the exception of a failed request (from the worker thread).
     name : str
         Thread name (shown in debuggers).
+    stoppable : bool
+        Whether ``submit(fn, supersede=True)`` may stop the request running (a trace hook
+        on the worker's thread while a request runs; off for the live previews).
     """
 
-    def __init__(self, on_error: Callable[[BaseException], None], name: str = "preview"):
+    def __init__(self, on_error: Callable[[BaseException], None], name: str = "preview",
+                 stoppable: bool = False):
         self._on_error = on_error
+        self._stoppable = stoppable  # requests can be superseded while they run
         self._cond = threading.Condition()
         self._pending: Callable | None = None
         self._running = False
         self._closed = False
+        self._stale = False  # the running request was superseded: stop it
         self.submitted = 0
         self.completed = 0
         self.dropped = 0
+        self.superseded = 0
         self._thread = threading.Thread(target=self._loop, name=f"etw-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, fn: Callable[[], object]) -> None:
-        """Ask for ``fn`` to run; replaces a request that has not started yet."""
+    def submit(self, fn: Callable[[], object], supersede: bool = False) -> None:
+        """Ask for ``fn`` to run; replaces a request that has not started yet.
+
+        With ``supersede`` the request running now is stopped too: ``Superseded`` is raised
+        in it at its next Python function call (a trace hook on this worker's thread only,
+        set while a request runs), so a long computation of a stale state ends within one
+        NumPy call instead of running to its end.
+        """
         with self._cond:
             if self._pending is not None:
                 self.dropped += 1
+            if supersede and self._running and self._stoppable:
+                self._stale = True
             self._pending = fn
             self.submitted += 1
             self._cond.notify_all()
+
+    def _trace(self, frame, event, arg):
+        if self._stale:
+            self._stale = False
+            raise Superseded("a newer request replaced this one")
 
     def _loop(self) -> None:
         while True:
@@ -62,9 +87,17 @@ class LatestWorker:
                 if self._closed:
                     return
                 fn, self._pending = self._pending, None
-                self._running = True
+                self._running, self._stale = True, False
             try:
-                fn()
+                if self._stoppable:
+                    sys.settrace(self._trace)
+                try:
+                    fn()
+                finally:
+                    if self._stoppable:
+                        sys.settrace(None)
+            except Superseded:
+                self.superseded += 1
             except BaseException as err:
                 try:
                     self._on_error(err)
@@ -72,7 +105,7 @@ class LatestWorker:
                     traceback.print_exc()
             finally:
                 with self._cond:
-                    self._running = False
+                    self._running, self._stale = False, False
                     self.completed += 1
                     self._cond.notify_all()
 

@@ -2,9 +2,9 @@
 light and the dark theme.
 
 Usage: ``python tests/browser/screenshots.py [docs/img]`` (needs ETSpy's test data for
-the needle series; the catalyst is simulated). Each scene registers, aligns, reconstructs
-and shows a quality report (the stand-in of ``tests/judging_fakes.py`` until
-``stack.quality()`` exists), so every pane is on screen.
+the needle series; the catalyst is simulated). Each scene registers, aligns, reconstructs,
+waits for the quality report made after the steps and runs the tilt-axis scan, so every
+pane is on screen.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import CHROMIUM, CHROMIUM_ARGS, Lab, open_and_run, write_notebook  # noqa: E402
 
-JUDGE = (f"import sys\nsys.path.insert(0, {str(HERE.parent)!r})\n"
-         "from judging_fakes import NeighbourReport\n"
-         "if not callable(getattr(wb.stack, 'quality', None)):\n"
-         "    wb.show_quality(NeighbourReport(wb.stack))\n")
+JUDGE = "wb.scan_tilt_axis(bootstrap=20)\nwb.wait()\n"  # the strip: made after the steps
 SCENES = {
     "workbench_needle": [
         "import etspy_widgets as etw",

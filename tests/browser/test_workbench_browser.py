@@ -51,6 +51,18 @@ def page(lab, lab_root, browser_context):
     pg.close()
 
 
+def until_python(page, expr, ok, tries=40):
+    """``expr`` evaluated in the kernel (after ``wb.wait()``) once ``ok(value)``: a value the
+    browser already shows (projections are painted from the atlas at once) may still be on
+    its way to the kernel (ipywidgets holds a message back while the kernel is busy)."""
+    for _ in range(tries):
+        value = run_cell_source(page, f"wb.wait()\nRESULT = {expr}")
+        if ok(value):
+            return value
+        page.wait_for_timeout(200)
+    return value
+
+
 def python_frame(page, trait, index=0):
     return run_cell_source(page, f"""
 f = wb.{trait}
@@ -149,8 +161,8 @@ def test_keyboard_shortcuts_when_the_widget_has_focus(page):
     page.keyboard.press("3")
     page.keyboard.press("ArrowUp")
     page.wait_for_function(f"() => window.__etwTiltIndex === {start[0] + 2}", timeout=20000)
-    state = run_cell_source(page, "wb.wait()\nRESULT = [wb.tilt_index, wb.tilt_shift, "
-                                  "wb.selected_slice, wb.slices]")
+    state = until_python(page, "[wb.tilt_index, wb.tilt_shift, wb.selected_slice, wb.slices]",
+                         lambda v: v[0] == start[0] + 2 and v[2] == 2)
     assert state[0] == start[0] + 2
     assert state[1] == pytest.approx(start[1] + 0.1)
     assert state[2] == 2 and state[3][2] == start[3][2] + 1
@@ -201,7 +213,8 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     assert after == python_frame(page, "slices_frame", 1)
     # latency while dragging the thumb with the mouse, one move at a time, each waiting
     # for the frame of the value it sent (the browser's own event → canvas painted)
-    page.evaluate("() => { window.__etwLatencies = []; window.__etwSent = null; }")
+    page.evaluate("() => { window.__etwLatencies = []; window.__etwBreakdown = []; "
+                  "window.__etwSent = null; }")
     x0, y0 = settled_centre(page, slider, "input[data-trait='tilt_shift']")
     page.mouse.move(x0, y0)
     page.mouse.down()
@@ -222,20 +235,29 @@ def test_shift_slider_keys_redraw_the_slices_and_measure_latency(page):
     page.mouse.up()
     lat = page.evaluate("() => window.__etwLatencies")
     assert len(lat) >= MOVES - 3
-    report("slider drag → redrawn slices", lat, "drag")
+    report("slider drag → redrawn slices", lat, "drag",
+           page.evaluate("() => window.__etwBreakdown"))
 
 
-def report(what, lat, key):
-    """Print p50/p95 and add them to ``$ETW_BROWSER_LATENCY_OUT`` (JSON) for the benchmark."""
+def report(what, lat, key, phases=()):
+    """Print p50/p95 (and the median of each phase of the probe's breakdown: where the
+    time went) and add them to ``$ETW_BROWSER_LATENCY_OUT`` (JSON) for the benchmark."""
     p50, p95 = percentile(lat, 50), percentile(lat, 95)
     size = f"{SIZE}² × {N_TILTS}" if SIZE else "128² × 90"
     print(f"\nbrowser {what}, {size} tilts: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
           f"min {min(lat):.1f}, max {max(lat):.1f} (n={len(lat)})")
+    names = [k for k in ("up", "wait", "compute", "encode", "down", "paint")
+             if any(k in p for p in phases)]
+    split = {k: {"p50": percentile([p[k] for p in phases if k in p], 50),
+                 "p95": percentile([p[k] for p in phases if k in p], 95)} for k in names}
+    if split:
+        print(f"browser   {key} phases p50/p95 (ms): " + ", ".join(
+            f"{k} {v['p50']:.1f}/{v['p95']:.1f}" for k, v in split.items()))
     out = os.environ.get("ETW_BROWSER_LATENCY_OUT")
     if out:
         path = Path(out)
         figures = json.loads(path.read_text()) if path.exists() else {}
-        figures[key] = {"p50": p50, "p95": p95, "n": len(lat)}
+        figures[key] = {"p50": p50, "p95": p95, "n": len(lat), "phases": split}
         path.write_text(json.dumps(figures))
 
 
@@ -248,7 +270,8 @@ def percentile(values, q):
 
 def test_tilt_change_redraws_the_projection_and_measure_latency(page):
     tilt = page.locator("input[data-trait='tilt_index']")
-    page.evaluate("() => { window.__etwTiltLatencies = []; window.__etwSent = null; }")
+    page.evaluate("() => { window.__etwTiltLatencies = []; window.__etwTiltBreakdown = []; "
+                  "window.__etwSent = null; }")
     start = run_cell_source(page, "RESULT = wb.tilt_index")
     tilt.focus()
     for k in range(MOVES):
@@ -257,7 +280,10 @@ def test_tilt_change_redraws_the_projection_and_measure_latency(page):
                                timeout=30000)
     lat = page.evaluate("() => window.__etwTiltLatencies")
     assert len(lat) >= MOVES - 3
-    report("tilt change → redrawn projection", lat, "tilt")
+    report("tilt change → redrawn projection", lat, "tilt",
+           page.evaluate("() => window.__etwTiltBreakdown"))
+    until_python(page, "wb.tilt_index", lambda v: v == start + MOVES)
+    page.wait_for_timeout(300)  # the kernel's own frame of it, painted again
     assert canvas_pixels(page, "[data-pane='tilt']") == python_frame(page, "tilt_frame")
     run_cell_source(page, f"wb.tilt_index = {start}\nRESULT = 1")
     page.wait_for_function("(i) => window.__etwTiltIndex === i", arg=start, timeout=30000)
@@ -272,7 +298,8 @@ def test_tilt_slider_arrow_keys_and_angle(page):
         page.keyboard.press("ArrowRight")
     page.wait_for_function("(a) => document.querySelector('[data-role=angle]').textContent"
                            ".includes('(4/')", arg=angle0, timeout=20000)
-    state = run_cell_source(page, "RESULT = [wb.tilt_index, wb.tilt_angles[wb.tilt_index]]")
+    state = until_python(page, "[wb.tilt_index, wb.tilt_angles[wb.tilt_index]]",
+                         lambda v: v[0] == 3)
     assert state[0] == 3
     assert page.locator("[data-role='angle']").text_content().strip().startswith(
         f"{state[1]:.1f}°")

@@ -23,7 +23,7 @@ from ...actions import ActionLog, verbs
 from ...engine import align
 from ...engine.signals import as_tomostack
 from ...live._workbench import watch_workbench
-from .._worker import LatestWorker
+from .._worker import LatestWorker, error_line
 from . import _frames, _panels
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -38,6 +38,8 @@ from ._model import (
     stack_status,
 )
 
+#: The most pixels an atlas of projection frames holds (n × h × w of the uint8 frames).
+ATLAS_BYTES = 64 << 20
 FRAMES = ("tilt_frame", "sino_frame", "slices_frame", "ortho_xy", "ortho_xz", "ortho_yz")
 
 __all__ = ["COLORMAPS", "FILTER_METHODS", "RECON_METHODS", "REGISTRATION_METHODS",
@@ -82,10 +84,18 @@ class AlignmentWorkbench(WorkbenchModel):
         self._live = LivePreview(self, lambda: self._snap,
                                  lambda err: self._ctl.report("Live slices", err))
         self._judge = LatestWorker(lambda err: self._ctl.report("Quality report", err),
-                                   name="quality")
-        self._report = self._scan = self._volume_of = None
+                                   name="quality", stoppable=True)
+        self._scanner = LatestWorker(lambda err: self._ctl.report("Tilt-axis scan", err),
+                                     name="scan", stoppable=True)
+        self._report = self._scan = self._scan_of = self._volume_of = self._judged = None
         self._prefetch = LatestWorker(lambda err: None, name="prefetch")  # a miss costs time only
         self._tilt_cache: dict = {}
+        # every projection's frame of the whole view, made off the message thread and sent
+        # to the views in chunks: a tilt change is then painted in the browser at once
+        self._atlas: dict = {"key": 0, "stack": None, "settings": None, "frames": {}}
+        self._atlas_worker = LatestWorker(lambda err: None, name="atlas")
+        self._viewed = False  # a front end asked for the frames (the atlas is for views)
+        self._tilt_asked = time.time()
         super().__init__(**kwargs)
         self.choices = self.method_choices()
         if slices is None:
@@ -150,6 +160,8 @@ class AlignmentWorkbench(WorkbenchModel):
         ok = self._ctl.wait(left())
         ok = self._live.wait(left()) and ok
         ok = self._prefetch.wait(left()) and ok
+        ok = self._atlas_worker.wait(left()) and ok
+        ok = self._scanner.wait(left()) and ok
         return self._judge.wait(left()) and ok
 
     def export(self, path, overwrite: bool = True) -> str:
@@ -174,6 +186,7 @@ class AlignmentWorkbench(WorkbenchModel):
     @t.observe("tilt_index", "view")
     def _on_view_change(self, change):
         if self._ready:
+            self._tilt_asked = time.time()
             self._refresh_tilt()
 
     @t.observe("contrast", "contrast_limits", "contrast_mode")
@@ -219,12 +232,18 @@ class AlignmentWorkbench(WorkbenchModel):
         """Send one frame to the views: its fields as JSON, its pixels as one buffer."""
         if frame:
             meta = {k: v for k, v in frame.items() if k != "data"}
+            if name == "tilt_frame":
+                meta["t_in"] = self._tilt_asked
+                meta["atlas"] = self._atlas_key()
+            meta["t_sent"] = time.time()  # the probe's breakdown of a latency (transport.js)
             self.send({"frame": name, **meta}, buffers=[frame["data"]])
 
     def _on_front_message(self, _widget, content, _buffers):
         if not isinstance(content, dict) or "action" not in content:
             return
         if content["action"] == "frames":  # a new view: send what is shown
+            self._viewed = True
+            self._send_atlas(resend=True)  # first: the projection frame carries its key
             for name in FRAMES:
                 self._push_frame(name, getattr(self, name))
             return
@@ -237,8 +256,8 @@ class AlignmentWorkbench(WorkbenchModel):
         """Press a button as the front end does (without blocking).
 
         ``button`` is one of ``register``, ``filter``, ``tilt_align``, ``apply_manual``,
-        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``volume``,
-        ``cancel``, ``undo``, ``redo``.
+        ``remove_projection``, ``remove_flagged``, ``crop``, ``reconstruct``, ``judge``,
+        ``scan``, ``volume``, ``cancel``, ``undo``, ``redo``.
         """
         handlers = {
             "register": lambda: self.register(self.reg_method, block=False),
@@ -252,6 +271,7 @@ class AlignmentWorkbench(WorkbenchModel):
                 self.rec_method, block=False, **self._rec_options()),
             "remove_flagged": lambda: self.remove_flagged(block=False),
             "judge": self.judge,
+            "scan": self.scan_tilt_axis,
             "volume": self._open_volume,
             "cancel": self.cancel,
             "undo": self.undo,
@@ -339,7 +359,32 @@ class AlignmentWorkbench(WorkbenchModel):
         """Show a tilt-axis scan (``stack.tilt_axis_scan()``'s contract: ``rotation``,
         ``offset``, ``uncertainty`` and the curve); a click on the curve sets the slider."""
         self.scan = _panels.scan(scan)
-        self._scan = scan
+        self._scan, self._scan_of = scan, self._snap.stack
+
+    def scan_tilt_axis(self, **kwargs) -> None:
+        """Run the engine's ``stack.tilt_axis_scan(**kwargs)`` on its own thread (the
+        sliders stay live) and show its curves in the scan pane (the Scan button): a click
+        on the rotation curve sets ``tilt_rotation``, on the offset curve ``tilt_shift``
+        (the scan's signs are the sliders'; Apply commits them). A measurement: the stack's
+        history gets no line. Newest wins; the scan is dropped when the stack changes."""
+        snap = self._snap
+        if not callable(getattr(snap.stack, "tilt_axis_scan", None)):
+            raise RuntimeError("This stack has no tilt_axis_scan(); pass a scan with "
+                               "wb.show_scan(scan).")
+        self.scan_note = "Scanning the tilt axis…"
+        asked = time.perf_counter()
+
+        def run():
+            try:
+                result = snap.stack.tilt_axis_scan(record=False, **kwargs)
+            except Exception:
+                if snap is self._snap:
+                    self.scan_note = "The tilt-axis scan failed (see the status line)."
+                raise
+            if snap is self._snap:
+                self.show_scan(result)
+                self.scan_note = f"Scanned in {time.perf_counter() - asked:.1f} s."
+        self._scanner.submit(run, supersede=True)
 
     def volume_view(self, **kwargs):
         """A 3D view of the latest reconstruction (``VolumeView``, ipyvolume)."""
@@ -438,30 +483,63 @@ class AlignmentWorkbench(WorkbenchModel):
         self._refresh_overlay()
         self.request_slices()
         self._live.warm()  # the binned copy a drag previews on, before the first drag
-        self._refresh_judging()
+        self._refresh_judging(judge=not reset_view)  # after each step (Judge: the first)
         self._refresh_volume()
 
-    def _refresh_judging(self) -> None:
+    def _refresh_judging(self, judge: bool = True) -> None:
         """Curves now; the quality report (when the stack computes one) on its own thread,
         so the sliders stay live; a given report is kept while it fits the projections."""
         stack = self._snap.stack
         if self._report is not None and len(self._report.table) != self._shape()[0]:
             self._report, self.quality = None, {}
+        if self._scan is not None and self._scan_of is not stack:  # it measured another
+            self._scan, self.scan, self.scan_note = None, {}, ""
         self.curves = _panels.curves(stack, self._report)
-        if self.auto_quality:
-            self.judge()
+        watcher = getattr(getattr(self, "live", None), "watcher", None)
+        if getattr(watcher, "running", False):
+            judge = False  # a growing series (``watch``): judged once stopped (Judge)
+        if self.auto_quality and judge:
+            self.judge(auto=True)
 
-    def judge(self) -> None:
-        """Run ``stack.quality()`` on its own thread (the sliders stay live) and show the
-        report in the strip and the curves (the Judge button; after every step with
-        ``auto_quality=True``)."""
-        stack = self._snap.stack
-        if callable(getattr(stack, "quality", None)):
-            def run():
-                report = stack.quality()
-                if stack is self._snap.stack:  # still the stack shown
-                    self.show_quality(report)
-            self._judge.submit(run)
+    def judge(self, auto: bool = False) -> None:
+        """Run the quality report on its own thread (the sliders stay live) and show it in
+        the strip and the curves: after every step that changes the stack (``auto_quality``,
+        on by default) and from the Judge button. Newest wins: a report still running on a
+        stack a newer step replaced is stopped, and only the current stack's is shown.
+
+        The report is ``stack.quality(resolution=False)`` (the strip needs the table, not
+        the FRC) of a sibling sharing the stack's arrays, so the stack's own history gets no
+        measurement line per step. ``timings`` gets ``("quality", seconds)``: from the step's
+        end to the strip updated. A failure of an automatic report is shown beside the strip
+        (``quality_note``), of a pressed one in the status line.
+        """
+        snap = self._snap
+        if not callable(getattr(snap.stack, "quality", None)):
+            return
+        if auto and self._judged is snap.stack:
+            return  # e.g. a cancelled step: the same stack, already judged
+        self._judged = snap.stack
+        asked = time.perf_counter()
+        self.quality_note = "Judging the alignment…"
+
+        def run():
+            try:
+                stack = snap.stack
+                sibling = stack._deepcopy_with_new_data(stack.data) \
+                    if hasattr(stack, "_deepcopy_with_new_data") else stack
+                report = sibling.quality(resolution=False)
+            except Exception as err:
+                if snap is self._snap:
+                    self.quality_note = f"Quality report failed: {error_line(err)}"
+                    if not auto:
+                        raise
+                return
+            if snap is self._snap:  # still the stack shown
+                self.show_quality(report)
+                seconds = time.perf_counter() - asked
+                self._live.timings.append(("quality", seconds))
+                self.quality_note = f"Judged in {seconds:.1f} s."
+        self._judge.submit(run, supersede=True)
 
     def _refresh_volume(self) -> None:
         rec = self.rec
@@ -495,9 +573,14 @@ class AlignmentWorkbench(WorkbenchModel):
         return (tuple(self.view), int(self.display_size),
                 tuple((k, tuple(v)) for k, v in sorted(contrast.items())))
 
-    def _tilt_frame(self, index: int, settings: tuple) -> dict:
-        snap = self._snap
+    def _tilt_frame(self, index: int, settings: tuple, snap: Snapshot | None = None) -> dict:
+        snap = snap or self._snap
         view, size, contrast = settings
+        atlas = self._atlas
+        if atlas["stack"] is snap.stack and atlas["settings"] == settings:
+            hit = atlas["frames"].get(index)
+            if hit is not None:
+                return hit
         hit = self._tilt_cache.get((index, settings))
         if hit is not None and hit[0] is snap.stack:
             return hit[1]
@@ -512,11 +595,58 @@ class AlignmentWorkbench(WorkbenchModel):
         self._tilt_cache[(index, settings)] = (snap.stack, out)
         return out
 
+    def _atlas_key(self) -> int:
+        """The key of the atlas the views may paint from (-1: none, e.g. while zoomed)."""
+        atlas = self._atlas
+        if atlas["stack"] is self._snap.stack and atlas["settings"] == self._tilt_settings():
+            return int(atlas["key"])
+        return -1
+
+    def _send_atlas(self, resend: bool = False) -> None:
+        """Make (or, ``resend``, send again) every projection's frame of the whole view off
+        the message thread, in chunks of about 2 MB; a new stack or display setting starts
+        a new atlas (newest wins). Each frame waits for the live slices being computed, so
+        a drag is not slowed; too large a stack (over ``ATLAS_BYTES``) has none."""
+        snap, settings = self._snap, self._tilt_settings()
+        n, ny, nx = snap.data.shape
+        if settings[0] or not self._viewed:  # zoomed: frames follow the window (prefetched)
+            return
+        factor = _frames.reduction_factor((ny, nx), settings[1])
+        pixels = n * -(-ny // factor) * -(-nx // factor)
+        if pixels > ATLAS_BYTES:
+            return
+        atlas = self._atlas
+        if not (atlas["stack"] is snap.stack and atlas["settings"] == settings):
+            self._atlas = atlas = {"key": atlas["key"] + 1, "stack": snap.stack,
+                                   "settings": settings, "frames": {}}
+        elif not resend:
+            return
+        key = atlas["key"]
+        per_chunk = max(1, (2 << 20) // max(1, pixels // n))
+
+        def build():
+            for start in range(0, n, per_chunk):
+                chunk = []
+                for i in range(start, min(n, start + per_chunk)):
+                    self._live.wait(0.5)  # the live slices go first
+                    if self._atlas["key"] != key:
+                        return
+                    frame = atlas["frames"].get(i) or self._tilt_frame(i, settings, snap)
+                    atlas["frames"][i] = frame
+                    chunk.append(frame)
+                meta = [{k: v for k, v in f.items() if k != "data"} for f in chunk]
+                self.send({"frame": "tilt_atlas", "key": key, "frames": meta},
+                          buffers=[b"".join(f["data"] for f in chunk)])
+        self._atlas_worker.submit(build)
+
     def _refresh_tilt(self):
-        """Send the projection shown (from the cache when a neighbour was prefetched), then
-        prepare its neighbours off the message thread: stepping through tilts only sends."""
+        """Send the projection shown (from the atlas or the cache when it was made ahead);
+        zoomed in, prepare its neighbours off the message thread: stepping only sends."""
         index, snap, settings = int(self.tilt_index), self._snap, self._tilt_settings()
+        self._send_atlas()  # a new atlas first: the frame below carries its key
         self.tilt_frame = self._tilt_frame(index, settings)
+        if self._atlas_key() >= 0:
+            return  # the atlas brings the neighbours
         n = snap.data.shape[0]
         todo = [i for i in (index + 1, index - 1, index + 2, index - 2) if 0 <= i < n]
 
@@ -551,4 +681,6 @@ class AlignmentWorkbench(WorkbenchModel):
         """Stop the live-slice thread (the widget stops updating its slices)."""
         self._live.close()
         self._judge.close()
+        self._scanner.close()
         self._prefetch.close()
+        self._atlas_worker.close()

@@ -70,29 +70,38 @@ def robust_limits(image: np.ndarray, low: float = 0.5) -> tuple[float, float]:
     pixels are darker than it (then it is the object: the ``low`` percentile); a
     reconstruction's background and its negative streaks then stay dark.
     """
-    from scipy import ndimage
-
     data = np.asarray(image, dtype=np.float32)
     finite = np.isfinite(data)
     if not finite.any():
         return 0.0, 1.0
-    lo = limits(data, low, 100.0)[0]
-    values = data[finite]
-    if values.size > 65536:
+    whole = bool(finite.all())
+    values = data.ravel() if whole else data[finite]
+    if values.size > 65536:  # percentiles of a regular subsample: display only
         values = values[:: values.size // 65536]
-    p_lo, p_hi = np.percentile(values, [low, 100.0 - low])
+    p_lo, p_hi, top = (float(v) for v in np.percentile(values, [low, 100.0 - low, 100.0]))
+    lo = p_lo if top > p_lo else float(values.min())  # ``limits(data, low, 100)``'s bottom
     if p_hi > p_lo:
         counts, edges = np.histogram(values, bins=256, range=(p_lo, p_hi))
         k = int(np.argmax(counts))
         mode = 0.5 * (edges[k] + edges[k + 1])
         if np.mean(values < mode) <= 0.9:
             lo = max(lo, float(mode))
-    size = (1,) * (data.ndim - 2) + (2, 2)
-    core = ndimage.minimum_filter(np.where(finite, data, -np.inf), size=size, mode="nearest")
-    hi = float(core.max())
+    hi = _block_top(data if whole else np.where(finite, data, -np.inf))
     if not (np.isfinite(hi) and hi > lo):
         return limits(data, 0.0, 100.0)
     return float(lo), hi
+
+
+def _block_top(data: np.ndarray) -> float:
+    """The largest value held by a whole 2 × 2 block of the last two axes: the maximum of
+    ``scipy.ndimage.minimum_filter(data, size=(…, 2, 2), mode="nearest")`` (whose window is
+    the pixel and its upper-left neighbours, the edge repeated), in four views of the array
+    instead of a filter pass (¼ of the time)."""
+    pad = [(0, 0)] * (data.ndim - 2) + [(1, 0), (1, 0)]
+    p = np.pad(data, pad, mode="edge")
+    core = np.minimum(np.minimum(p[..., 1:, 1:], p[..., :-1, 1:]),
+                      np.minimum(p[..., 1:, :-1], p[..., :-1, :-1]))
+    return float(core.max())
 
 
 def histogram(image: np.ndarray, bins: int = 64) -> dict:

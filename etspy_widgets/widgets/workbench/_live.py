@@ -24,7 +24,9 @@ from ...engine.transform import bin_stack
 from .._worker import LatestWorker
 from . import _frames
 
-#: Largest image side used for live previews while a slider is being dragged.
+#: Largest image side used for live previews while a slider is being dragged; a stack of
+#: this side or more is previewed at least 2 × 2 binned (256² as 128²: its full-resolution
+#: slices cost ~30-50 ms, over the browser's budget with the round trip).
 PREVIEW_SIZE = 256
 
 
@@ -68,7 +70,10 @@ class SliceEngine:
 
     def factor(self, snap: Snapshot, preview: bool) -> int:
         ny, nx = snap.data.shape[-2:]
-        return _frames.reduction_factor((ny, nx), PREVIEW_SIZE) if preview else 1
+        if not preview:
+            return 1
+        factor = _frames.reduction_factor((ny, nx), PREVIEW_SIZE)
+        return 2 if factor == 1 and max(ny, nx) >= PREVIEW_SIZE else factor
 
     def _data(self, snap: Snapshot, factor: int) -> np.ndarray:
         stack = snap.stack
@@ -154,8 +159,8 @@ class LivePreview:
         """Recompute for the current traits (a newer request replaces a waiting one)."""
         request = self.request(preview=bool(self._widget.dragging))
         self._seq += 1
-        seq = self._seq
-        self._worker.submit(lambda: self.compute(request, seq))
+        seq, asked = self._seq, time.time()
+        self._worker.submit(lambda: self.compute(request, seq, asked))
 
     def warm(self) -> None:
         """Bin the stack for drag previews on a background thread (large stacks only), so
@@ -166,26 +171,31 @@ class LivePreview:
             threading.Thread(target=self._engine._data, args=(snap, factor),
                              name="etw-preview-bin", daemon=True).start()
 
-    def compute(self, request: SliceRequest, seq: int = 0) -> None:
-        started = time.perf_counter()
+    def compute(self, request: SliceRequest, seq: int = 0, asked: float | None = None) -> None:
+        started, wall = time.perf_counter(), time.time()
         rec, sino, factor = self._engine.run(self._snapshot(), request)
         computed = time.perf_counter()
+        # wall-clock stamps (s) of this frame's way: asked, computing, computed (the
+        # browser's probe adds sending and painting: where a latency goes)
+        stamps = {"t_in": wall if asked is None else asked, "t_start": wall,
+                  "t_done": wall + (computed - started)}
         with self._lock:
             if factor == 1:
                 self._rec = rec
                 self._shown = dataclasses.replace(request, preview=False)
             self._sino = sino
-        self.publish(rec, sino, request, factor, seq)
+        self.publish(rec, sino, request, factor, seq, stamps=stamps)
         self.timings.append(("slices", computed - started))
         del self.timings[:-200]
 
-    def publish(self, rec, sino, request: SliceRequest, factor: int, seq: int) -> None:
+    def publish(self, rec, sino, request: SliceRequest, factor: int, seq: int, *,
+                stamps: dict | None = None) -> None:
         w = self._widget
         sel = int(w.selected_slice)
         level = "preview" if factor > 1 else "full"
         info = {"seq": seq, "level": level, "tilt_shift": request.tilt_shift,
                 "tilt_rotation": request.tilt_rotation, "slices": list(request.slices),
-                "time": time.time()}
+                "time": time.time(), **(stamps or {})}
         slices = _frames.frame(rec, extra=info, max_size=w.display_size,
                                **w._contrast_for("slices"))
         sinogram = _frames.frame(sino[sel], extra={"slice": int(request.slices[sel]),

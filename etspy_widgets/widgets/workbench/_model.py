@@ -131,9 +131,10 @@ class WorkbenchModel(anywidget.AnyWidget):
     quality = t.Dict().tag(sync=True)  # per-tilt residuals and flags (the strip)
     scan = t.Dict().tag(sync=True)     # the tilt-axis scan curve
     has_volume = t.Bool(False).tag(sync=True)
-    # run stack.quality() after every step (off the message thread); off by default because
-    # the engine's report records a comment line in the stack's history
-    auto_quality = t.Bool(False).tag(sync=True)
+    # refresh the quality report after every step (off the message thread, newest wins)
+    auto_quality = t.Bool(True).tag(sync=True)
+    quality_note = t.Unicode("").tag(sync=True)  # beside the strip: judging, judged, failed
+    scan_note = t.Unicode("").tag(sync=True)  # in the scan pane: scanning, scanned
     ortho = t.List(t.Int(), default_value=[0, 0, 0]).tag(sync=True)  # [x, y, z] orthoslices
     ortho_xy = t.Dict()
     ortho_xz = t.Dict()

@@ -7,8 +7,10 @@ The quality report and the scan come from the engine (``stack.quality()``,
 
 * ``report.table``: a pandas DataFrame with columns ``tilt, residual, ncc, dy, dx, flag``
   (``flag`` is ``""`` or the reason), one row per projection; ``report.flagged``: indices;
-* ``scan.rotation``, ``scan.offset``, ``scan.uncertainty`` and the curve as two arrays (the
-  values tried and their score): the first of the names in ``SCAN_X`` and ``SCAN_Y``.
+* ``scan.rotation``, ``scan.offset``, ``scan.uncertainty`` and the curves: the engine's
+  ``TiltAxisScan`` has two (``rotations``/``rotation_curve``, ``offsets``/``offset_curve``),
+  another object one curve as two arrays (the values tried and their score): the first of
+  the names in ``SCAN_X`` and ``SCAN_Y``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,18 @@ def scan(scan_result) -> dict:
     """The tilt-axis scan: the best values and the curve (x: values tried, y: score)."""
     if scan_result is None:
         return {}
+    if getattr(scan_result, "rotation_curve", None) is not None:  # the engine's TiltAxisScan
+        out = {"kind": "rotation", "x": _floats(scan_result.rotations),
+               "y": _floats(scan_result.rotation_curve),
+               "rotation": float(scan_result.rotation), "offset": float(scan_result.offset),
+               "uncertainty": _floats(np.atleast_1d(scan_result.uncertainty))}
+        if getattr(scan_result, "offset_curve", None) is not None:
+            out["offset_x"] = _floats(scan_result.offsets)
+            out["offset_y"] = _floats(scan_result.offset_curve)
+        if len(out["x"]) != len(out["y"]) or len(out.get("offset_x", ())) != len(
+                out.get("offset_y", ())):
+            raise ValueError("The tilt-axis scan's curves and their values differ in length.")
+        return out
     x = next((getattr(scan_result, n) for n in SCAN_X if getattr(scan_result, n, None)
               is not None), None)
     y = next((getattr(scan_result, n) for n in SCAN_Y if getattr(scan_result, n, None)

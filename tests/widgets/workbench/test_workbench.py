@@ -381,7 +381,7 @@ def test_frames_travel_as_messages_with_a_buffer_never_in_the_state(wb):
     sent = []
     wb.send = lambda content, buffers=None: sent.append((content, buffers))
     wb.tilt_index = 5
-    content, buffers = sent[-1]
+    content, buffers = [m for m in sent if m[0]["frame"] == "tilt_frame"][-1]
     assert content["frame"] == "tilt_frame" and content["index"] == 5
     assert "data" not in content and buffers == [wb.tilt_frame["data"]]
     state = wb.get_state()
@@ -390,7 +390,12 @@ def test_frames_travel_as_messages_with_a_buffer_never_in_the_state(wb):
     assert sum(len(str(v)) for v in data.values()) < 5000  # a light saved state
     sent.clear()
     wb._on_front_message(wb, {"action": "frames"}, [])  # a new view asks for what is shown
-    assert [c["frame"] for c, _ in sent] == ["tilt_frame", "sino_frame", "slices_frame"]
+    assert [c["frame"] for c, _ in sent if c["frame"] != "tilt_atlas"] == \
+        ["tilt_frame", "sino_frame", "slices_frame"]
+    wb.wait()
+    atlas = [(c, b) for c, b in sent if c["frame"] == "tilt_atlas"]  # and every projection
+    assert sorted(m["index"] for c, _ in atlas for m in c["frames"]) == \
+        list(range(wb.stack_shape[0]))
     del wb.send
 
 
@@ -452,13 +457,16 @@ def test_frames_travel_at_the_size_the_panes_show_and_neighbours_are_prefetched(
                           tilts=np.linspace(-60, 60, 9))
     wb = etw.AlignmentWorkbench(stack, display_size=128)
     wb.wait()
+    assert wb._atlas_key() == -1  # no view yet: no atlas
+    wb._on_front_message(wb, {"action": "frames"}, [])  # a view opens
     assert wb.tilt_frame["shape"] == [100, 100] and wb.tilt_frame["factor"] == 3
     assert max(wb.slices_frame["shape"][1:]) <= 128
     wb.display_size = 320  # the pane grew
     assert wb.tilt_frame["shape"] == [300, 300]
     wb.wait()
     settings = wb._tilt_settings()
-    assert (1, settings) in wb._tilt_cache  # the neighbour, made off the message thread
+    # every projection's frame, made off the message thread (the atlas the views paint from)
+    assert wb._atlas["settings"] == settings and sorted(wb._atlas["frames"]) == list(range(9))
     wb.tilt_index = 1
     img = np.asarray(stack.data[1], np.float32)
     np.testing.assert_array_equal(frame_pixels(wb.tilt_frame),
@@ -468,4 +476,45 @@ def test_frames_travel_at_the_size_the_panes_show_and_neighbours_are_prefetched(
                                   _display.to_uint8(img, *_display.limits(img, 5.0, 95.0)))
     with pytest.raises(traitlets.TraitError, match="display_size"):
         wb.display_size = 10
+    wb.view = [0, 0, 150, 150]  # zoomed: no atlas, the neighbours are prefetched
+    wb.wait()
+    assert wb._atlas_key() == -1 and (2, wb._tilt_settings()) in wb._tilt_cache
+    wb.shutdown()
+
+
+def test_the_atlas_holds_the_frames_python_sends_and_is_sent_in_chunks():
+    rng = np.random.default_rng(6)
+    stack = etw.TomoStack(rng.random((40, 256, 256)).astype(np.float32),
+                          tilts=np.linspace(-60, 60, 40))
+    wb = etw.AlignmentWorkbench(stack, display_size=256)
+    wb.wait()
+    sent = []
+    wb.send = lambda content, buffers=None: sent.append((content, buffers))
+    wb._on_front_message(wb, {"action": "frames"}, [])  # a view asks: atlas sent again
+    wb.wait()
+    chunks = [(c, b) for c, b in sent if c["frame"] == "tilt_atlas"]
+    key = [c for c, _ in sent if c["frame"] == "tilt_frame"][-1]["atlas"]
+    assert len(chunks) == 2 and all(c["key"] == key >= 1 for c, _ in chunks)  # 2 MB each
+    pixels = {}
+    for content, (buffer,) in chunks:
+        offset = 0
+        for meta in content["frames"]:
+            n = int(np.prod(meta["shape"]))
+            pixels[meta["index"]] = bytes(buffer[offset:offset + n])
+            offset += n
+        assert offset == len(buffer)
+    for index in (0, 17, 39):  # what the browser paints from = what a tilt change sends
+        wb.tilt_index = index
+        assert pixels[index] == wb.tilt_frame["data"]
+        img = np.asarray(stack.data[index], np.float32)
+        np.testing.assert_array_equal(
+            np.frombuffer(pixels[index], np.uint8).reshape(256, 256),
+            _display.to_uint8(img, *_display.robust_limits(img)))
+    sent.clear()
+    wb.contrast = [1.0, 99.0]  # new settings: a new atlas with a new key
+    wb.wait()
+    new = [c for c, _ in sent if c["frame"] == "tilt_atlas"]
+    assert new and all(c["key"] == key + 1 for c in new)
+    del wb.send
+    wb.shutdown()
     wb.shutdown()

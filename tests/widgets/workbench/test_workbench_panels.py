@@ -48,8 +48,11 @@ def test_quality_strip_flags_the_ruined_projection_and_removes_it_in_one_action(
     assert wb.log.lines()[-1] == "stack = stack.remove_projections(projections=[7])"
     assert wb.stack.data.shape[0] == 89 and wb.error == ""
     np.testing.assert_array_equal(wb.stack.data, np.delete(series.data, 7, axis=0))
-    assert wb.quality == {}  # the report described the 90 projections of before
-    assert "measured_dy" not in wb.curves
+    # the report of before described 90 projections; the strip now shows the engine's
+    # report of the 89 left, made after the step (auto_quality)
+    assert len(wb.quality["tilts"]) == 89 and 7 not in wb.quality["flagged"]
+    assert wb.quality["tilts"] == pytest.approx(wb.stack.tilt_values.tolist())
+    assert len(wb.curves["measured_dy"]) == 89
     wb.undo()
     assert wb.stack.data.shape[0] == 90
 
@@ -116,12 +119,13 @@ def test_a_stack_that_reports_its_quality_is_judged_off_the_message_thread(serie
     threads = []
 
     class JudgedStack(etw.TomoStack):
-        def quality(self):
+        def quality(self, **kwargs):
             threads.append(threading.current_thread())
             return NeighbourReport(self)
 
-    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values),
-                                auto_quality=True)
+    wb = etw.AlignmentWorkbench(JudgedStack(np.asarray(series.data), tilts=series.tilt_values))
+    assert wb.wait(60) and wb.quality == {}  # opening judges nothing: Judge does
+    wb.press("judge")
     assert wb.wait(60)
     assert wb.quality["flagged"] == [7]
     assert threads and all(t is not threading.main_thread() for t in threads)
@@ -134,3 +138,86 @@ def test_judge_runs_the_engines_quality_report_off_the_message_thread(wb):
     q = wb.quality
     assert len(q["residual"]) == 90 and len(q["flag"]) == 90
     assert 7 in q["flagged"]  # the ruined projection, found by the engine's report
+
+
+def test_the_strip_refreshes_after_each_step_off_the_message_thread(series):
+    """After a step the engine's report of the new stack fills the strip (the one
+    ``stack.quality(resolution=False)`` gives), computed on the quality thread; the
+    stack's own history gets no measurement line."""
+    import threading
+
+    wb = etw.AlignmentWorkbench(series)
+    assert wb.wait(60) and wb.quality == {}  # opening judges nothing (Judge does)
+    seen = []
+    original = wb.show_quality
+    wb.show_quality = lambda report: (seen.append(threading.current_thread()),
+                                      original(report))
+    wb.register("PC")
+    assert wb.wait(300)
+    assert seen and all(t is not threading.main_thread() for t in seen)
+    assert not [h for h in wb.stack.history if "quality(" in h]  # judged on a sibling
+    reference = wb.stack.quality(resolution=False).table
+    assert wb.quality["residual"] == pytest.approx(reference["residual"].tolist(), abs=1e-6)
+    assert 7 in wb.quality["flagged"]  # the ruined projection
+    assert wb.quality_note.startswith("Judged in")
+    assert [name for name, _ in wb.timings].count("quality") == 1
+    wb.shutdown()
+
+
+def test_a_stale_report_is_stopped_when_a_newer_one_is_asked():
+    import threading
+
+    from etspy_widgets.widgets._worker import LatestWorker
+
+    errors, events = [], []
+    worker = LatestWorker(errors.append, name="test", stoppable=True)
+    started = threading.Event()
+
+    def step():
+        return None
+
+    def slow():
+        started.set()
+        for _ in range(10 ** 8):  # a long computation of Python calls
+            step()
+        events.append("slow finished")
+
+    worker.submit(slow)
+    assert started.wait(30)
+    worker.submit(lambda: events.append("newer"), supersede=True)
+    assert worker.wait(60)
+    assert events == ["newer"] and worker.superseded == 1 and errors == []
+    plain = LatestWorker(errors.append, name="plain")  # not stoppable: runs to its end
+    plain_started = threading.Event()
+
+    def plain_job():
+        plain_started.set()
+        for _ in range(10 ** 5):
+            step()
+        events.append("plain")
+
+    plain.submit(plain_job)
+    assert plain_started.wait(30)
+    plain.submit(lambda: None, supersede=True)
+    assert plain.wait(60) and "plain" in events and plain.superseded == 0
+    worker.close()
+    plain.close()
+
+
+def test_the_scan_button_runs_the_engines_scan_and_a_step_drops_it():
+    stack = etw.datasets.get_catalyst_data(misalign=True, minshift=0, maxshift=0,
+                                           tiltrotate=2, tiltshift=3, seed=0, size=96)
+    wb = etw.AlignmentWorkbench(stack, auto_quality=False)
+    history = list(wb.stack.history)
+    wb.press("scan")
+    assert wb.wait(300), wb.last_traceback
+    s = wb.scan
+    assert s["kind"] == "rotation" and abs(s["rotation"] + 2) < 0.1  # the known axis
+    assert abs(s["offset"] + 3) < 0.15
+    assert len(s["x"]) == len(s["y"]) > 10 and len(s["offset_x"]) == len(s["offset_y"]) > 5
+    assert s["x"][int(np.argmin(s["y"]))] == pytest.approx(s["rotation"], abs=0.3)
+    assert wb.scan_note.startswith("Scanned in") and list(wb.stack.history) == history
+    wb.tilt_rotation, wb.tilt_shift = s["rotation"], s["offset"]  # the curve's clicks
+    wb.apply_manual()
+    assert wb.wait(120) and wb.scan == {}  # it measured the stack of before
+    wb.shutdown()
