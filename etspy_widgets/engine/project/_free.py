@@ -361,6 +361,9 @@ class MatrixFreeProjector(Projector):
         width))``: the first bin (offset by ``pad``) and first two strip weights of every
         pixel at every angle, built once (in parallel over angles) and kept; ``None`` when
         it would not fit (``TABLE_BYTES``)."""
+        hit = self._cache.get("table")
+        if hit is not None:
+            return hit
         if not self._table_fits():
             return None
         return self._derived("table", self._build_strip_table)
