@@ -188,8 +188,8 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
         backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
-    if proj is None and backend == "sparse":
-        backend = fit_sparse(asked, geometry, kernel)
+        if backend == "sparse":
+            backend = fit_sparse(asked, geometry, kernel)
         key = _key(backend, kernel, builder, geometry)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
