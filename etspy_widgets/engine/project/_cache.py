@@ -172,7 +172,8 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     n_slices : int, optional
         How many slices the caller reconstructs at once: with ``"auto"``/``"cpu"`` and at
         most ``FEW_SLICES`` (3) of them, the matrix-free strip pair (tabulated weights) is
-        taken instead of building a sparse matrix (``few_slices_backend``).
+        taken instead of building a sparse matrix (``few_slices_backend``; with
+        ``builder="native"``). The reconstruction functions pass it for SIRT.
 
     Returns
     -------
@@ -187,7 +188,8 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
-        backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
+        if builder == "native":
+            backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
         if backend == "sparse":
             backend = fit_sparse(asked, geometry, kernel)
         key = _key(backend, kernel, builder, geometry)
