@@ -1,6 +1,7 @@
 """A 151 × 4096² series out of core: written lazily, reconstructed block by block.
 
-Run: ``python benchmarks/bench_huge.py`` (``--size 4096 --tilts 151 --blocks 2 --chunk 8``).
+Run: ``python benchmarks/bench_huge.py`` (``--size 4096 --tilts 151 --blocks 2 --chunk 8
+--sirt-slices 4 --sirt-iterations 2 --sirt-block 64``; ``--parts fbp,sirt,sirt-memory``).
 
 The series is simulated analytically (a cylinder along the tilt axis and an off-axis rod:
 their projections are chord lengths at the detector coordinate ``u`` of
@@ -11,12 +12,22 @@ the sparse matrix would need ~46 GiB here, so the matrix-free strip projector is
 a ``ResourceWarning`` says so), with the time per slice and the process's peak memory
 (``VmHWM``), against ASTRA's CPU FBP of one slice (what ETSpy runs) in the same run. The
 whole volume (4096 slices of 4096², 256 GiB) is extrapolated per slice, and said so.
+
+SIRT (``--parts sirt``): ``--sirt-iterations`` iterations of ``--sirt-slices`` slices through
+the same lazy path, timed per iteration and slice against ASTRA's CPU SIRT (one iteration of
+one slice), and extrapolated to SIRT-100 of a ``--sirt-block`` block (said so). The memory
+of that whole block (``--parts sirt-memory``) is measured by running the block itself with
+``iterations=0`` (the set-up, every chunk's iterate and its copy into the output, no
+update): its peak plus the iteration's working memory measured in the ``sirt`` part bounds
+the real run. Each part runs in its own process (its own ``VmHWM``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -46,18 +57,118 @@ def projections(tilts, n, x0, x1):
     return np.repeat(img[:, :, None], x1 - x0, axis=2)
 
 
+def _astra(method, sino, tilts, n, iterations=1):
+    import astra
+
+    pg = astra.create_proj_geom("parallel", 1.0, n, np.deg2rad(tilts))
+    vg = astra.create_vol_geom((n, n))
+    pid = astra.create_projector("strip", pg, vg)
+    sid = astra.data2d.create("-sino", pg, sino)
+    rid = astra.data2d.create("-vol", vg)
+    cfg = astra.astra_dict(method)
+    cfg.update(ProjectorId=pid, ProjectionDataId=sid, ReconstructionDataId=rid)
+    if method == "FBP":
+        cfg["option"] = {"FilterType": "shepp-logan"}
+    aid = astra.algorithm.create(cfg)
+    t0 = time.perf_counter()
+    astra.algorithm.run(aid, iterations)
+    t = time.perf_counter() - t0
+    ref = astra.data2d.get(rid)
+    astra.algorithm.delete(aid)
+    astra.data2d.delete([sid, rid])
+    astra.projector.delete(pid)
+    return t, ref
+
+
+def _lazy(sub, tilts, method, chunk, iterations=0):
+    from etspy_widgets.engine.recon.lazy import lazy_volume
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vol = lazy_volume(sub, tilts, method, iterations, chunk_size=chunk, backend="auto")
+        t0 = time.perf_counter()
+        out = vol.compute(scheduler="threads", num_workers=1)
+        t = time.perf_counter() - t0
+    for w in caught:
+        print(f"  ({w.category.__name__}: {str(w.message)[:160]}...)")
+    return t, out
+
+
+def part(args, store):
+    """One part in this process: ``fbp``, ``sirt`` or ``sirt-memory``."""
+    import dask.array as da
+
+    n, nt = args.size, args.tilts
+    tilts = np.linspace(-75, 75, nt)
+    data = da.from_zarr(str(store))
+    base = vm("VmRSS")
+    gib = 2**30
+    if args.part == "fbp":
+        x0 = n // 2 - args.blocks * args.chunk // 2
+        sub = data[:, :, x0:x0 + args.blocks * args.chunk]
+        t_ours, out = _lazy(sub, tilts, "FBP", args.chunk)
+        n_sl = out.shape[0]
+        print(f"FBP, {n_sl} slices in {args.blocks} blocks of {args.chunk}: {t_ours:.1f} s → "
+              f"{t_ours / n_sl:.2f} s/slice; peak RSS {vm('VmHWM') / gib:.2f} GiB "
+              f"(block in {nt * n * args.chunk * 4 / 2**20:.0f} MiB, block out "
+              f"{args.chunk * n * n * 4 / 2**20:.0f} MiB)", flush=True)
+        sino = np.ascontiguousarray(np.asarray(sub[:, :, 0]), dtype=np.float32)
+        t_astra, ref = _astra("FBP", sino, tilts, n)
+        yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
+        disc = np.hypot(yy, xx) < n / 2 - 2
+        err = np.linalg.norm((out[0] - ref)[disc]) / np.linalg.norm(ref[disc])
+        print(f"ASTRA CPU FBP (strip, 1 core), one slice: {t_astra:.1f} s "
+              f"(ASTRA/ours per slice {t_astra / (t_ours / n_sl):.1f}x); ours vs ASTRA "
+              f"{err:.1e} inside the disc")
+        print(f"whole volume ({n} slices), extrapolated: ours {t_ours / n_sl * n / 3600:.1f} h, "
+              f"ASTRA {t_astra * n / 3600:.1f} h, on this machine")
+    elif args.part == "sirt":
+        k, its = args.sirt_slices, args.sirt_iterations
+        sub = data[:, :, n // 2:n // 2 + k]
+        t0, _ = _lazy(sub, tilts, "SIRT", k, 0)  # the set-up alone (row and column sums)
+        t1, out = _lazy(sub, tilts, "SIRT", k, its)
+        per = t1 / its / k  # the projector (and its sums) is cached from the first call
+        print(f"SIRT, {k} slices: set-up {t0:.1f} s, {its} iterations {t1:.1f} s → "
+              f"{per:.2f} s per iteration and slice; peak RSS {vm('VmHWM') / gib:.2f} GiB "
+              f"(at start {base / gib:.2f} GiB; iterate {k * n * n * 4 / gib:.2f} GiB)",
+              flush=True)
+        sino = np.ascontiguousarray(np.asarray(sub[:, :, 0]), dtype=np.float32)
+        t_astra, _ = _astra("SIRT", sino, tilts, n, 1)
+        b = args.sirt_block
+        print(f"ASTRA CPU SIRT (strip, 1 core), one iteration of one slice: {t_astra:.1f} s "
+              f"(ASTRA/ours {t_astra / per:.1f}x)")
+        print(f"EXTRAPOLATED SIRT-100 of a {b}-slice block on this machine: ours "
+              f"{(t0 + per * 100 * b) / 3600:.1f} h, ASTRA {t_astra * 100 * b / 3600:.1f} h")
+    else:
+        b = args.sirt_block
+        sub = data[:, :, n // 2 - b // 2:n // 2 + b // 2]
+        t, out = _lazy(sub, tilts, "SIRT", b, 0)
+        print(f"SIRT of a {b}-slice block, iterations=0 (set-up, chunks, output): {t:.1f} s, "
+              f"peak RSS {vm('VmHWM') / gib:.2f} GiB (block in "
+              f"{nt * n * b * 4 / gib:.2f} GiB, volume block {b * n * n * 4 / gib:.2f} GiB; "
+              f"at start {base / gib:.2f} GiB)", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--tilts", type=int, default=151)
     ap.add_argument("--blocks", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=8)
+    ap.add_argument("--sirt-slices", type=int, default=4)
+    ap.add_argument("--sirt-iterations", type=int, default=2)
+    ap.add_argument("--sirt-block", type=int, default=64)
+    ap.add_argument("--parts", default="fbp,sirt,sirt-memory")
+    ap.add_argument("--part", help=argparse.SUPPRESS)
+    ap.add_argument("--store", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.part:
+        part(args, args.store)
+        return
     import dask
     import dask.array as da
 
     from etspy_widgets.engine.project import sparse_matrix_bytes
-    from etspy_widgets.engine.recon.lazy import lazy_volume
 
     n, nt = args.size, args.tilts
     tilts = np.linspace(-75, 75, nt)
@@ -73,49 +184,10 @@ def main(argv=None):
         da.concatenate(blocks, axis=2).rechunk((nt, n, 64)).to_zarr(str(store))
         print(f"written lazily to zarr in {time.perf_counter() - t0:.1f} s "
               f"(peak RSS so far {vm('VmHWM') / 2**30:.2f} GiB)", flush=True)
-        data = da.from_zarr(str(store))
-        x0 = n // 2 - args.blocks * args.chunk // 2
-        sub = data[:, :, x0:x0 + args.blocks * args.chunk]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            vol = lazy_volume(sub, tilts, "FBP", chunk_size=args.chunk, backend="auto")
-            t0 = time.perf_counter()
-            out = vol.compute(scheduler="threads", num_workers=1)
-            t_ours = time.perf_counter() - t0
-        for w in caught:
-            print(f"  ({w.category.__name__}: {str(w.message)[:160]}...)")
-        n_sl = out.shape[0]
-        print(f"FBP, {n_sl} slices in {args.blocks} blocks of {args.chunk}: {t_ours:.1f} s → "
-              f"{t_ours / n_sl:.2f} s/slice; peak RSS {vm('VmHWM') / 2**30:.2f} GiB "
-              f"(block in {nt * n * args.chunk * 4 / 2**20:.0f} MiB, block out "
-              f"{args.chunk * n * n * 4 / 2**20:.0f} MiB)", flush=True)
-        import astra
-
-        sino = np.ascontiguousarray(np.asarray(sub[:, :, 0]), dtype=np.float32)
-        pg = astra.create_proj_geom("parallel", 1.0, n, np.deg2rad(tilts))
-        vg = astra.create_vol_geom((n, n))
-        pid = astra.create_projector("strip", pg, vg)
-        sid = astra.data2d.create("-sino", pg, sino)
-        rid = astra.data2d.create("-vol", vg)
-        cfg = astra.astra_dict("FBP")
-        cfg.update(ProjectorId=pid, ProjectionDataId=sid, ReconstructionDataId=rid,
-                   option={"FilterType": "shepp-logan"})
-        aid = astra.algorithm.create(cfg)
-        t0 = time.perf_counter()
-        astra.algorithm.run(aid)
-        t_astra = time.perf_counter() - t0
-        ref = astra.data2d.get(rid)
-        astra.algorithm.delete(aid)
-        astra.data2d.delete([sid, rid])
-        astra.projector.delete(pid)
-        yy, xx = np.mgrid[:n, :n] - (n - 1) / 2
-        disc = np.hypot(yy, xx) < n / 2 - 2
-        err = np.linalg.norm((out[0] - ref)[disc]) / np.linalg.norm(ref[disc])
-        print(f"ASTRA CPU FBP (strip, 1 core), one slice: {t_astra:.1f} s "
-              f"(ASTRA/ours per slice {t_astra / (t_ours / n_sl):.1f}x); ours = ASTRA to "
-              f"{err:.1e} inside the disc")
-        print(f"whole volume ({n} slices), extrapolated: ours {t_ours / n_sl * n / 3600:.1f} h, "
-              f"ASTRA {t_astra * n / 3600:.1f} h, on this machine")
+        for name in args.parts.split(","):
+            print(f"--- {name} (own process)", flush=True)
+            subprocess.run([sys.executable, __file__, *(argv or sys.argv[1:]), "--part",
+                            name.strip(), "--store", str(store)], check=True)
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -118,6 +118,16 @@ class Projector:
         upd = self.bp_cols(d) if angle is None else self.bp_angle_cols(angle, d)
         return upd, res
 
+    def sirt_update(self, x, y, rinv, cinv):
+        """One SIRT step in place, ``x += cinv · Wᵀ (rinv · (y − W x))`` (``cinv``
+        ``(n_pix, 1)``: relaxation over the pixel weights); returns the squared residual
+        per slice of the iterate it started from. Backends may avoid the update block
+        (``MatrixFreeProjector`` writes big blocks' back projection into ``x``)."""
+        upd, res = self.residual_bp(x, y, rinv)
+        upd *= cinv
+        x += upd
+        return res
+
     def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
         """Apply SART projection ``a`` to ``x`` in place (ASTRA's update; see
         ``_csr.csr_sart_update``); returns the squared residual per slice.

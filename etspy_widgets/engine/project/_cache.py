@@ -11,7 +11,7 @@ from ..errors import check_method
 from ..geometry import ParallelGeometry, as_geometry
 from ._astra import AstraProjector, cuda_available
 from ._base import Projector
-from ._free import MatrixFreeProjector
+from ._free import FEW_SLICES, MatrixFreeProjector
 from ._pixel import PixelProjector
 from ._sparse import SparseProjector
 
@@ -104,6 +104,27 @@ def fit_sparse(asked: str, geometry, kernel: str = "strip") -> str:
     return "sparse"
 
 
+def few_slices_backend(asked: str, backend: str, geometry: ParallelGeometry, kernel: str,
+                       n_slices: int | None) -> str:
+    """``"matrix-free"`` instead of an automatic ``"sparse"`` for blocks of at most
+    ``FEW_SLICES`` slices of the "strip" kernel, unless that geometry's matrix is built
+    already.
+
+    Measured (``benchmarks/bench_projectors.py --sections steps``): for one to three slices
+    the matrix-free pair's weight table (``MatrixFreeProjector.strip_table``: 12 bytes
+    per pixel and angle, built in a fraction of the matrix's time) runs the SIRT step
+    faster than the sparse matrix, which a single right-hand side leaves memory-bound.
+    """
+    if (n_slices is None or n_slices > FEW_SLICES or kernel != "strip"
+            or backend != "sparse" or asked not in ("auto", "cpu")):
+        return backend
+    if _key("sparse", kernel, "native", geometry) in _CACHE:
+        return backend
+    _LOG.info("backend=%r: the matrix-free strip projector for %d slice(s) (tabulated "
+              "weights; no matrix)", asked, n_slices)
+    return "matrix-free"
+
+
 def _key(backend, kernel, builder, geometry: ParallelGeometry) -> tuple:
     """What identifies a built projector in the cache."""
     return (backend, kernel, builder, geometry.key)
@@ -124,7 +145,7 @@ def _resolve(geometry, backend, kernel):
 
 def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
                   backend: str = "auto", *, kernel: str = "strip",
-                  builder: str = "native") -> Projector:
+                  builder: str = "native", n_slices: int | None = None) -> Projector:
     """The projector of a geometry, built once and cached (the last few geometries).
 
     Parameters
@@ -148,6 +169,11 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     builder : {"native", "astra"}
         Sparse backend, "strip" kernel: our exact-area matrix (fast to build) or ASTRA's
         own (its float32 areas, bit-for-bit ASTRA's results; slow to build for big slices).
+    n_slices : int, optional
+        How many slices the caller reconstructs at once: with ``"auto"``/``"cpu"`` and at
+        most ``FEW_SLICES`` (3) of them, the matrix-free strip pair (tabulated weights) is
+        taken instead of building a sparse matrix (``few_slices_backend``; with
+        ``builder="native"``). The reconstruction functions pass it for SIRT.
 
     Returns
     -------
@@ -162,7 +188,10 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
-        backend = fit_sparse(asked, geometry, kernel)
+        if builder == "native":
+            backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
+        if backend == "sparse":
+            backend = fit_sparse(asked, geometry, kernel)
         key = _key(backend, kernel, builder, geometry)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import UnknownMethodError
 from ..geometry import detector_u_jit
+from . import _csr
 from ._base import Projector
 from ._sparse import _angle_terms
 from ._threads import available_cores, run_ranges, split
@@ -30,6 +31,12 @@ from ._threads import available_cores, run_ranges, split
 #: Fused SIRT step: the largest per-thread update block (bytes) before falling back to
 #: separate projection and back projection.
 FUSED_BYTES = 256 * 2**20
+#: Blocks of at most this many slices take the tabulated weights (``strip_table``).
+FEW_SLICES = 3
+#: The largest weight table kept per geometry (bytes; also at most a quarter of the memory
+#: available): 12 bytes per pixel and angle (60 MB for 77 × 256², 389 MB for 90 × 600²,
+#: 1.9 GB for 151 × 1024²).
+TABLE_BYTES = 4 * 2**30
 
 
 @numba.njit(inline="always")
@@ -114,30 +121,42 @@ def _fp(x, trig, shape, out, angles):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
-def _bp(y, trig, shape, out, rows):  # pragma: no cover - compiled
+def _bp(y, trig, shape, out, rows, scale):  # pragma: no cover  # noqa: PLR0917 - compiled
     """``out[j] = Σ_i w · y[i]`` for the pixels of slice rows ``r0 ≤ r < r1`` (all angles
-    of ``trig``; ``y`` holds their rays)."""
+    of ``trig``; ``y`` holds their rays); with a non-empty ``scale`` (``n_pix``),
+    ``out[j] += scale[j] · Σ_i w · y[i]`` instead (the SIRT update in place)."""
     thickness, n_det = shape
     r0, r1 = rows
     k = y.shape[1]
     n_a = trig.shape[1]
+    add = scale.size > 0
     cx = (n_det - 1) / 2.0
     cy = (thickness - 1) / 2.0
     padded = np.zeros((n_a, n_det + 2 * PAD, k), np.float32)
     for a in range(n_a):
         padded[a, PAD:PAD + n_det] = y[a * n_det:(a + 1) * n_det]
-    out[r0 * n_det:r1 * n_det] = 0.0
+    row = np.empty((n_det, k), np.float32)
     for r in range(r0, r1):
+        row[:] = 0.0
         for a in range(n_a):
             ca, sa, box, ah, h, inv = _terms(trig, a)
             u0 = detector_u_jit(0.0, r, ca, sa, cx, cy) + 0.5
             ya = padded[a]
             for c in range(n_det):
                 lo, w0, w1, w2 = _clipped(u0 + c * ca, box, ah, h, inv, n_det)
-                j = r * n_det + c
                 b = lo + PAD
+                rc = row[c]
                 for s in range(k):
-                    out[j, s] += w0 * ya[b, s] + w1 * ya[b + 1, s] + w2 * ya[b + 2, s]
+                    rc[s] += w0 * ya[b, s] + w1 * ya[b + 1, s] + w2 * ya[b + 2, s]
+        for c in range(n_det):
+            j = r * n_det + c
+            if add:
+                f = scale[j]
+                for s in range(k):
+                    out[j, s] += f * row[c, s]
+            else:
+                for s in range(k):
+                    out[j, s] = row[c, s]
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -189,6 +208,122 @@ def _sirt_step(x, y, rinv, trig, shape, outs, angles):  # pragma: no cover - com
                 upd[j, s] += w0 * ray[b, s] + w1 * ray[b + 1, s] + w2 * ray[b + 2, s]
 
 
+# -- few slices: the strip weights tabulated once per geometry ------------------------------
+# For one to a few slices the on-the-fly weights cost more than the products they feed, and
+# a sparse matrix is memory-bound (8 bytes per nonzero, 2.2 nonzeros per pixel and angle,
+# read twice per SIRT step). The table keeps, per angle and pixel, the first bin (int32)
+# and the first two weights (float32; the third is 1 − w0 − w1, the pixel's unit area):
+# 12 bytes per pixel and angle, read once per fused step, pixels in storage order. Bins off
+# the detector land in a padded ray buffer and are zeroed before the back projection, which
+# is exactly the sparse matrix's clipping.
+
+
+@numba.njit(nogil=True, cache=True)
+def _build_table(trig, shape, pad, lo_t, w_t, angles):  # pragma: no cover  # noqa: PLR0917
+    """Fill ``lo_t[a, j]`` (first bin + ``pad``) and ``w_t[a, j] = (w0, w1)`` for angles
+    ``a0 ≤ a < a1``: the weights of ``_weights`` before any clipping."""
+    thickness, n_det = shape
+    cx = (n_det - 1) / 2.0
+    cy = (thickness - 1) / 2.0
+    for a in range(angles[0], angles[1]):
+        ca, sa, box, ah, h, inv = _terms(trig, a)
+        for r in range(thickness):
+            u0 = detector_u_jit(0.0, r, ca, sa, cx, cy) + 0.5
+            for c in range(n_det):
+                lo, w0, w1, _ = _weights(u0 + c * ca, box, ah, h, inv)
+                j = r * n_det + c
+                lo_t[a, j] = lo + pad
+                w_t[a, j, 0] = w0
+                w_t[a, j, 1] = w1
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _table_sirt1(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # noqa: PLR0917
+    """The fused SIRT step of one slice on the table, for angles ``a0 ≤ a < a1``:
+    ``upd = Σₐ Wₐᵀ (rinv · (y − Wₐ x))`` (overwritten), ``res[0] += Σ (y − W x)²``."""
+    lo_t, w_t = table
+    n_det, pad, width = geo
+    upd, res = outs
+    n_pix = x.shape[0]
+    ray = np.zeros(width, np.float32)
+    for j in range(n_pix):
+        upd[j] = 0.0
+    acc = 0.0
+    for a in range(angles[0], angles[1]):
+        lo = lo_t[a]
+        w = w_t[a]
+        for d in range(width):
+            ray[d] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            v = x[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            ray[b] += w0 * v
+            ray[b + 1] += w1 * v
+            ray[b + 2] += (1.0 - w0 - w1) * v
+        base = a * n_det
+        for d in range(n_det):
+            diff = y[base + d] - ray[pad + d]
+            acc += diff * diff
+            ray[pad + d] = diff * rinv[base + d]
+        for d in range(pad):
+            ray[d] = 0.0
+        for d in range(pad + n_det, width):
+            ray[d] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            upd[j] += w0 * ray[b] + w1 * ray[b + 1] + (1.0 - w0 - w1) * ray[b + 2]
+    res[0] += acc
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _table_sirt(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # noqa: PLR0917
+    """``_table_sirt1`` for a block ``(n_pix, k)`` (slices innermost); ``rinv`` is
+    ``(n_rays, 1)`` or ``(n_rays, k)``."""
+    lo_t, w_t = table
+    n_det, pad, width = geo
+    upd, res = outs
+    n_pix, k = x.shape
+    per_column = rinv.shape[1] > 1
+    ray = np.zeros((width, k), np.float32)
+    upd[:] = 0.0
+    for a in range(angles[0], angles[1]):
+        lo = lo_t[a]
+        w = w_t[a]
+        ray[:] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            w2 = 1.0 - w0 - w1
+            xj = x[j]
+            for s in range(k):
+                v = xj[s]
+                ray[b, s] += w0 * v
+                ray[b + 1, s] += w1 * v
+                ray[b + 2, s] += w2 * v
+        base = a * n_det
+        for d in range(n_det):
+            for s in range(k):
+                diff = y[base + d, s] - ray[pad + d, s]
+                res[s] += diff * diff
+                ray[pad + d, s] = diff * (rinv[base + d, s] if per_column
+                                          else rinv[base + d, 0])
+        ray[:pad] = 0.0
+        ray[pad + n_det:] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            w2 = 1.0 - w0 - w1
+            uj = upd[j]
+            for s in range(k):
+                uj[s] += w0 * ray[b, s] + w1 * ray[b + 1, s] + w2 * ray[b + 2, s]
+
+
 class MatrixFreeProjector(Projector):
     """Matrix-free CPU projector of the "strip" kernel (``backend="matrix-free"``).
 
@@ -209,6 +344,75 @@ class MatrixFreeProjector(Projector):
         self._shape = (self.thickness, self.n_det)
 
 
+    # -- the weight table of few-slice blocks --------------------------------------------
+    @property
+    def table_bytes(self) -> int:
+        """Memory the weight table of this geometry takes (whether built or not)."""
+        return 12 * self.n_angles * self.n_pix
+
+    def _table_fits(self) -> bool:
+        import psutil
+
+        avail = psutil.virtual_memory().available
+        return self.table_bytes <= min(TABLE_BYTES, avail // 4)
+
+    def strip_table(self):
+        """``((lo (n_angles, n_pix) int32, w (n_angles, n_pix, 2) float32), (n_det, pad,
+        width))``: the first bin (offset by ``pad``) and first two strip weights of every
+        pixel at every angle, built once (in parallel over angles) and kept; ``None`` when
+        it would not fit (``TABLE_BYTES``)."""
+        hit = self._cache.get("table")
+        if hit is not None:
+            return hit
+        if not self._table_fits():
+            return None
+        return self._derived("table", self._build_strip_table)
+
+    def _build_strip_table(self):
+        g = self.geometry
+        cos, sin = g.trig
+        cx, cy = (self.n_det - 1) / 2.0, (self.thickness - 1) / 2.0
+        corners = [(c - cx) * cos - (r - cy) * sin + cx + 0.5
+                   for c in (0, self.n_det - 1) for r in (0, self.thickness - 1)]
+        lo_min = int(np.floor(np.min(corners) - 1.0))
+        lo_max = int(np.floor(np.max(corners) + 1.0))
+        pad = max(0, -lo_min) + 1
+        width = pad + max(self.n_det, lo_max + 3) + 1
+        lo_t = np.empty((self.n_angles, self.n_pix), np.int32)
+        w_t = np.empty((self.n_angles, self.n_pix, 2), np.float32)
+        edges = split(self.n_angles, self.threads, self._work(1))
+        run_ranges(lambda _, a0, a1: _build_table(self._trig, self._shape, pad, lo_t, w_t,
+                                                  np.array([a0, a1], np.int64)), edges)
+        return (lo_t, w_t), (self.n_det, pad, width)
+
+    def _table_step(self, tab, x, y, rinv):
+        """The fused SIRT step on the table, angles split over the threads (each its own
+        update block, summed)."""
+        table, geo = tab
+        k = x.shape[1]
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        rinv = np.ascontiguousarray(rinv, dtype=np.float32)
+        edges = split(self.n_angles, self.threads, self._work(k))
+
+        def call(_, a0, a1):
+            rng = np.array([a0, a1], np.int64)
+            res = np.zeros(k, np.float64)
+            if k == 1:
+                upd = np.empty(self.n_pix, np.float32)
+                _table_sirt1(x[:, 0], y[:, 0], rinv[:, 0], table, geo, (upd, res), rng)
+                return upd[:, None], res
+            upd = np.empty((self.n_pix, k), np.float32)
+            _table_sirt(x, y, rinv, table, geo, (upd, res), rng)
+            return upd, res
+
+        parts = run_ranges(call, edges)
+        upd, res = parts[0]
+        for u, r in parts[1:]:
+            upd += u
+            res += r
+        return upd, res
+
     def _work(self, k, n_angles=None):
         return self.n_pix * (self.n_angles if n_angles is None else n_angles) * k
 
@@ -225,13 +429,15 @@ class MatrixFreeProjector(Projector):
         run_ranges(call, edges)
         return out
 
-    def _bp_range(self, y, a0, a1):
+    def _bp_range(self, y, a0, a1, out=None, scale=None):
         y = np.ascontiguousarray(y, dtype=np.float32)
         trig = np.ascontiguousarray(self._trig[:, a0:a1])
-        out = np.empty((self.n_pix, y.shape[1]), np.float32)
+        if out is None:
+            out = np.empty((self.n_pix, y.shape[1]), np.float32)
+        scale = np.empty(0, np.float32) if scale is None else scale
         edges = split(self.thickness, self.threads, self._work(y.shape[1], a1 - a0))
         run_ranges(lambda _, r0, r1: _bp(y, trig, self._shape, out,
-                                         np.array([r0, r1], np.int64)), edges)
+                                         np.array([r0, r1], np.int64), scale), edges)
         return out
 
     def fp_cols(self, x):
@@ -246,8 +452,30 @@ class MatrixFreeProjector(Projector):
     def bp_angle_cols(self, a, y):
         return self._bp_range(y, int(a), int(a) + 1)
 
+    def sirt_update(self, x, y, rinv, cinv):
+        k = np.shape(x)[1]
+        if self._fused(k) or (k <= FEW_SLICES and self.strip_table() is not None):
+            return super().sirt_update(x, y, rinv, cinv)
+        # big blocks: ``x += cinv · Wᵀ (rinv · (y − W x))`` with the back projection
+        # written into ``x`` row by row (no update block the size of the volume)
+        fx = self.fp_cols(x)
+        res = np.zeros(k, np.float64)
+        _csr.weighted_residual(fx, np.ascontiguousarray(y, dtype=np.float32),
+                               np.ascontiguousarray(rinv, dtype=np.float32), res)
+        self._bp_range(fx, 0, self.n_angles, out=x,
+                       scale=np.ascontiguousarray(np.ravel(cinv), dtype=np.float32))
+        return res
+
+    def _fused(self, k):
+        parts = len(split(self.n_angles, self.threads, self._work(k))) - 1
+        return self.n_pix * k * 4 * parts <= FUSED_BYTES
+
     def residual_bp(self, x, y, rinv, angle=None):
         k = np.shape(x)[1]
+        if angle is None and k <= FEW_SLICES and np.shape(rinv)[1] in (1, k):
+            tab = self.strip_table()
+            if tab is not None:
+                return self._table_step(tab, x, y, rinv)
         edges = split(self.n_angles, self.threads, self._work(k))
         n_parts = len(edges) - 1
         if angle is not None or self.n_pix * k * 4 * n_parts > FUSED_BYTES:

@@ -240,11 +240,9 @@ class SIRT(Algorithm):
         self.c_inv = (self.relaxation * safe_inverse(cols))[:, None]
 
     def update(self):
-        upd, res = self.proj.residual_bp(self.x, self.y, self.r_inv)
+        res = self.proj.sirt_update(self.x, self.y, self.r_inv, self.c_inv)
         self._record_objective(self.iteration, res)  # of the iterate this update starts from
         self.residual = self.objectives[self.iteration]
-        upd *= self.c_inv
-        self.x += upd
         self.clamp()
 
 

@@ -38,11 +38,17 @@ from .slices import (
 
 #: Slices per chunk (eager threads, distributed tasks and the lazy path's blocks).
 DEFAULT_CHUNK = 32
+#: The default chunk holds at most this many bytes of slices per running chunk: the
+#: iterate and its copy into the output (4 bytes each per pixel), so that a block of big
+#: slices (4096²: 4 slices per chunk) adds well under 1 GB to the output it fills.
+CHUNK_BYTES = 512 * 2**20
 
 
-def _chunks(nx: int, chunk_size: int | None, ncores: int) -> list[tuple[int, int]]:
+def _chunks(nx: int, chunk_size: int | None, ncores: int,
+            n_pix: int = 0) -> list[tuple[int, int]]:
     if chunk_size is None:
-        chunk_size = min(DEFAULT_CHUNK, max(1, -(-nx // max(1, ncores))))
+        chunk_size = min(DEFAULT_CHUNK, max(1, -(-nx // max(1, ncores))),
+                         max(1, CHUNK_BYTES // max(1, 8 * n_pix)))
     chunk_size = max(1, int(chunk_size))
     return [(x0, min(nx, x0 + chunk_size)) for x0 in range(0, nx, chunk_size)]
 
@@ -80,7 +86,8 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
     ncores : int, optional
         Chunks run at once in threads (default: every available core).
     chunk_size : int, optional
-        Slices per chunk (default 32, fewer so that every core gets a chunk).
+        Slices per chunk (default 32, fewer so that every core gets a chunk, and fewer for
+        big slices: ``CHUNK_BYTES``).
     client : distributed.Client, "auto" or None
         Run chunks on a Dask cluster. ``"auto"`` (default) uses the active client when
         there is one (``distributed.default_client()``), else threads; ``None``: threads.
@@ -116,7 +123,7 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
             tilts, ny, thickness, "sparse", kernel=kernel, builder=builder):
         backend = fit_sparse(asked, (n_tilts, ny, thickness), kernel)
     client = _resolve_client(client)
-    chunks = _chunks(nx, chunk_size, ncores)
+    chunks = _chunks(nx, chunk_size, ncores, thickness * ny)
     out = np.empty((nx, thickness, ny), np.float32)
     n_it = max(1, n_iterations(method, iterations, dart_iterations))
     progress = ProgressCallback(nx * n_it, desc=f"{method} reconstruction",

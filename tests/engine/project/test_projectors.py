@@ -304,3 +304,37 @@ def test_astra_cuda_reconstructs_like_the_cpu():  # pragma: no cover - needs a G
     whole = reconstruct_stack(stack, TILTS, "FBP", backend="astra-cuda", ncores=2,
                               show_progressbar=False, client=None)
     assert rel_l2(whole, reconstruct_slices(block, TILTS, "FBP", backend="astra-cuda")) < 1e-5
+
+
+# -- few slices and big blocks (issue 19, items 1 and 3) ------------------------------------
+def test_auto_takes_the_tabulated_matrix_free_pair_for_few_slices():
+    clear_cache()
+    tilts = TILTS[:20]
+    assert get_projector(tilts, 48, 48, "auto", n_slices=1).backend == "matrix-free"
+    assert get_projector(tilts, 48, 48, "auto", n_slices=4).backend == "sparse"
+    # the matrix is built now: a few slices reuse it rather than build a table
+    assert get_projector(tilts, 48, 48, "auto", n_slices=1).backend == "sparse"
+    assert get_projector(tilts, 48, 48, "matrix-free").strip_table() is not None
+    clear_cache()
+
+
+def test_big_block_sirt_update_in_place_equals_the_update_block(monkeypatch):
+    """The matrix-free SIRT update written into the iterate row by row (no update block)
+    equals the sparse backend's ``x + cinv · residual_bp``."""
+    from etspy_widgets.engine.project import _free
+
+    n, k = 40, 5
+    tilts = np.concatenate([TILTS, [0.0, 90.0]])
+    free = _free.MatrixFreeProjector(tilts, n, n)
+    sparse = get_projector(tilts, n, n, "sparse")
+    x = RNG.random((n * n, k)).astype(np.float32)
+    y = RNG.random((tilts.size * n, k)).astype(np.float32)
+    rinv = RNG.random((y.shape[0], 1)).astype(np.float32)
+    cinv = RNG.random((n * n, 1)).astype(np.float32)
+    upd, res_s = sparse.residual_bp(x, y, rinv)
+    ref = x + cinv * upd
+    monkeypatch.setattr(_free, "FUSED_BYTES", 0)  # take the in-place path
+    xin = x.copy()
+    res = free.sirt_update(xin, y, rinv, cinv)
+    assert rel_l2(xin, ref) < 1e-6
+    np.testing.assert_allclose(res, res_s, rtol=1e-5)
