@@ -29,13 +29,23 @@ from traits.api import Undefined
 
 from ..atomic import atomic_path
 from ..errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
     InvalidDataError,
     InvalidTiltsError,
     MismatchedTiltError,
     NotATiltSeriesError,
+    OutputPathError,
     check_method,
 )
-from ..validate import as_float, as_tilt_array, check_indices
+from ..validate import (
+    as_bool,
+    as_float,
+    as_int,
+    as_path,
+    as_tilt_array,
+    as_values,
+)
 from ..visualize import (
     VOLUME_AXES,
     plot_missing_wedge,
@@ -46,7 +56,16 @@ from ..visualize import (
 from . import _quality_verbs
 from ._align_verbs import AlignMixin
 from ._common import CommonStackMixin
-from ._guards import checked_slice, refuse_empty
+from ._guards import (
+    check_array_data,
+    check_pair,
+    check_save_call,
+    check_view_call,
+    checked_column,
+    checked_projections,
+    checked_slice,
+    refuse_empty,
+)
 from ._history import record_slice, records
 from ._recon_verbs import ReconMixin, RecStackMixin
 
@@ -195,6 +214,7 @@ class _TomoMetadataMixin:
         (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
         (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        check_save_call(filename, extension, file_format)
         writer = _EXTENSIONS.get("writer")
         if filename is not None and writer is not None \
                 and writer.accepts(filename, file_format):
@@ -212,8 +232,16 @@ class _TomoMetadataMixin:
         hdf5 = (file_format or path.suffix.lstrip(".")).lower() in ("hspy", "hdf5", "h5")
         need = int(getattr(self.data, "nbytes", 0)) + 65536 if hdf5 else None
         with atomic_path(path, overwrite=overwrite, need_bytes=need) as tmp:
-            Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
-                          **kwargs)
+            try:
+                Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
+                              **kwargs)
+            except (ValueError, TypeError) as err:  # RosettaSciIO: an unknown format
+                if "format" not in str(err) and "extension" not in str(err):
+                    raise
+                raise OutputPathError(
+                    f"Cannot save {path.name} as {file_format or path.suffix!r}: "
+                    f"{str(err).splitlines()[0][:200]} Use .hspy, .zspy, .mrc, .emd, .zarr, "
+                    ".tif or another RosettaSciIO format.") from err
         return path
 
 
@@ -261,6 +289,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
                 f"data of shape (n_tilts, ny, nx); got {data.shape}. Stack your projections "
                 "into one 3D array first."
             )
+        check_array_data(data, "TomoStack")
         super().__init__(data, *args, **kwargs)
         self._additional_slicing_targets = list(_SLICING_TARGETS)
         self._init_tomography_metadata()
@@ -472,21 +501,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Negative indices count from the end, as in NumPy.
         """
-        if projections is None or len(np.atleast_1d(projections)) == 0:
-            raise ValueError(
-                "No projections provided: pass a list of indices, e.g. "
-                "remove_projections([0, 5])."
-            )
         n = self._n_projections
-        idx = np.atleast_1d(np.asarray(projections))
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"Projection indices must be integers; got {idx.tolist()}.")
-        if (idx >= n).any() or (idx < -n).any():
-            raise IndexError(f"Projection indices {idx.tolist()} out of range for {n} projections.")
         keep = np.ones(n, dtype=bool)
-        keep[idx] = False
-        if not keep.any():
-            raise ValueError("remove_projections would remove every projection.")
+        keep[checked_projections(projections, n)] = False
         out = self._deepcopy_with_new_data(np.asarray(self.data)[keep])
         out._nav_axis().size = int(keep.sum())
         out.tilts = self.tilt_values[keep]
@@ -501,8 +518,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
-        first, second = check_indices("images", images, self._n_projections,
-                                      "projections")[:2] if images else (0, 1)
+        first, second = (0, 1) if images is None else check_pair(images, self._n_projections)
         im1 = np.asarray(self.data[first], dtype=np.float64)
         im2 = np.asarray(self.data[second], dtype=np.float64)
         cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real
@@ -521,14 +537,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Returns a Signal2D of shape ``(n_tilts, ny)``: ``stack[:, :, column]``.
         """
-        if isinstance(column, bool) or not isinstance(column, (numbers.Integral, float)):
-            raise TypeError(  # ETSpy's sentence first
-                f'"column" argument must be either a float or an integer (was {type(column)}): '
-                "one column, an int index or a float position in the x axis's units.")
         ax = self.axes_manager.signal_axes[0]
-        index = ax.value2index(column) if isinstance(column, float) else int(column)
-        if not -ax.size <= index < ax.size:
-            raise IndexError(f"Column {column} is outside the image width ({ax.size}).")
+        index = checked_column(self, column)
         data = np.asarray(self.data[:, :, index])
         sino = Signal2D(data)
         sino.axes_manager[0].update_from(self.axes_manager.signal_axes[1],
@@ -550,17 +560,24 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     def plot_missing_wedge(self, size: int = 128, ax=None):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
-        return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+        if ax is not None and not hasattr(ax, "figure"):
+            raise ArgumentTypeError(f"ax must be a matplotlib Axes or None; got "
+                                    f"{type(ax).__name__}.")
+        return plot_missing_wedge(self.tilt_values, size=as_int("size", size, minimum=4),
+                                  ax=ax)
 
     # -- hand-offs (engine.io.export) --------------------------------------------
     @records()
     def apply_alignment(self, path, shift_type: str = "fourier"):
         """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
-        return extension("apply_alignment")(self, path, shift_type)
+        return extension("apply_alignment")(self, as_path("path", path), shift_type)
 
     def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
         """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
-        return extension("save_alignment")(self, path, overwrite, raw_shape)
+        if raw_shape is not None:
+            raw_shape = tuple(int(v) for v in as_values("raw_shape", raw_shape, size=2,
+                                                        minimum=1))
+        return extension("save_alignment")(self, as_path("path", path), overwrite, raw_shape)
 
     # -- judging the alignment (signals/_quality_verbs.py) ---------------------------------
     def quality(self, rec=None, **kwargs):
@@ -594,10 +611,13 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
             kwargs.setdefault("axes", data.axes_manager._get_axes_dicts())
             kwargs.setdefault("metadata", data.metadata.deepcopy().as_dictionary())
             data = data.data
+        elif not hasattr(data, "shape"):
+            data = np.asarray(data)
         if hasattr(data, "ndim") and data.ndim > 3:
             raise InvalidDataError(
                 "A RecStack must have a singular (or no) navigation axis. Navigation shape "
                 f"was: {tuple(data.shape[:-2][::-1])}. A volume is (nx, ny, nz) data.")
+        check_array_data(data, "RecStack")
         super().__init__(data, *args, **kwargs)
         self._init_tomography_metadata()
         am = self.axes_manager
@@ -622,6 +642,8 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
+        xslice, yslice, zslice = check_view_call(self, (xslice, yslice, zslice), vmin_std,
+                                                 vmax_std)
         vol = np.asarray(self.data)
         nx, nz, ny = vol.shape
         xs = nx // 2 if xslice is None else int(xslice)
@@ -641,7 +663,7 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
             axis.set_title(title)
             axis.set_axis_off()
         fig.tight_layout()
-        return fig if return_fig else None
+        return fig if as_bool("return_fig", return_fig) else None
 
     def plot_3d(self, vmin_std: float = 0.1, vmax_std: float = 10, figsize=(10, 4)):
         """ETSpy's ``plot_3d`` arguments, drawn by [`plot_slices`][]: the three central
@@ -651,9 +673,10 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         positions to ``plot_slices(xslice, yslice, zslice)``, or use ``render()`` for an
         interactive 3D view.
         """
+        size = as_values("figsize", figsize, size=2, minimum=0.1, allow_none=True)
         fig = self.plot_slices(vmin_std=vmin_std, vmax_std=vmax_std)
-        if figsize is not None:
-            fig.set_size_inches(*figsize)
+        if size is not None:
+            fig.set_size_inches(*size)
         return fig
 
     # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
@@ -680,7 +703,8 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
         """
         if rotation_angles is None:
-            raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
+            raise InvalidArgumentError("rotation_angles=None: give three angles in degrees "
+                                       "about x, z and y, e.g. rotate_volume((0, 30, 0)).")
         data, matrix, offset = rotate_volume(self.data, rotation_angles)
         out = self.deepcopy()
         out.data = data.astype(np.asarray(self.data).dtype, copy=False)
