@@ -235,3 +235,17 @@ def test_bad_input_exits_2(capsys, tmp_path, series, argv):
     assert len(lines) == 1 and lines[0].startswith(f"etspy-widgets {argv[0]}"), lines
     assert not (tmp_path / "q.csv").exists() and not (tmp_path / "v.hspy").exists()
     assert Path(series).is_file()
+
+
+def test_data_fetch_when_pip_finds_nothing_exits_1(capsys, tmp_path, monkeypatch):
+    """A download that fails (no index, nothing in the links) is a processing error."""
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))  # empty: nothing to find
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no cached wheel either
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
+    dest = tmp_path / "data"
+    code = cli.main(["data", "fetch", "--dest", str(dest), "-q"])
+    lines = _err_lines(capsys)
+    assert code == cli.EXIT_FAILED, lines
+    assert lines[-1].startswith("etspy-widgets data:") and "etspy==1.3.0" in lines[-1], lines
+    assert not dest.exists()
