@@ -49,7 +49,9 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
     """
     data = np.asarray(stack.data, dtype=np.float32)
     tilts = stack.tilt_values
-    if rec is not None and not isinstance(getattr(rec, "data", rec), np.ndarray):
+    given = rec.data if hasattr(rec, "axes_manager") else rec  # (an ndarray's .data is a
+    # memoryview)
+    if rec is not None and not isinstance(given, np.ndarray) and not hasattr(given, "dask"):
         raise ArgumentTypeError(f"rec must be a RecStack or an array (nx, thickness, ny) "
                                 f"reconstructed from this stack; got {type(rec).__name__}.")
     volume = None if rec is None else np.asarray(getattr(rec, "data", rec))
