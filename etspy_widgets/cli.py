@@ -27,7 +27,12 @@ from ._script import Code, assign, call, header, write_notebook
 from .actions import render, verbs
 from .demo import main as demo_main
 from .engine.atomic import atomic_path, check_target
-from .engine.errors import DiskFullError, NonFiniteResultError, TomographyError
+from .engine.errors import (
+    DiskFullError,
+    NonFiniteResultError,
+    OutputExistsError,
+    TomographyError,
+)
 from .engine.io.export import save as export_save
 from .engine.testdata import cache_root, default_data_folder, fetch_test_data, is_complete
 from .live._cli import add_commands as add_live_commands
@@ -233,14 +238,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.input:
         source = _replace_input(source, args.input)
     if args.notebook:
-        written = write_notebook(source, Path(args.notebook), overwrite=args.overwrite)
-        print(f"wrote {written}", file=sys.stderr)
+        check_target(Path(args.notebook), args.overwrite)  # before the work, not after
     ns = run_script(source, trusted=args.trust, accept_changed=args.accept_changed)
     result = ns.get("rec") if ns.get("rec") is not None else ns.get("stack")
     if result is None:
         raise CLIError("the log defines neither `rec` nor `stack`; give a log that "
                        "loads a stack")
     write_signal(result, out, args.overwrite, args.format)
+    if args.notebook:  # after the result: an interrupted or failed replay writes neither
+        written = write_notebook(source, Path(args.notebook), overwrite=args.overwrite)
+        print(f"wrote {written}", file=sys.stderr)
     print(f"replayed {log} -> {out}", file=sys.stderr)
     return EXIT_OK
 
@@ -440,16 +447,21 @@ def cmd_qc(args: argparse.Namespace) -> int:
         print(source, end="")
     ns = run_script(source)
     report = ns["stack"].quality(scan=bool(args.scan))
-    report.to_csv(args.output, overwrite=args.overwrite)
-    if args.series:
-        report.to_csv(args.series, overwrite=args.overwrite, series=True)
-    if args.plot:
-        import matplotlib
+    # all outputs or none: each is written under a temporary name, and they are renamed
+    # into place together once every one is complete (an error or a signal removes them all)
+    with contextlib.ExitStack() as outputs:
+        tmp_csv = outputs.enter_context(atomic_path(args.output, overwrite=args.overwrite))
+        report.to_csv(tmp_csv, overwrite=True)
+        if args.series:
+            tmp = outputs.enter_context(atomic_path(args.series, overwrite=args.overwrite))
+            report.to_csv(tmp, overwrite=True, series=True)
+        if args.plot:
+            import matplotlib
 
-        matplotlib.use("Agg")
-        fig = report.plot()
-        with atomic_path(args.plot, overwrite=args.overwrite) as tmp:
-            fig.savefig(tmp, dpi=110)
+            matplotlib.use("Agg")
+            fig = report.plot()
+            tmp = outputs.enter_context(atomic_path(args.plot, overwrite=args.overwrite))
+            fig.savefig(tmp, dpi=110, format="png")
     s = report.summary
     res = "n/a" if s["resolution"] is None else f"{s['resolution']:.3g} {s['units']}"
     print(f"qc: {len(report.table)} projections, {s['n_flagged']} flagged "
@@ -466,9 +478,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     dest = Path(args.dest).expanduser() if args.dest else default_data_folder()
     already = is_complete(dest)
+    if not already and dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        # refused before the download (bad input: exit 2, nothing fetched)
+        raise CLIError(f"--dest {dest} exists and was not unpacked by `etspy-widgets data "
+                       "fetch`; remove it or choose another folder (--dest DIR)")
     try:
         folder = fetch_test_data(dest, progress=not args.quiet)
-    except OSError as err:  # pip failed, checksum, an occupied --dest
+    except OutputExistsError as err:  # an occupied --dest: bad input
+        raise CLIError(str(err), EXIT_USAGE) from err
+    except OSError as err:  # pip failed, checksum
         raise CLIError(str(err), EXIT_FAILED) from err
     print(f"ETSpy's test data {'already in' if already else 'in'} {folder}")
     return EXIT_OK
@@ -577,6 +595,10 @@ def _signals_as_interrupt():
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             previous[sig] = signal.signal(sig, _terminate)
+        # Python raises KeyboardInterrupt for SIGINT only when SIGINT was not ignored at
+        # start-up; a process started in the background by a shell inherits it ignored,
+        # and `kill -INT` would then be lost: Ctrl-C is Ctrl-C here whatever the parent did
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

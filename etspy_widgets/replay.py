@@ -26,9 +26,10 @@ import numpy as np
 
 from ._script import IMPORT_LINE, header, notebook_cells, write_notebook
 from .actions._log import package_namespace, record
-from .engine.errors import TomographyError
+from .engine.errors import ArgumentTypeError, TomographyError
 from .engine.io import parse_source_comments, sha256_of
 from .engine.signals import SOURCES, VERBS
+from .engine.validate import check_signal
 
 #: The assignment targets a log may write.
 WORKING = ("stack", "rec")
@@ -90,7 +91,7 @@ def _code_from(source_or_signal) -> str:
                 raise FileNotFoundError(f"No script at {text!r} to replay.")
             return path.read_text(encoding="utf-8")
         return text
-    raise TypeError(
+    raise ArgumentTypeError(
         "replay takes the code as a string, a path to a .py file, or a signal whose "
         f"history it re-runs; got {type(source_or_signal).__name__}."
     )
@@ -314,6 +315,7 @@ def replay(source_or_signal, stack=None, namespace: dict | None = None, *,
     if not trusted:
         ns["__builtins__"] = {}  # a second wall: the grammar already admits no names
     if stack is not None:
+        check_signal("stack", stack)
         ns["stack"] = stack
     ns.update(namespace or {})
     for node in tree.body:

@@ -183,7 +183,7 @@ def check_finite(data, what: str = "data") -> None:
     """
     if not isinstance(data, np.ndarray):
         return
-    if data.dtype.kind in "iub":
+    if data.dtype.kind not in "fc":  # integers can't be NaN; text/objects: refused elsewhere
         return
     finite = np.isfinite(data)
     if not finite.all():

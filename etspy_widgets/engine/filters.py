@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidDataError, check_method
+from .errors import InvalidArgumentError, InvalidDataError, check_method
+from .validate import as_float, as_int
 
 FILTER_METHODS = ("median", "sobel", "bpf", "both")
 
@@ -64,8 +65,11 @@ def filter_stack(data, method: str = "median", size: int = 5, taper: float = 0.1
     if data.ndim != 3:
         raise InvalidDataError(f"filter needs (n, ny, nx) data; got shape {data.shape}.")
     data = data.astype(np.float32) if data.dtype.kind != "f" else data.copy()
-    if int(size) < 1:
-        raise ValueError(f"size must be a positive number of pixels; got {size}.")
+    size = as_int("size", size, minimum=1, maximum=max(data.shape[1:]))
+    taper = as_float("taper", taper, minimum=0)
+    if taper >= 1:
+        raise InvalidArgumentError(f"taper is the fraction of the image size padded on each "
+                                   f"side, in [0, 1); got {taper}. Use e.g. taper=0.1, or 0.")
     if method in ("median", "both"):
         data = ndimage.median_filter(data, size=(1, int(size), int(size)))
     if method in ("sobel", "both"):
@@ -73,8 +77,6 @@ def filter_stack(data, method: str = "median", size: int = 5, taper: float = 0.1
     if method == "bpf":
         data = bandpass(data)
     if taper:
-        if not 0 <= taper < 1:
-            raise ValueError(f"taper is a fraction of the image size in [0, 1); got {taper}.")
         py, px = (int(taper * s) for s in data.shape[1:])
         data = np.pad(data, ((0, 0), (py, py), (px, px)), mode="constant")
     return data

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidDataError, MismatchedTiltError, check_method
+from .errors import InvalidArgumentError, InvalidDataError, MismatchedTiltError, check_method
 from .recon import get_projector
 from .signals import TomoStack
 
@@ -83,7 +83,7 @@ def needle_phantom(size: int = 40, layer: int | None = None,
     """
     size = int(size)
     if size < 24:
-        raise ValueError(f"The needle phantom needs size ≥ 24 pixels; got {size}.")
+        raise InvalidArgumentError(f"The needle phantom needs size ≥ 24 pixels; got {size}.")
     layer = max(2, size // 7) if layer is None else int(layer)
     si_length = int(0.3 * size) if si_length is None else int(si_length)
     x0, x1 = 3, size - 3  # keep clear of the edges so shifted projections stay whole
@@ -451,7 +451,7 @@ def nmf_maps(signal, elements=None, n_components=None, tilts=None, algorithm=Non
     lines = _lines(signal, elements)
     k = len(lines) if n_components is None else int(n_components)
     if k < len(lines):
-        raise ValueError(f"n_components ({k}) must be at least the number of elements "
+        raise InvalidArgumentError(f"n_components ({k}) must be at least the number of elements "
                          f"({len(lines)}).")
     work = signal.deepcopy()
     work.change_dtype("float64")

@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .errors import ChecksumError, DataNotFoundError
+from .errors import ChecksumError, DataNotFoundError, OutputExistsError
 
 ETSPY_VERSION = "1.3.0"
 WHEEL_NAME = f"etspy-{ETSPY_VERSION}-py3-none-any.whl"
@@ -117,8 +117,9 @@ def unpack(wheel: Path, prefix: str, dest: Path, *, progress: bool = True) -> Pa
 
     Raises
     ------
-    FileExistsError
-        When ``dest`` exists, is not empty and was not unpacked by this function.
+    OutputExistsError
+        (a ``FileExistsError``) When ``dest`` exists, is not empty and was not unpacked by
+        this function.
     """
     from tqdm.auto import tqdm
 
@@ -126,7 +127,7 @@ def unpack(wheel: Path, prefix: str, dest: Path, *, progress: bool = True) -> Pa
     if is_complete(dest):
         return dest
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{dest} exists and was not unpacked by `{FETCH_COMMAND}`; remove it or choose "
             "another folder (--dest DIR)")
     dest.parent.mkdir(parents=True, exist_ok=True)

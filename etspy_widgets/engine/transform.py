@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidDataError, UnknownMethodError
+from .errors import InvalidArgumentError, InvalidDataError, UnknownMethodError
 
 SHIFT_TYPES = ("fourier", "interp")
 _CHUNK = 8  # projections per FFT batch: bounds the extra memory to a few images
@@ -213,7 +213,7 @@ def bin_stack(data, factor: int) -> np.ndarray:
     """Average ``factor × factor`` blocks of each projection (trailing rows/columns dropped)."""
     factor = int(factor)
     if factor < 1:
-        raise ValueError(f"The binning factor must be a positive integer; got {factor}.")
+        raise InvalidArgumentError(f"The binning factor must be a positive integer; got {factor}.")
     data = _float(data)
     if factor == 1:
         return data.copy()

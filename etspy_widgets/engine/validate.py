@@ -31,7 +31,7 @@ from .errors import (
 MAX_MAGNITUDE = 1e30
 
 
-def _show(value) -> str:
+def show_value(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -39,12 +39,12 @@ def _show(value) -> str:
 def as_float(name: str, value, *, minimum=None, maximum=None, finite: bool = True) -> float:
     """``value`` as a float; refuse strings, NaN (``finite``) and out-of-range values."""
     if isinstance(value, (str, bytes, bool)) or value is None:
-        raise InvalidArgumentError(f"{name} must be a number; got {_show(value)}. Pass a "
+        raise InvalidArgumentError(f"{name} must be a number; got {show_value(value)}. Pass a "
                                    f"number, e.g. {name}=0.")
     try:
         out = float(value)
     except (TypeError, ValueError) as err:
-        raise InvalidArgumentError(f"{name} must be a number; got {_show(value)}.") from err
+        raise InvalidArgumentError(f"{name} must be a number; got {show_value(value)}.") from err
     if finite and not np.isfinite(out):
         raise InvalidArgumentError(f"{name} must be a finite number; got {out}. Pass a "
                                    "finite value.")
@@ -64,7 +64,7 @@ def as_int(name: str, value, *, minimum=None, maximum=None, allow_none: bool = F
         ok, value = True, int(value)
     if not ok:
         raise InvalidArgumentError(
-            f"{name} must be an integer; got {_show(value)}. Pass a whole number, e.g. "
+            f"{name} must be an integer; got {show_value(value)}. Pass a whole number, e.g. "
             f"{name}={minimum if minimum is not None else 1}.")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -74,6 +74,55 @@ def as_int(name: str, value, *, minimum=None, maximum=None, allow_none: bool = F
     return value
 
 
+def as_bool(name: str, value) -> bool:
+    """A flag: ``True``/``False`` (NumPy's too) or the integers 0 and 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise InvalidArgumentError(f"{name} must be True or False; got {show_value(value)}.")
+
+
+def as_values(name: str, values, *, size=None, minimum=None, allow_none: bool = False):
+    """A sequence of finite numbers as a 1D float array (``size`` of them, if given)."""
+    if values is None and allow_none:
+        return None
+    what = f"{size} numbers" if size else "a list of numbers"
+    if isinstance(values, (str, bytes)) or np.ndim(np.asarray(values, dtype=object)) != 1:
+        raise InvalidArgumentError(f"{name} must be {what}; got {show_value(values)}.")
+    out = np.array([as_float(f"{name}[{k}]", v, minimum=minimum)
+                    for k, v in enumerate(values)], dtype=np.float64)
+    if (size and out.size != size) or out.size == 0:
+        raise InvalidArgumentError(f"{name} must be {what}; got {show_value(values)}.")
+    return out
+
+
+def as_path(name: str, value):
+    """A file path: a ``str`` or ``os.PathLike`` (a number, a list, None are refused)."""
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return value
+    raise ArgumentTypeError(f"{name} must be a file path (a str or pathlib.Path); got "
+                            f"{type(value).__name__} {show_value(value)}. Give e.g. "
+                            f"{name}='out.hspy'.")
+
+
+def as_dtype(name: str, value) -> np.dtype:
+    """A NumPy data type (``"float32"``, ``np.uint16``...)."""
+    if value is None or isinstance(value, (bool, np.bool_, int, float, list, np.ndarray)):
+        ok = False
+    else:
+        try:
+            out = np.dtype(value)
+            ok = out.fields is None and out.kind in "biufc"
+        except (TypeError, ValueError):
+            ok = False
+    if not ok:
+        raise ArgumentTypeError(f"{name} must be a NumPy number type; got "
+                                f"{show_value(value)}. Give e.g. {name}='float32' or "
+                                "np.uint16.")
+    return out
+
+
 def as_tilt_array(values, name: str = "tilts") -> np.ndarray:
     """Tilt angles (degrees) — or shifts (pixels) — as a float array; a string or
     non-numbers is refused."""
@@ -81,12 +130,12 @@ def as_tilt_array(values, name: str = "tilts") -> np.ndarray:
     if isinstance(values, (str, bytes)):
         raise InvalidTiltsError(
             f"{name} must be numbers ({unit}), one per projection; got the string "
-            f"{_show(values)}. Read a file with np.loadtxt(path) or pass a list.")
+            f"{show_value(values)}. Read a file with np.loadtxt(path) or pass a list.")
     try:
         return np.array(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise InvalidTiltsError(
-            f"{name} must be numbers ({unit}), one per projection; got {_show(values)} "
+            f"{name} must be numbers ({unit}), one per projection; got {show_value(values)} "
             f"({err}).") from err
 
 
@@ -203,10 +252,27 @@ def check_signal(name: str, value, cls_name: str = "TomoStack") -> None:
     data = getattr(value, "data", None)
     if data is None or not hasattr(value, "axes_manager"):
         raise ArgumentTypeError(
-            f"{name} must be a {cls_name}; got {type(value).__name__} {_show(value)}. Load "
+            f"{name} must be a {cls_name}; got {type(value).__name__} {show_value(value)}. Load "
             f"one first, e.g. {name} = etw.load('file.mrc').")
 
 
-__all__ = ["MAX_MAGNITUDE", "as_float", "as_int", "as_tilt_array", "available_memory",
-           "check_finite_result", "check_index", "check_indices", "check_keywords",
-           "check_magnitude", "check_memory", "check_signal", "check_tilt_plausibility"]
+__all__ = [
+    "MAX_MAGNITUDE",
+    "as_bool",
+    "as_dtype",
+    "as_float",
+    "as_int",
+    "as_path",
+    "as_tilt_array",
+    "as_values",
+    "available_memory",
+    "check_finite_result",
+    "check_index",
+    "check_indices",
+    "check_keywords",
+    "check_magnitude",
+    "check_memory",
+    "check_signal",
+    "check_tilt_plausibility",
+    "show_value",
+]

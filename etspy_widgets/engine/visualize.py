@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .errors import InvalidDataError, InvalidTiltsError, check_method
+from .errors import InvalidArgumentError, InvalidDataError, InvalidTiltsError, check_method
 
 #: volume axis index for each axis name, in a RecStack's ``(nx, nz, ny)`` order
 VOLUME_AXES = {"x": 0, "z": 1, "y": 2}
@@ -43,7 +43,7 @@ def volume_axis(axis) -> int:
     """
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
         if not 0 <= int(axis) <= 2:
-            raise ValueError(f"A volume axis index must be 0, 1 or 2; got {axis}.")
+            raise InvalidArgumentError(f"A volume axis index must be 0, 1 or 2; got {axis}.")
         return int(axis)
     return VOLUME_AXES[check_method("volume axis", axis, list(VOLUME_AXES))]
 
@@ -86,11 +86,14 @@ def rotation_matrix(rotation_angles) -> np.ndarray:
     ``rotation_angles`` are degrees about the volume's ``[x, z, y]`` axes
     (array axes 0, 1, 2), applied in that order: first about x, then z, then y.
     """
-    angles = np.asarray(rotation_angles, dtype=np.float64).ravel()
+    try:
+        angles = np.asarray(rotation_angles, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        angles = np.full(1, np.nan)
     if angles.shape != (3,) or not np.isfinite(angles).all():
-        raise ValueError(
+        raise InvalidArgumentError(
             f"rotation_angles must be three finite angles in degrees (about x, z, y); got "
-            f"{np.asarray(rotation_angles).tolist()}."
+            f"{rotation_angles!r:.60}."
         )
     about_x, about_z, about_y = np.deg2rad(angles)
 
@@ -176,7 +179,7 @@ def fourier_coverage(tilts, size: int = 128, width: float = 1.0) -> np.ndarray:
     angles = np.deg2rad(_check_tilts(tilts))
     size = int(size)
     if size < 4:
-        raise ValueError(f"size must be at least 4 Fourier pixels; got {size}.")
+        raise InvalidArgumentError(f"size must be at least 4 Fourier pixels; got {size}.")
     k = np.arange(size) - size // 2
     kz, ky = np.meshgrid(k, k, indexing="ij")
     covered = np.zeros((size, size), dtype=bool)

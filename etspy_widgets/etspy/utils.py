@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.errors import InvalidDataError, UnknownMethodError, check_method
+from ..engine.errors import (
+    InvalidArgumentError,
+    InvalidDataError,
+    UnknownMethodError,
+    check_method,
+)
 from ..engine.signals import TomoStack
 from ..engine.transform import shift_stack
 
@@ -23,8 +28,9 @@ def calc_est_angles(num_points: int) -> np.ndarray:
     of ``2 / num_points``; ``2 * num_points`` angles are returned, from -90° upwards.
     """
     if int(num_points) != num_points or num_points < 2 or num_points % 2:
-        raise ValueError(f"N must be an even number (num_points, an even integer ≥ 2); got "
-                         f"{num_points!r}.")
+        raise InvalidArgumentError(
+            f"N must be an even number (num_points, an even integer ≥ 2); got "
+            f"{num_points!r}.")
     n = int(num_points)
     steps = (n + 2 - 2 * np.arange(1, n + 1)) / n  # n equally spaced slopes in (-1, 1]
     near_zero = np.arctan(steps)  # |θ| ≤ 45°
@@ -36,7 +42,7 @@ def calc_est_angles(num_points: int) -> np.ndarray:
 def calc_golden_ratio_angles(tilt_range: float, nangles: int) -> np.ndarray:
     """Golden-ratio tilt scheme over ``tilt_range`` degrees centred on 0 (Kaestner et al. 2011)."""
     if nangles < 1:
-        raise ValueError(f"nangles must be ≥ 1; got {nangles}.")
+        raise InvalidArgumentError(f"nangles must be ≥ 1; got {nangles}.")
     alpha = np.deg2rad(tilt_range)
     golden = (1 + np.sqrt(5)) / 2
     i = np.arange(1, nangles + 1)

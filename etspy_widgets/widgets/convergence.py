@@ -24,7 +24,7 @@ import numpy as np
 import traitlets
 
 from ..actions import render, verbs
-from ..engine.errors import Cancelled, check_method
+from ..engine.errors import Cancelled, InvalidArgumentError, check_method
 
 ALGORITHMS = ("SIRT", "SART", "CGLS", "TV")
 
@@ -277,7 +277,8 @@ class ConvergenceView(widgets.VBox):
         """
         k = self.iteration if iterations is None else int(iterations)
         if k < 1:
-            raise ValueError("Run first, then pick an iteration count ≥ 1 from the curve.")
+            raise InvalidArgumentError(
+                "Run first, then pick an iteration count ≥ 1 from the curve.")
         kwargs = {"iterations": k}
         if self.constrain:
             kwargs["constrain"] = True

@@ -32,7 +32,7 @@ import numpy as np
 import traitlets
 from skimage import measure
 
-from ..engine.errors import InvalidDataError
+from ..engine.errors import InvalidArgumentError, InvalidDataError, InvalidIndexError
 
 #: ipyvolume's message size limit in practice; we stay under it with a margin
 DEFAULT_MAX_BYTES = 8_000_000
@@ -59,7 +59,7 @@ def tile_bytes(shape) -> int:
 def downsample_factor(shape, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """The smallest integer factor whose block-averaged volume fits in ``max_bytes``."""
     if max_bytes < 256 * 4:
-        raise ValueError(f"max_bytes must be at least 1024; got {max_bytes}.")
+        raise InvalidArgumentError(f"max_bytes must be at least 1024; got {max_bytes}.")
     factor = 1
     while tile_bytes(_reduced_shape(shape, factor)) > max_bytes:
         factor += 1
@@ -88,7 +88,7 @@ def _rgb(color) -> np.ndarray:
     try:
         return np.asarray(to_rgb(color), dtype=np.float32)
     except ValueError as err:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Unknown colour {color!r}: give a matplotlib colour name or hex, e.g. 'red' or "
             "'#ff8800'."
         ) from err
@@ -116,9 +116,10 @@ def transfer_function_rgba(color=None, cmap: str = "afmhot", threshold: float = 
     numpy.ndarray, shape ``(n, 4)``, float32 in [0, 1]
     """
     if not 0 <= threshold < 1:
-        raise ValueError(f"threshold is a fraction of the data range in [0, 1); got {threshold}.")
+        raise InvalidArgumentError(
+            f"threshold is a fraction of the data range in [0, 1); got {threshold}.")
     if not 0 < opacity <= 1:
-        raise ValueError(f"opacity must be in (0, 1]; got {opacity}.")
+        raise InvalidArgumentError(f"opacity must be in (0, 1]; got {opacity}.")
     x = np.linspace(0, 1, n, dtype=np.float32)
     rgba = np.empty((n, 4), dtype=np.float32)
     if color is not None:
@@ -204,7 +205,7 @@ def _as_volumes(volumes, names):
             or f"volume {i}" for i, v in enumerate(volumes)
         ]
     if len(names) != len(arrays):
-        raise ValueError(f"Got {len(names)} names for {len(arrays)} volumes.")
+        raise InvalidArgumentError(f"Got {len(names)} names for {len(arrays)} volumes.")
     return arrays, [str(n) for n in names]
 
 
@@ -266,15 +267,16 @@ class VolumeView(widgets.VBox):
             colors = [None] if len(arrays) == 1 else list(DEFAULT_COLORS[: len(arrays)])
         colors = list(colors)
         if len(colors) != len(arrays):
-            raise ValueError(f"Got {len(colors)} colours for {len(arrays)} volumes.")
+            raise InvalidArgumentError(f"Got {len(colors)} colours for {len(arrays)} volumes.")
         if len(arrays) > 1 and any(c is None for c in colors):
-            raise ValueError("Give one colour per volume.")
+            raise InvalidArgumentError("Give one colour per volume.")
         if not 0 <= iso_target < len(arrays):
-            raise IndexError(f"iso_target {iso_target} out of range for {len(arrays)} volumes.")
+            raise InvalidIndexError(
+                f"iso_target {iso_target} out of range for {len(arrays)} volumes.")
         shape = arrays[0].shape
         factor = downsample_factor(shape, max_bytes) if downsample is None else int(downsample)
         if factor < 1:
-            raise ValueError(f"downsample must be a positive integer; got {downsample}.")
+            raise InvalidArgumentError(f"downsample must be a positive integer; got {downsample}.")
         self._sent = [block_mean(a, factor) for a in arrays]
         self._ranges = [(float(s.min()), float(s.max())) for s in self._sent]
         self.colors = colors
@@ -363,7 +365,7 @@ class VolumeView(widgets.VBox):
         """Vertices (x, y, z scene arrays), triangles and colours of one slice plane."""
         index = {0: self.slice_x, 1: self.slice_z, 2: self.slice_y}[axis]
         if not 0 <= index < self.original_shape[axis]:
-            raise IndexError(
+            raise InvalidIndexError(
                 f"Slice {index} is outside axis {axis} of size {self.original_shape[axis]}."
             )
         sent_index = min(index // self.downsample, self.sent_shape[axis] - 1)
@@ -398,7 +400,7 @@ class VolumeView(widgets.VBox):
     def _check_level(self, level: float) -> None:
         lo, hi = self._ranges[self.iso_target]
         if not lo < level < hi:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"Isosurface level {level:g} is outside the range of volume "
                 f"{self.names[self.iso_target]!r} ({lo:g} to {hi:g}); pick a level inside it."
             )

@@ -221,10 +221,15 @@ def test_lab_and_app_with_a_missing_notebook(capsys, tmp_path, command):
     assert_failed(code, lines, cli.EXIT_USAGE, "missing.ipynb")
 
 
-def test_argparse_usage_errors_exit_2(capsys):
+@pytest.mark.parametrize("argv", [["reconstruct"], ["replay", "x.py"], ["info"], ["qc", "x"],
+                                  ["demo", "--bogus"], ["data"], ["watch", "f"],
+                                  ["simulate-acquisition"], ["nonsense"]])
+def test_argparse_usage_errors_exit_2(capsys, argv):
     with pytest.raises(SystemExit) as info:
-        cli.main(["reconstruct"])
+        cli.main(argv)
     assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: etspy-widgets" in err and "error:" in err
 
 
 # -- exit 1: a full disk, and success only when complete -------------------------------------
@@ -282,7 +287,7 @@ def test_a_signal_exits_130_with_nothing_written(tmp_path, big_series, signum, d
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "etspy_widgets.cli", "reconstruct", str(big_series), "-o",
-         str(out), "--method", "SIRT", "--iterations", "400", "--thickness", "64"],
+         str(out), "--method", "SIRT", "--iterations", "4000", "--thickness", "64"],
         stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(

@@ -253,7 +253,7 @@ def test_a_lazy_volume_larger_than_memory_is_not_refused(tmp_path, stack):
     (lambda s: s.test_correlation(images=[0, 999]), InvalidIndexError, IndexError,
      ("images[1]=999",)),
     (lambda s: s.filter("bogus"), UnknownMethodError, ValueError, ("'bogus'",)),
-    (lambda s: s.test_align(thickness=-1), InvalidDataError, ValueError, ("thickness",)),
+    (lambda s: s.test_align(thickness=-1), InvalidArgumentError, ValueError, ("thickness", "-1")),
     (lambda s: s.reconstruct(thickness=8, show_progressbar=False).forward_project(
         tilts="abc"), InvalidTiltsError, ValueError, ("tilts", "'abc'")),
 ])

@@ -114,7 +114,7 @@ def test_cli_data_fetch_second_run_does_nothing(small_wheel, tmp_path, capsys, m
     occupied = tmp_path / "occupied"
     occupied.mkdir()
     (occupied / "x").write_text("x")
-    assert main(["data", "fetch", "--dest", str(occupied), "-q"]) == 1
+    assert main(["data", "fetch", "--dest", str(occupied), "-q"]) == 2  # bad input
     assert "remove it or choose another folder" in capsys.readouterr().err
 
 

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ..errors import InvalidDataError, InvalidTiltsError
+from ..errors import ArgumentTypeError, InvalidArgumentError, InvalidDataError, InvalidTiltsError
 from . import _pm, _register, _tiltaxis
 
 logger = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ class StackAligner(ABC):
         Sets ``self.shifts`` to the shifts found (the difference to ``stack.shifts``).
         """
         if not hasattr(self.stack, "stack_register"):
-            raise TypeError("align() needs a TomoStack; for an array use calculate_shifts() "
-                            "and etspy_widgets.engine.transform.shift_stack")
+            raise ArgumentTypeError(
+                "align() needs a TomoStack; for an array use calculate_shifts() "
+                "and etspy_widgets.engine.transform.shift_stack")
         out = self.stack.stack_register(self.method, start=self.start, crop=False,
                                         shift_type=shift_method, **self.kwargs)
         self.shifts = np.asarray(out.shift_values) - np.asarray(self.stack.shift_values)
@@ -108,7 +109,7 @@ class _PairwiseAligner(StackAligner):
             shifts = _register.drift_correct(shifts, data, self.tilts, self.start,
                                              degree=degree)
         elif drift is not None:
-            raise ValueError(f"drift must be 'com' or None; got {drift!r}.")
+            raise InvalidArgumentError(f"drift must be 'com' or None; got {drift!r}.")
         self.shifts = shifts
         return shifts
 
@@ -134,7 +135,7 @@ class StackRegAligner(_PairwiseAligner):
 
     def _pairwise(self, data, **kwargs):
         if kwargs:
-            raise TypeError(f"StackReg takes no options {sorted(kwargs)}")
+            raise ArgumentTypeError(f"StackReg takes no options {sorted(kwargs)}")
         return _register.stackreg_shifts(data, self.start, progress=self.progress)
 
 
@@ -175,8 +176,8 @@ class CommonLineAligner(StackAligner):
     @staticmethod
     def _check_resolution(cl_resolution) -> None:
         if not 0 < float(cl_resolution) < 0.5:
-            raise ValueError(f"Resolution should be less than 0.5 (and above 0); got "
-                             f"cl_resolution={cl_resolution}.")
+            raise InvalidArgumentError(f"Resolution should be less than 0.5 (and above 0); "
+                                       f"got cl_resolution={cl_resolution}.")
 
     def calculate_shifts(self) -> np.ndarray:
         self._check_resolution(self.cl_resolution)
@@ -253,7 +254,8 @@ class TiltAligner(ABC):
     def align_tilt_axis(self):
         """The stack with its tilt axis made the horizontal line through the centre."""
         if not hasattr(self.stack, "tilt_align"):
-            raise TypeError("align_tilt_axis() needs a TomoStack; measure() works on arrays")
+            raise ArgumentTypeError(
+                "align_tilt_axis() needs a TomoStack; measure() works on arrays")
         return self.stack.tilt_align(self.method, **self.kwargs)
 
 
@@ -304,7 +306,8 @@ class TiltCOMAligner(TiltAligner):
         if slices is not None:
             slices = np.sort(np.asarray(slices, dtype=np.int64))
         if kwargs:
-            raise TypeError(f"CoM tilt alignment takes slices and nslices; got {sorted(kwargs)}")
+            raise ArgumentTypeError(
+                f"CoM tilt alignment takes slices and nslices; got {sorted(kwargs)}")
         result = _tiltaxis.com_axis_once(data, tilts, slices=slices, nslices=nslices)
         result.setdefault("xshift", 0.0)
         logger.info("Calculated tilt-axis rotation %.2f, shift %.2f", result["rotation"],

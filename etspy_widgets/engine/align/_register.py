@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage, optimize
 
-from ..errors import InvalidDataError, check_finite
+from ..errors import InvalidArgumentError, InvalidDataError, check_finite
+from ..validate import check_index
 
 REGISTER_METHODS = ("PC", "StackReg", "COM", "COM-CL", "PM")
 
@@ -42,10 +43,7 @@ def check_start(start, n: int) -> int:
     """The reference projection: the middle one by default; negative counts from the end."""
     if start is None:
         return n // 2
-    start = int(start)
-    if not -n <= start < n:
-        raise IndexError(f"start={start} is outside the {n} projections.")
-    return start % n
+    return check_index("start", start, n, "projections")
 
 
 def compose_outward(relative: np.ndarray, start: int) -> np.ndarray:
@@ -299,7 +297,7 @@ def _y_from_coms(coms, tilts, ref, fit):
         return y - y[ref]
     if fit == "constant":
         return coms[ref] - coms
-    raise ValueError(f"fit must be 'constant' or 'sinusoid'; got {fit!r}.")
+    raise InvalidArgumentError(f"fit must be 'constant' or 'sinusoid'; got {fit!r}.")
 
 
 def drift_correct(shifts, data, tilts, start, *, degree: int = 6) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidDataError, check_method
+from ..errors import InvalidDataError, InvalidIndexError, check_method
 from ..project._threads import available_cores
 from ..recon.slices import DEFAULT_FILTER, DEFAULT_KERNEL, reconstruct_slices
 from ..transform import rotation_source_coords
@@ -52,7 +52,7 @@ class SliceSampler:
         slices = default_slices(self.nx) if slices is None else np.atleast_1d(slices)
         slices = np.asarray(slices)
         if slices.dtype.kind not in "iu" or (slices < 0).any() or (slices >= self.nx).any():
-            raise IndexError(f"slices must be integer columns in [0, {self.nx}); got "
+            raise InvalidIndexError(f"slices must be integer columns in [0, {self.nx}); got "
                              f"{slices.tolist()}.")
         self.slices = slices.astype(np.int64)
         self.shifts = None if shifts is None else np.asarray(shifts, float).reshape(self.n, 2)

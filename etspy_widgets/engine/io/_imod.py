@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TomoFileError
+from ..errors import InvalidArgumentError, TomoFileError
 from ..signals import get_rigid
 
 IMOD_TURN = -90.0  # degrees, our sign: our aligned frame (axis along x) -> IMOD's (along Y)
@@ -99,7 +99,7 @@ def turn_images(data, angle: float = IMOD_TURN):
         return np.flip(np.swapaxes(data, -1, -2), axis=-2)
     if angle == 90.0:
         return np.flip(np.swapaxes(data, -1, -2), axis=-1)
-    raise ValueError(f"turn_images turns by ±90°; got {angle}.")
+    raise InvalidArgumentError(f"turn_images turns by ±90°; got {angle}.")
 
 
 def format_xf(A, d) -> str:

@@ -18,7 +18,13 @@ import numpy as np
 from hyperspy._signals.signal2d import Signal2D
 from hyperspy.io import load as hs_load
 
-from ..errors import InvalidDataError, TomoFileError, check_finite
+from ..errors import (
+    ArgumentTypeError,
+    InvalidArgumentError,
+    InvalidDataError,
+    TomoFileError,
+    check_finite,
+)
 from ..signals import LazyRecStack, LazyTomoStack, RecStack, TomoShifts, TomoStack, TomoTilts
 from . import _emd, _imod, _mdoc, _mrc, _omezarr
 from ._provenance import record_io
@@ -374,7 +380,7 @@ def _load_omezarr(path: Path, tilts, lazy: bool = False, level: int = 0, **kwarg
     from hyperspy.signals import LazySignal2D
 
     if kwargs:
-        raise TypeError(f"load() of OME-Zarr takes lazy= and level=; got {sorted(kwargs)}.")
+        raise ArgumentTypeError(f"load() of OME-Zarr takes lazy= and level=; got {sorted(kwargs)}.")
     data, axes, scale, ours = _omezarr.read_omezarr(path, level)
     while data.ndim > 3 and data.shape[0] == 1:  # t, c of size 1
         data, axes, scale = data[0], axes[1:], scale[1:]
@@ -448,7 +454,8 @@ def _mrc_series(paths, tilts, mdocs, **kwargs) -> TomoStack:
     ``(n_tilts, n_frames, ny, nx)`` with navigation axes ``(Frames, Projections)``.
     """
     if mdocs is not None and len(mdocs) != len(paths):
-        raise ValueError(f"Got {len(mdocs)} mdoc files for {len(paths)} MRC files; give one each.")
+        raise InvalidArgumentError(
+            f"Got {len(mdocs)} mdoc files for {len(paths)} MRC files; give one each.")
     signals, file_tilts, parsed_all = [], [], []
     for k, path in enumerate(paths):
         header = _mrc.read_mrc_header(path)
@@ -559,7 +566,7 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
         For an empty list.
     """
     if kwargs.get("lazy") and not isinstance(filename, (str, os.PathLike)):
-        raise ValueError(
+        raise InvalidArgumentError(
             "load(..., lazy=True) reads one file (MRC, DM3/DM4, HSPY/ZSPY) lazily; for a "
             "list of files or an array, load without lazy=True."
         )
@@ -573,7 +580,7 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
     if isinstance(filename, (list, tuple)):
         return _load_list(list(filename), tilts, mdocs, **kwargs)
     if not isinstance(filename, (str, os.PathLike)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"Cannot load a {type(filename).__name__}. " + _supported_message())
     path = Path(filename).expanduser()
     _check_exists(path)
@@ -598,11 +605,11 @@ def load(filename, tilts=None, mdocs=None, **kwargs):
 
 def _load_list(items, tilts, mdocs, **kwargs):
     if not items:
-        raise ValueError("load() got an empty list: give at least one file.")
+        raise InvalidArgumentError("load() got an empty list: give at least one file.")
     if all(isinstance(i, np.ndarray) for i in items):
         raise InvalidDataError("Stack the arrays first: load(np.stack(arrays), tilts=...).")
     if not all(isinstance(i, (str, os.PathLike)) for i in items):
-        raise TypeError("A list given to load() must hold file paths only.")
+        raise ArgumentTypeError("A list given to load() must hold file paths only.")
     paths = [Path(i).expanduser() for i in items]
     for p in paths:
         _check_exists(p)

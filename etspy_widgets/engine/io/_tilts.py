@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MismatchedTiltError, TomoFileError
+from ..validate import as_tilt_array
 from . import _mdoc
 
 logger = logging.getLogger("etspy_widgets.engine.io._load")
@@ -26,7 +27,8 @@ def _warn_no_tilts(source: str, n: int) -> np.ndarray:
 
 
 def _checked_tilts(tilts, n: int, source: str) -> np.ndarray:
-    arr = np.asarray(tilts, dtype=np.float64).reshape(-1)
+    arr = as_tilt_array(getattr(tilts, "data", tilts),
+                        "tilts" if source == "tilts=" else f"tilts in {source}").reshape(-1)
     if arr.size != n:
         err = MismatchedTiltError(arr.size, n)
         err.args = (f"{source}: {err.args[0]}",)

@@ -18,14 +18,20 @@ import dask.array as da
 import numpy as np
 
 from ..errors import InvalidDataError
+from ..validate import check_finite_result
 from .slices import DEFAULT_FILTER, check_options, check_tilts
 from .stack import DEFAULT_CHUNK, reconstruct_stack
 
 
-def _reconstruct_block(block, tilts, method, iterations, options):
+def _reconstruct_block(block, tilts, method, iterations, options, *, x0=0):
     block = np.asarray(block)
-    return reconstruct_stack(block, tilts, method, iterations, ncores=1, client=None,
-                             show_progressbar=False, **options)
+    volume = reconstruct_stack(block, tilts, method, iterations, ncores=1, client=None,
+                               show_progressbar=False, **options)
+    # each block is checked as it is computed (storing or computing the volume raises
+    # before a NaN block is written), so the volume is never computed twice
+    check_finite_result(volume, f"{method} reconstruction (lazy, slices {x0} to "
+                                f"{x0 + volume.shape[0] - 1})")
+    return volume
 
 
 def lazy_volume(data, tilts, method: str = "FBP", iterations: int = 5, *,
@@ -50,7 +56,9 @@ def lazy_volume(data, tilts, method: str = "FBP", iterations: int = 5, *,
     Returns
     -------
     dask.array.Array
-        float32 ``(nx, thickness, ny)``.
+        float32 ``(nx, thickness, ny)``. A block whose reconstruction holds NaN or inf
+        raises ``NonFiniteResultError`` when it is computed (``compute()``, ``save``,
+        ``to_zarr``): nothing non-finite is returned or written.
     """
     if getattr(data, "ndim", 0) != 3:
         raise InvalidDataError(
@@ -70,6 +78,6 @@ def lazy_volume(data, tilts, method: str = "FBP", iterations: int = 5, *,
     for x0 in range(0, nx, int(chunk_size)):
         x1 = min(nx, x0 + int(chunk_size))
         task = dask.delayed(_reconstruct_block, pure=True)(
-            data[:, :, x0:x1], tilts, method, iterations, options)
+            data[:, :, x0:x1], tilts, method, iterations, options, x0=x0)
         blocks.append(da.from_delayed(task, shape=(x1 - x0, thickness, ny), dtype=np.float32))
     return da.concatenate(blocks, axis=0)

@@ -18,12 +18,19 @@ from ..align import (
     offset_search,
     test_align_slices,
 )
-from ..errors import InvalidDataError, check_method
+from ..errors import InvalidArgumentError, InvalidDataError, check_finite, check_method
 from ..filters import filter_stack
 from ..transform import crop_bounds, shift_stack
-from ..validate import as_tilt_array, check_signal
+from ..validate import as_tilt_array, check_indices, check_signal, show_value
 from ._common import CommonStackMixin
-from ._guards import check_register_call, check_tilt_align_call
+from ._guards import (
+    check_manual_align_call,
+    check_rebin_call,
+    check_register_call,
+    check_slices_memory,
+    check_test_align_call,
+    check_tilt_align_call,
+)
 from ._history import history_of, records, set_history
 from ._rigid import get_rigid, set_crop, set_rigid
 
@@ -63,12 +70,14 @@ class AlignMixin(CommonStackMixin):
         pixel size (axis scale) grows by the factor, as HyperSpy does.
         """
         if out is not None:
-            raise NotImplementedError("rebin(out=...) is not supported for a TomoStack.")
+            raise InvalidArgumentError(f"rebin(out={show_value(out)}) is not supported for a "
+                                       "TomoStack: assign the result, stack = stack.rebin(...).")
+        check_rebin_call(self, new_shape, scale, dtype)
         old = np.asarray(self.data.shape)
         result = super().rebin(new_shape=new_shape, scale=scale, crop=crop, dtype=dtype)
         new = np.asarray(result.data.shape)
         if new[0] != old[0]:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "rebin would merge projections; bin only the image axes, e.g. "
                 "stack.rebin(scale=(1, 2, 2))."
             )
@@ -99,7 +108,16 @@ class AlignMixin(CommonStackMixin):
     @records()
     def apply_shifts(self, shifts, shift_type: str = "fourier"):
         """Apply ``(n, 2)`` (y, x) shifts to a copy; they are added to ``shifts``."""
-        shifts = as_tilt_array(getattr(shifts, "data", shifts), "shifts").reshape(-1, 2)
+        shifts = as_tilt_array(getattr(shifts, "data", shifts), "shifts")
+        n = self.data.shape[0]
+        if shifts.shape not in ((n, 2), (2 * n,)):
+            raise InvalidDataError(  # ETSpy's sentence first
+                f"Number of shifts ({shifts.shape[0] if shifts.ndim else shifts.size}) is not "
+                f"consistent with number of images in the stack ({n}): got "
+                f"{shifts.shape[0] if shifts.ndim else shifts.size} shifts of shape "
+                f"{shifts.shape}; give an ({n}, 2) array of (y, x) shifts in pixels.")
+        shifts = shifts.reshape(-1, 2)
+        check_finite(shifts, "shifts")
         data = shift_stack(self._float_data(), shifts, shift_type)
         out = self._with_data(data)
         out.shifts = self.shift_values + shifts
@@ -232,7 +250,7 @@ class AlignMixin(CommonStackMixin):
         shifts = self.shift_values
         rigid = get_rigid(self.metadata)
         if not np.any(shifts) and not any(rigid):
-            raise ValueError("No transformations have been applied to this stack.")
+            raise InvalidArgumentError("No transformations have been applied to this stack.")
         out = other.apply_shifts(shifts, shift_type) if np.any(shifts) else other.deepcopy()
         if self.metadata.get_item("Tomography.cropped", False):
             b = self.metadata.get_item("Tomography.crop_bounds")
@@ -260,9 +278,12 @@ class AlignMixin(CommonStackMixin):
         """
         import matplotlib.pyplot as plt
 
+        check_test_align_call(self, locals())
         if slices is None:
             slices = default_slices(self.data.shape[2])
-        slices = np.atleast_1d(np.asarray(slices)).astype(np.int64)
+        slices = np.asarray(check_indices("slices", slices, self.data.shape[2],
+                                          "columns (x) in each projection"), dtype=np.int64)
+        check_slices_memory(self, slices, thickness)
         rec = test_align_slices(np.asarray(self.data), self.tilt_values, tilt_shift,
                                 tilt_rotation, slices, thickness, method, iterations,
                                 constrain, thresh)
@@ -292,14 +313,9 @@ class AlignMixin(CommonStackMixin):
         ``(+yshift, +xshift)`` relative to the first. The image shrinks by ``|yshift|`` rows and
         ``|xshift|`` columns; both parts' shifts are recorded in ``shifts``.
         """
-        n = self.data.shape[0]
-        nslice, xshift, yshift = int(nslice), int(xshift), int(yshift)
-        if not 0 < nslice < n:
-            raise IndexError(f"nslice must split the {n} projections (1..{n - 1}); got {nslice}.")
+        nslice, xshift, yshift = check_manual_align_call(self, nslice, xshift, yshift)
         data = np.asarray(self.data)
         _, ny, nx = data.shape
-        if abs(yshift) >= ny or abs(xshift) >= nx:
-            raise InvalidDataError("manual_align shift is larger than the image.")
 
         def window(s, size):  # slice of the first part and of the second part
             if s >= 0:

@@ -26,8 +26,8 @@ from hyperspy._signals.signal2d import Signal2D
 from traits.api import Undefined
 
 from ..atomic import atomic_path
-from ..errors import InvalidDataError
-from ._guards import checked_slice, refuse_empty
+from ..errors import InvalidDataError, OutputPathError
+from ._guards import check_save_call, checked_slice, refuse_empty
 from ._history import record_slice
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,7 @@ class _TomoMetadataMixin:
         (``.xf``, ``.tlt``, ``.aln``, ``.ali``, ``.mrc``, ``.emd`` (tomviz), ``.zarr``
         (OME-Zarr), ``file_format="imod"``) are written by ``engine.io.export``.
         """
+        check_save_call(filename, extension, file_format)
         writer = _EXTENSIONS.get("writer")
         if filename is not None and writer is not None \
                 and writer.accepts(filename, file_format):
@@ -192,8 +193,16 @@ class _TomoMetadataMixin:
         hdf5 = (file_format or path.suffix.lstrip(".")).lower() in ("hspy", "hdf5", "h5")
         need = int(getattr(self.data, "nbytes", 0)) + 65536 if hdf5 else None
         with atomic_path(path, overwrite=overwrite, need_bytes=need) as tmp:
-            Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
-                          **kwargs)
+            try:
+                Signal2D.save(self, os.fspath(tmp), overwrite=True, file_format=file_format,
+                              **kwargs)
+            except (ValueError, TypeError) as err:  # RosettaSciIO: an unknown format
+                if "format" not in str(err) and "extension" not in str(err):
+                    raise
+                raise OutputPathError(
+                    f"Cannot save {path.name} as {file_format or path.suffix!r}: "
+                    f"{str(err).splitlines()[0][:200]} Use .hspy, .zspy, .mrc, .emd, .zarr, "
+                    ".tif or another RosettaSciIO format.") from err
         return path
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..atomic import atomic_path, check_target
 from ..errors import check_method
 from ..transform import compose_rigid, rotate_shift_stack
-from ..validate import as_float
+from ..validate import as_dtype, as_float, as_path
 from ._history import records
 from ._rigid import get_rigid, set_rigid
 
@@ -83,6 +83,7 @@ class CommonStackMixin:
 
         Per projection for a tilt series, over the whole volume for a ``RecStack``.
         """
+        width = as_float("width", width)
         data = np.asarray(self.data, dtype=np.float32)
         axes = self._scale_axes()
         lo = data.min(axis=axes, keepdims=True)
@@ -105,7 +106,7 @@ class CommonStackMixin:
     # -- data type and raw files -------------------------------------------------
     def change_data_type(self, dtype) -> None:
         """Change the data type in place (HyperSpy's ``change_dtype``), as ETSpy names it."""
-        self.change_dtype(np.dtype(dtype))
+        self.change_dtype(as_dtype("dtype", dtype))
 
     def save_raw(self, filename=None, overwrite: bool = False) -> Path:
         """Save the data as a raw (Ripple ``.rpl`` + ``.raw``) pair, named with shape and dtype.
@@ -116,7 +117,7 @@ class CommonStackMixin:
 
         if filename is None:
             filename = self.metadata.get_item("General.title") or self._history_name
-        path = Path(filename)
+        path = Path(as_path("filename", filename))
         data = np.asarray(self.data)
         if data.dtype in (np.int8, np.int16):  # Ripple has no signed 8/16-bit type
             data = data.astype(np.float32)  # exact for these; the name says what was written

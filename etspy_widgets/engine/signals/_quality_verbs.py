@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..._script import verb_line
+from ..errors import ArgumentTypeError, InvalidArgumentError
 from ..quality import QualityReport, TiltAxisScan, assess
 from ..quality import tilt_axis_scan as _scan_array
+from ..validate import as_values
 
 
 def _calibration(stack):
@@ -47,6 +49,11 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
     """
     data = np.asarray(stack.data, dtype=np.float32)
     tilts = stack.tilt_values
+    given = rec.data if hasattr(rec, "axes_manager") else rec  # (an ndarray's .data is a
+    # memoryview)
+    if rec is not None and not isinstance(given, np.ndarray) and not hasattr(given, "dask"):
+        raise ArgumentTypeError(f"rec must be a RecStack or an array (nx, thickness, ny) "
+                                f"reconstructed from this stack; got {type(rec).__name__}.")
     volume = None if rec is None else np.asarray(getattr(rec, "data", rec))
     scale, units = _calibration(stack)
     res = assess(data, tilts, volume, thresholds=thresholds, iterations=iterations,
@@ -103,6 +110,11 @@ def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_colum
     of ``trans_stack(angle=, yshift=)``; by default −6..6° (refined to 0.02°) and ±ny/8 px.
     Apply the result with ``stack.trans_stack(yshift=scan.offset, angle=scan.rotation)``.
     """
+    for name, values in (("rotations", rotations), ("offsets", offsets)):
+        trial = as_values(name, values, allow_none=True)  # numbers, or refused here
+        if trial is not None and trial.size < 3:
+            raise InvalidArgumentError(f"{name} must hold at least 3 trial values (a curve "
+                                       f"to find the best of); got {values!r:.60}.")
     res = _scan_array(np.asarray(stack.data, dtype=np.float32), stack.tilt_values,
                       rotations, offsets, columns=columns, n_columns=n_columns,
                       bootstrap=bootstrap, seed=seed)

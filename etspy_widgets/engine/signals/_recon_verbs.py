@@ -13,11 +13,20 @@ import logging
 
 import numpy as np
 
-from ..errors import InvalidDataError, check_finite, check_method
+from ..errors import InvalidDataError, UnknownMethodError, check_finite, check_method
+from ..project import BACKENDS, KERNELS
 from ..recon import DEFAULT_CHUNK, cuda_available, get_projector, reconstruct_stack
 from ..recon.lazy import lazy_volume
 from ..recon.slices import check_tilts, iter_slice_errors
-from ..validate import as_tilt_array, check_finite_result, check_tilt_plausibility
+from ..validate import (
+    as_bool,
+    as_float,
+    as_int,
+    as_tilt_array,
+    check_finite_result,
+    check_index,
+    check_tilt_plausibility,
+)
 from ._guards import check_reconstruct_call
 from ._history import records
 
@@ -128,6 +137,13 @@ class ReconMixin:
         tilts = self._checked_tilts()
         check_tilt_plausibility(tilts)
         check_reconstruct_call(self, thresh, ncores, thickness, chunk_size)
+        as_bool("constrain", constrain)
+        as_int("seed", seed)
+        for name, value in (("kernel", kernel), ("builder", builder), ("backend", backend)):
+            if not isinstance(value, str):
+                raise UnknownMethodError(f"projection {name}", value, {
+                    "kernel": KERNELS, "builder": ("native", "astra"),
+                    "backend": BACKENDS}[name])
         backend = backend_for(cuda, backend)
         if dart_iterations is None:  # ETSpy's default rounds, and its message
             dart_iterations = 5
@@ -188,15 +204,15 @@ class ReconMixin:
         ``residual`` the L2 norm ``‖W x − y‖`` of its sinogram mismatch. For live plots.
         """
         algorithm = check_method("algorithm", algorithm, ERROR_ALGORITHMS)
-        if isinstance(iterations, bool) or int(iterations) < 0:
-            raise InvalidDataError(f"iterations must be ≥ 0; got {iterations}.")
+        iterations = as_int("iterations", iterations, minimum=0)
+        thresh = as_float("thresh", thresh)
+        constrain = as_bool("constrain", constrain)
         if self.data.ndim != 3:
             raise InvalidDataError("recon_error needs a tilt series (n_tilts, ny, nx).")
         nx = self.data.shape[2]
         tilts = self._checked_tilts()
-        nslice = nx // 2 if nslice is None else int(nslice)
-        if not -nx <= nslice < nx:
-            raise IndexError(f"nslice {nslice} is outside the stack's {nx} columns.")
+        nslice = nx // 2 if nslice is None else check_index("nslice", nslice, nx,
+                                                             "columns (x) of the stack")
         sino = np.asarray(self.data[:, :, nslice], dtype=np.float32)
         check_finite(sino, "sinogram")
         yield from iter_slice_errors(sino, tilts, algorithm, iterations, constrain=constrain,
@@ -277,6 +293,7 @@ class RecStackMixin:
             raise InvalidDataError(f"A volume (nx, thickness, ny) is needed; got {vol.shape}.")
         check_finite(vol, "volume")
         nx, nz, ny = vol.shape
+        chunk_size = as_int("chunk_size", chunk_size, minimum=1)
         proj = get_projector(tilts, ny, nz, backend_for(cuda, backend), kernel=kernel)
         out = np.empty((tilts.size, ny, nx), np.float32)
         for x0 in range(0, nx, chunk_size):

@@ -15,10 +15,12 @@ from hyperspy._signals.signal2d import Signal2D
 from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
-from ..errors import InvalidDataError
+from ..errors import InvalidArgumentError, InvalidDataError
+from ..validate import as_bool, as_values
 from ..visualize import VOLUME_AXES, project_volume, rotate_volume, volume_axis
 from ._base import _TomoMetadataMixin, viewer
 from ._common import CommonStackMixin
+from ._guards import check_array_data, check_view_call
 from ._recon_verbs import RecStackMixin
 from ._tomostack import TomoStack
 
@@ -45,10 +47,13 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
             kwargs.setdefault("axes", data.axes_manager._get_axes_dicts())
             kwargs.setdefault("metadata", data.metadata.deepcopy().as_dictionary())
             data = data.data
+        elif not hasattr(data, "shape"):
+            data = np.asarray(data)
         if hasattr(data, "ndim") and data.ndim > 3:
             raise InvalidDataError(
                 "A RecStack must have a singular (or no) navigation axis. Navigation shape "
                 f"was: {tuple(data.shape[:-2][::-1])}. A volume is (nx, ny, nz) data.")
+        check_array_data(data, "RecStack")
         super().__init__(data, *args, **kwargs)
         self._init_tomography_metadata()
         am = self.axes_manager
@@ -73,6 +78,8 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
+        xslice, yslice, zslice = check_view_call(self, (xslice, yslice, zslice), vmin_std,
+                                                 vmax_std)
         vol = np.asarray(self.data)
         nx, nz, ny = vol.shape
         xs = nx // 2 if xslice is None else int(xslice)
@@ -92,7 +99,7 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
             axis.set_title(title)
             axis.set_axis_off()
         fig.tight_layout()
-        return fig if return_fig else None
+        return fig if as_bool("return_fig", return_fig) else None
 
     def plot_3d(self, vmin_std: float = 0.1, vmax_std: float = 10, figsize=(10, 4)):
         """ETSpy's ``plot_3d`` arguments, drawn by [`plot_slices`][]: the three central
@@ -102,9 +109,10 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         positions to ``plot_slices(xslice, yslice, zslice)``, or use ``render()`` for an
         interactive 3D view.
         """
+        size = as_values("figsize", figsize, size=2, minimum=0.1, allow_none=True)
         fig = self.plot_slices(vmin_std=vmin_std, vmax_std=vmax_std)
-        if figsize is not None:
-            fig.set_size_inches(*figsize)
+        if size is not None:
+            fig.set_size_inches(*size)
         return fig
 
     # -- projections, rotation and 3D view (engine.visualize, widgets.volume) --
@@ -131,7 +139,8 @@ class RecStack(RecStackMixin, CommonStackMixin, _TomoMetadataMixin, Signal2D):
         ETSpy's signature; ``cuda`` is accepted and ignored (CPU spline interpolation).
         """
         if rotation_angles is None:
-            raise ValueError("Give rotation_angles: three angles in degrees about x, z and y.")
+            raise InvalidArgumentError("rotation_angles=None: give three angles in degrees "
+                                       "about x, z and y, e.g. rotate_volume((0, 30, 0)).")
         data, matrix, offset = rotate_volume(self.data, rotation_angles)
         out = self.deepcopy()
         out.data = data.astype(np.asarray(self.data).dtype, copy=False)

@@ -18,13 +18,14 @@ from hyperspy.signals import LazySignal2D
 from traits.api import Undefined
 
 from ..errors import (
+    ArgumentTypeError,
     InvalidDataError,
     InvalidTiltsError,
     MismatchedTiltError,
     NotATiltSeriesError,
     check_method,
 )
-from ..validate import as_float, as_tilt_array, check_indices
+from ..validate import as_float, as_int, as_path, as_tilt_array, as_values
 from ..visualize import plot_missing_wedge
 from . import _quality_verbs
 from ._align_verbs import AlignMixin
@@ -37,6 +38,7 @@ from ._base import (
     _TomoMetadataMixin,
     extension,
 )
+from ._guards import check_array_data, check_pair, checked_column, checked_projections
 from ._history import records
 from ._recon_verbs import ReconMixin
 
@@ -87,6 +89,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
                 f"data of shape (n_tilts, ny, nx); got {data.shape}. Stack your projections "
                 "into one 3D array first."
             )
+        check_array_data(data, "TomoStack")
         super().__init__(data, *args, **kwargs)
         self._additional_slicing_targets = list(_SLICING_TARGETS)
         self._init_tomography_metadata()
@@ -298,21 +301,9 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Negative indices count from the end, as in NumPy.
         """
-        if projections is None or len(np.atleast_1d(projections)) == 0:
-            raise ValueError(
-                "No projections provided: pass a list of indices, e.g. "
-                "remove_projections([0, 5])."
-            )
         n = self._n_projections
-        idx = np.atleast_1d(np.asarray(projections))
-        if idx.dtype.kind not in "iu":
-            raise TypeError(f"Projection indices must be integers; got {idx.tolist()}.")
-        if (idx >= n).any() or (idx < -n).any():
-            raise IndexError(f"Projection indices {idx.tolist()} out of range for {n} projections.")
         keep = np.ones(n, dtype=bool)
-        keep[idx] = False
-        if not keep.any():
-            raise ValueError("remove_projections would remove every projection.")
+        keep[checked_projections(projections, n)] = False
         out = self._deepcopy_with_new_data(np.asarray(self.data)[keep])
         out._nav_axis().size = int(keep.sum())
         out.tilts = self.tilt_values[keep]
@@ -327,8 +318,7 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
         """
         import matplotlib.pyplot as plt
 
-        first, second = check_indices("images", images, self._n_projections,
-                                      "projections")[:2] if images else (0, 1)
+        first, second = (0, 1) if images is None else check_pair(images, self._n_projections)
         im1 = np.asarray(self.data[first], dtype=np.float64)
         im2 = np.asarray(self.data[second], dtype=np.float64)
         cc = np.fft.fftshift(np.fft.ifft2(np.fft.fft2(im1) * np.fft.fft2(im2).conj())).real
@@ -347,14 +337,8 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
         Returns a Signal2D of shape ``(n_tilts, ny)``: ``stack[:, :, column]``.
         """
-        if isinstance(column, bool) or not isinstance(column, (numbers.Integral, float)):
-            raise TypeError(  # ETSpy's sentence first
-                f'"column" argument must be either a float or an integer (was {type(column)}): '
-                "one column, an int index or a float position in the x axis's units.")
         ax = self.axes_manager.signal_axes[0]
-        index = ax.value2index(column) if isinstance(column, float) else int(column)
-        if not -ax.size <= index < ax.size:
-            raise IndexError(f"Column {column} is outside the image width ({ax.size}).")
+        index = checked_column(self, column)
         data = np.asarray(self.data[:, :, index])
         sino = Signal2D(data)
         sino.axes_manager[0].update_from(self.axes_manager.signal_axes[1],
@@ -376,17 +360,24 @@ class TomoStack(AlignMixin, ReconMixin, _TomoMetadataMixin, Signal2D):
 
     def plot_missing_wedge(self, size: int = 128, ax=None):
         """Plot the Fourier coverage of this tilt series (see ``engine.visualize``)."""
-        return plot_missing_wedge(self.tilt_values, size=size, ax=ax)
+        if ax is not None and not hasattr(ax, "figure"):
+            raise ArgumentTypeError(f"ax must be a matplotlib Axes or None; got "
+                                    f"{type(ax).__name__}.")
+        return plot_missing_wedge(self.tilt_values, size=as_int("size", size, minimum=4),
+                                  ax=ax)
 
     # -- hand-offs (engine.io.export) --------------------------------------------
     @records()
     def apply_alignment(self, path, shift_type: str = "fourier"):
         """Apply an IMOD ``.xf`` or AreTomo ``.aln`` alignment (``engine.io.export``)."""
-        return extension("apply_alignment")(self, path, shift_type)
+        return extension("apply_alignment")(self, as_path("path", path), shift_type)
 
     def save_alignment(self, path, overwrite: bool = False, raw_shape=None):
         """Write the alignment as ``.xf``, ``.aln`` or ``.tlt`` (by extension; ``io.export``)."""
-        return extension("save_alignment")(self, path, overwrite, raw_shape)
+        if raw_shape is not None:
+            raw_shape = tuple(int(v) for v in as_values("raw_shape", raw_shape, size=2,
+                                                        minimum=1))
+        return extension("save_alignment")(self, as_path("path", path), overwrite, raw_shape)
 
     # -- judging the alignment (signals/_quality_verbs.py) ---------------------------------
     def quality(self, rec=None, **kwargs):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import check_method
+from ..errors import InvalidArgumentError, check_method
 from ..geometry import ParallelGeometry, detector_u
 
 
@@ -118,7 +118,7 @@ class Misalignment:
         ``y_only=True`` leaves x (along the axis) unshifted, as ETSpy's ``misalign_stack``.
         """
         if maxshift < minshift:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"maxshift ({maxshift}) is smaller than minshift ({minshift}); "
                 "give minshift <= maxshift."
             )
@@ -167,7 +167,7 @@ def add_noise_array(data: np.ndarray, noise_factor: float, kind: str = "gaussian
     """
     kind = check_method("noise type", kind, ["gaussian", "poisson"])
     if not noise_factor >= 0:
-        raise ValueError(f"noise_factor must be >= 0; got {noise_factor}.")
+        raise InvalidArgumentError(f"noise_factor must be >= 0; got {noise_factor}.")
     rng = np.random.default_rng(seed)
     mean = float(np.mean(data))
     if noise_factor == 0 or mean == 0:

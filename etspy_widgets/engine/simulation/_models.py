@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from ..signals import TomoStack
+from ..validate import as_int
 from ._geometry import Geometry, Misalignment, add_noise_array
 from ._project import _check_tilts, project
 from ._shapes import Phantom, Sphere, TaperedRod
@@ -52,8 +53,7 @@ def catalyst_model(size: int = 600, n_particles: int = 30, seed=0,
     ``particle_density``, and centres sit ``-0.3..0.6`` radii outside the support surface
     (partly embedded; densities add there). Volume ``(size, size, size)``.
     """
-    if size < 16:
-        raise ValueError(f"size must be at least 16 pixels; got {size}.")
+    size = as_int("size", size, minimum=16, maximum=4096)  # 4096³ float32 is 256 GiB
     rng = np.random.default_rng(seed)
     geom = Geometry(size, size, size)
     centre = np.array([geom.cx, geom.cy, geom.cz])

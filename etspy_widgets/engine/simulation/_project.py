@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvalidTiltsError
+from ..errors import InvalidArgumentError, InvalidTiltsError
 from ._geometry import Misalignment
 from ._shapes import Phantom
 
@@ -50,7 +50,8 @@ def project(phantom: Phantom, tilts, misalignment: Misalignment | None = None,
     n = tilts.size
     mis = Misalignment.none(n) if misalignment is None else misalignment
     if np.shape(mis.shifts) != (n, 2):
-        raise ValueError(f"Misalignment shifts must be ({n}, 2); got {np.shape(mis.shifts)}.")
+        raise InvalidArgumentError(
+            f"Misalignment shifts must be ({n}, 2); got {np.shape(mis.shifts)}.")
     ny, nx = geom.projection_shape
     out = np.zeros((n, ny, nx), dtype=np.float64)
     thetas = np.deg2rad(tilts)

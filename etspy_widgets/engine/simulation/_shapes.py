@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InvalidIndexError
 from ._geometry import Geometry
 
 
@@ -162,7 +163,7 @@ class Phantom:
         geom = self.geometry
         xs = np.arange(geom.nx) if x_slices is None else np.atleast_1d(np.asarray(x_slices))
         if xs.dtype.kind not in "iu" or (xs < 0).any() or (xs >= geom.nx).any():
-            raise IndexError(
+            raise InvalidIndexError(
                 f"x_slices must be integer slice indices in [0, {geom.nx}); got {xs.tolist()[:8]}"
             )
         volume = np.zeros((xs.size, geom.thickness, geom.ny), dtype=dtype)
