@@ -174,6 +174,55 @@ def rotate_shift_stack(data, angle: float = 0.0, yshift: float = 0.0, xshift: fl
     return out
 
 
+def align_stack(data, shifts=None, angle: float = 0.0, yshift: float = 0.0,
+                xshift: float = 0.0, *, crop=None, order: int = 3) -> np.ndarray:
+    """The whole canonical pipeline (``docs/conventions.md``) in ONE resampling of ``data``.
+
+    ``apply_shifts(shifts)``, the crop to ``crop`` and ``trans_stack(xshift, yshift,
+    angle)`` each resample (or cut) the series; done in turn, their interpolation errors
+    add up. Here every output pixel is traced back through the rotation, the crop and its
+    projection's shift to the raw image and sampled there once, with a spline of
+    ``order`` (3, cubic, by default). What the shift brings in from outside the raw image
+    takes the nearest edge value (as ``fourier_shift_stack``'s ``"edge"`` padding); what
+    the rotation brings in from outside the (cropped) frame is 0 (as
+    ``rotate_shift_stack``).
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        ``(n, ny, nx)`` raw projections.
+    shifts : array-like, optional
+        ``(n, 2)`` per-projection shifts (y, x), applied first.
+    angle, yshift, xshift : float
+        Then the rotation about the centre of the (cropped) image and the shift after it.
+    crop : (slice, slice), optional
+        Rows and columns kept after the shifts (``crop_bounds``); default all.
+    order : int
+        Spline order (0 to 5).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, rows, cols)`` float copy.
+    """
+    data = _float(data)
+    n, ny, nx = data.shape
+    shifts = np.zeros((n, 2)) if shifts is None else _check_shifts(shifts, n)
+    rows, cols = crop if crop is not None else (slice(0, ny), slice(0, nx))
+    r0, c0 = int(rows.start or 0), int(cols.start or 0)
+    oy = int(rows.stop if rows.stop is not None else ny) - r0
+    ox = int(cols.stop if cols.stop is not None else nx) - c0
+    ri, ci = rotation_source_coords((oy, ox), angle, yshift, xshift)
+    outside = (ri < -0.5) | (ri > oy - 0.5) | (ci < -0.5) | (ci > ox - 0.5)
+    out = np.empty((n, oy, ox), dtype=data.dtype)
+    for i, img in enumerate(data):
+        coords = np.stack([ri + r0 - shifts[i, 0], ci + c0 - shifts[i, 1]])
+        out[i] = ndimage.map_coordinates(img, coords, order=int(order), mode="nearest")
+    if outside.any():
+        out[:, outside] = 0
+    return out
+
+
 def crop_bounds(shifts, shape) -> tuple[slice, slice]:
     """Rows and columns that hold real data in every projection after ``shifts`` were applied.
 
