@@ -208,13 +208,13 @@ class AlignMixin(CommonStackMixin):
         ``other``'s own shifts and tilt-axis values are composed with them once (ETSpy
         copied the values and then added them again).
 
-        ``interpolation`` (``"cubic"``, ``"linear"`` or ``"nearest"``; not an ETSpy
-        keyword): instead of replaying the steps one after another (a Fourier shift, then
-        ``trans_stack``'s linear rotation: two resamplings), trace every pixel of the result
-        back to ``other``'s raw image and sample it once with that spline
-        (``engine.transform.align_stack``). From a raw ``other`` this is the best-resampled
-        copy of this alignment (``docs/quality.md``, the end-to-end figure); the metadata
-        are the same as the replay's.
+        ``interpolation`` (``"fourier"``, ``"cubic"``, ``"linear"`` or ``"nearest"``; not
+        an ETSpy keyword): instead of replaying the steps with ETSpy's interpolation (a
+        Fourier shift, then ``trans_stack``'s linear rotation), resample ``other`` with
+        ``engine.transform.align_stack``: once with that spline, or with band-limited
+        (Fourier) shifts and rotation throughout. From a raw ``other`` this is the
+        best-resampled copy of this alignment (``"fourier"`` was the most accurate,
+        ``docs/quality.md``, the end-to-end figure); the metadata are the replay's.
         """
         check_signal("other", other)
         n = self.data.shape[0]
@@ -344,7 +344,7 @@ def _align_once(reference, other, shifts, rigid, interpolation):
     """``reference``'s alignment applied to ``other`` in one resampling (``align_other``
     with ``interpolation``): the same data as the replay up to interpolation, the same
     metadata."""
-    name = check_method("interpolation method", interpolation, tuple(_INTERP))
+    name = check_method("interpolation method", interpolation, (*_INTERP, "fourier"))
     oshape = np.asarray(other.data).shape
     crop = None
     if reference.metadata.get_item("Tomography.cropped", False):
@@ -352,7 +352,7 @@ def _align_once(reference, other, shifts, rigid, interpolation):
         crop = ((slice(int(b[0]), int(b[1])), slice(int(b[2]), int(b[3]))) if b is not None
                 else crop_bounds(shifts, oshape))
     data = align_stack(other._float_data(), shifts, rigid[0], rigid[1], rigid[2],
-                       crop=crop, order=_INTERP[name])
+                       crop=crop, order=_INTERP.get(name, name))
     if crop is not None:
         rows, cols = crop
         out = other.isig[cols.start:cols.stop, rows.start:rows.stop]
