@@ -155,10 +155,11 @@ def _parabola_min(x, y, half: int | None = None):
     return float(x[j] + np.clip(-c1 / (2 * c2), xs[0], xs[-1]))
 
 
-def solve(polys, rotations, lo, hi):
-    """Best ``(rotation, offset)`` from per-rotation quartics ``(n_rot, 5)`` in the offset."""
+def solve(polys, rotations, lo, hi, half=None):
+    """Best ``(rotation, offset)`` from per-rotation quartics ``(n_rot, 5)`` in the offset
+    (``half``: points each side in the parabola fit; the coarse grid uses 1)."""
     best = np.array([_poly_min(p, lo, hi) for p in polys])  # (n_rot, 2)
-    rot = _parabola_min(np.asarray(rotations), best[:, 1])
+    rot = _parabola_min(np.asarray(rotations), best[:, 1], half)
     j = int(np.argmin(best[:, 1]))
     return rot, float(best[j, 0]), best
 
@@ -221,7 +222,7 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     rotations = np.arange(-6, 6.001, 0.5) if refine else np.asarray(rotations, float)
     polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts)
                       for r in rotations])
-    rot, off, _ = solve(polys.sum(2), rotations, lo, hi)
+    rot, off, _ = solve(polys.sum(2), rotations, lo, hi, 1 if refine else None)
     if refine:
         step = 0.5
         rotations = np.arange(rot - 1.5 * step, rot + 1.5 * step + 1e-9, 0.02)
