@@ -166,7 +166,7 @@ def solve(polys, rotations, lo, hi, half=None):
 
 def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
                    n_columns: int = 48, bootstrap: int = 100, seed=0,
-                   smooth: float = 1.0) -> dict:
+                   smooth: float = 2.0) -> dict:
     """Scan the tilt-axis rotation and offset; return the criterion and its minimum.
 
     Parameters

@@ -96,7 +96,7 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
 
 
 def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_columns: int = 48,
-                   bootstrap: int = 100, seed=0, smooth: float = 1.0,
+                   bootstrap: int = 100, seed=0, smooth: float = 2.0,
                    record: bool = True) -> TiltAxisScan:
     """Scan the tilt-axis rotation and offset of ``stack``; return a [`TiltAxisScan`][].
 
@@ -114,7 +114,7 @@ def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_colum
         stack.metadata.set_item("Tomography.tilt_axis_scan", scan.to_dict())
         kw = {k: v for k, v in (("rotations", rotations), ("offsets", offsets))
               if v is not None}
-        if smooth != 1.0:
+        if smooth != 2.0:
             kw["smooth"] = smooth
         line = verb_line("scan", stack._history_name, "tilt_axis_scan", kw)
         stack.add_history(f"# {line}  (a measurement: the data is unchanged)")
