@@ -52,8 +52,10 @@ def frc_curve(a: np.ndarray, b: np.ndarray, kind: str = "half-bit"):
                                f"{a.shape} and {b.shape}.")
     k, h, w = a.shape
     win = _window((h, w))
-    fa = np.fft.fft2((a - a.mean(axis=(1, 2), keepdims=True)) * win)
-    fb = np.fft.fft2((b - b.mean(axis=(1, 2), keepdims=True)) * win)
+    from scipy import fft as sfft
+
+    fa = sfft.fft2((a - a.mean(axis=(1, 2), keepdims=True)) * win, workers=-1)
+    fb = sfft.fft2((b - b.mean(axis=(1, 2), keepdims=True)) * win, workers=-1)
     fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
     radius = np.hypot(fy, fx)
     step = 1.0 / max(h, w)

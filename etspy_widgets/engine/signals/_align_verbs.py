@@ -20,9 +20,9 @@ from ..align import (
 )
 from ..errors import InvalidArgumentError, InvalidDataError, check_finite, check_method
 from ..filters import filter_stack
-from ..transform import crop_bounds, shift_stack
+from ..transform import align_stack, compose_rigid, crop_bounds, shift_stack
 from ..validate import as_tilt_array, check_indices, check_signal, show_value
-from ._common import CommonStackMixin
+from ._common import _INTERP, CommonStackMixin
 from ._guards import (
     check_manual_align_call,
     check_rebin_call,
@@ -217,13 +217,22 @@ class AlignMixin(CommonStackMixin):
         return out
 
     # -- replay ------------------------------------------------------------------
-    def align_other(self, other, shift_type: str = "fourier", cuda=None):
+    def align_other(self, other, shift_type: str = "fourier", cuda=None, *,
+                    interpolation=None):
         """Apply this stack's alignment to ``other`` (same tilts), exactly as it was applied here.
 
         Replays the canonical pipeline of ``docs/conventions.md``: this stack's ``shifts``,
         its crop (``crop_bounds``) if it was cropped, then its tilt-axis rotation and shift.
         ``other``'s own shifts and tilt-axis values are composed with them once (ETSpy
         copied the values and then added them again).
+
+        ``interpolation`` (``"fourier"``, ``"cubic"``, ``"linear"`` or ``"nearest"``; not
+        an ETSpy keyword): instead of replaying the steps with ETSpy's interpolation (a
+        Fourier shift, then ``trans_stack``'s linear rotation), resample ``other`` with
+        ``engine.transform.align_stack``: once with that spline, or with band-limited
+        (Fourier) shifts and rotation throughout. From a raw ``other`` this is the
+        best-resampled copy of this alignment (``"fourier"`` was the most accurate,
+        ``docs/quality.md``, the end-to-end figure); the metadata are the replay's.
         """
         check_signal("other", other)
         n = self.data.shape[0]
@@ -251,6 +260,13 @@ class AlignMixin(CommonStackMixin):
         rigid = get_rigid(self.metadata)
         if not np.any(shifts) and not any(rigid):
             raise InvalidArgumentError("No transformations have been applied to this stack.")
+        if interpolation is not None:
+            out = _align_once(self, other, shifts, rigid, interpolation)
+            kw = f", interpolation={str(interpolation)!r}"
+            set_history(out, [*history_of(other),
+                              f"stack = reference.align_other(stack{kw})  # reference: the "
+                              "stack whose alignment was replayed"])
+            return out
         out = other.apply_shifts(shifts, shift_type) if np.any(shifts) else other.deepcopy()
         if self.metadata.get_item("Tomography.cropped", False):
             b = self.metadata.get_item("Tomography.crop_bounds")
@@ -337,6 +353,33 @@ class AlignMixin(CommonStackMixin):
             ax[0].imshow(data[nslice - 1] - data[nslice])
             ax[1].imshow(new[nslice - 1] - new[nslice])
         return out
+
+
+
+def _align_once(reference, other, shifts, rigid, interpolation):
+    """``reference``'s alignment applied to ``other`` in one resampling (``align_other``
+    with ``interpolation``): the same data as the replay up to interpolation, the same
+    metadata."""
+    name = check_method("interpolation method", interpolation, (*_INTERP, "fourier"))
+    oshape = np.asarray(other.data).shape
+    crop = None
+    if reference.metadata.get_item("Tomography.cropped", False):
+        b = reference.metadata.get_item("Tomography.crop_bounds")
+        crop = ((slice(int(b[0]), int(b[1])), slice(int(b[2]), int(b[3]))) if b is not None
+                else crop_bounds(shifts, oshape))
+    data = align_stack(other._float_data(), shifts, rigid[0], rigid[1], rigid[2],
+                       crop=crop, order=_INTERP.get(name, name))
+    if crop is not None:
+        rows, cols = crop
+        out = other.isig[cols.start:cols.stop, rows.start:rows.stop]
+        set_crop(out.metadata, rows, cols)
+        out.data = data
+    else:
+        out = other._with_data(data)
+    out.shifts = other.shift_values + shifts
+    if any(rigid):
+        set_rigid(out.metadata, compose_rigid(get_rigid(other.metadata), rigid))
+    return out
 
 
 __all__ = ["AlignMixin"]

@@ -103,12 +103,15 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
 
 
 def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_columns: int = 48,
-                   bootstrap: int = 100, seed=0, record: bool = True) -> TiltAxisScan:
+                   bootstrap: int = 100, seed=0, smooth: float = 2.0,
+                   record: bool = True) -> TiltAxisScan:
     """Scan the tilt-axis rotation and offset of ``stack``; return a [`TiltAxisScan`][].
 
     ``rotations`` (degrees) and ``offsets`` (pixels) are trial corrections with the signs
     of ``trans_stack(angle=, yshift=)``; by default −6..6° (refined to 0.02°) and ±ny/8 px.
     Apply the result with ``stack.trans_stack(yshift=scan.offset, angle=scan.rotation)``.
+    ``smooth``: σ (pixels) of the Gaussian smoothing along the tilt axis before the moments
+    (0 for none; it averages the noise of neighbouring columns, see ``docs/quality.md``).
     """
     for name, values in (("rotations", rotations), ("offsets", offsets)):
         trial = as_values(name, values, allow_none=True)  # numbers, or refused here
@@ -117,12 +120,14 @@ def tilt_axis_scan(stack, rotations=None, offsets=None, *, columns=None, n_colum
                                        f"to find the best of); got {values!r:.60}.")
     res = _scan_array(np.asarray(stack.data, dtype=np.float32), stack.tilt_values,
                       rotations, offsets, columns=columns, n_columns=n_columns,
-                      bootstrap=bootstrap, seed=seed)
+                      bootstrap=bootstrap, seed=seed, smooth=smooth)
     scan = TiltAxisScan.from_dict(res)
     if record:
         stack.metadata.set_item("Tomography.tilt_axis_scan", scan.to_dict())
         kw = {k: v for k, v in (("rotations", rotations), ("offsets", offsets))
               if v is not None}
+        if smooth != 2.0:
+            kw["smooth"] = smooth
         line = verb_line("scan", stack._history_name, "tilt_axis_scan", kw)
         stack.add_history(f"# {line}  (a measurement: the data is unchanged)")
     return scan

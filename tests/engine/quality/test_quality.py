@@ -65,22 +65,29 @@ def test_thresholds_are_tunable_and_checked():
     pytest.param("rod", -2.0, 1.5, marks=pytest.mark.slow),
     pytest.param("catalyst", 2.5, -1.4, marks=pytest.mark.slow),
     pytest.param("noisy needle", -1.3, 1.1, marks=pytest.mark.slow),
+    pytest.param("noisy needle", 1.7, 2.3, marks=pytest.mark.slow),
+    pytest.param("noisy needle", 3.0, 3.0, marks=pytest.mark.slow),
+    pytest.param("noisy catalyst", 2.5, -1.4, marks=pytest.mark.slow),
 ])
-def test_scan_finds_a_known_axis(kind, rotation, offset):
-    if kind in ("needle", "catalyst", "noisy needle"):
-        f = sim.simulate_catalyst if kind == "catalyst" else sim.simulate_needle
+@pytest.mark.parametrize("seed", [0, pytest.param(2, marks=pytest.mark.slow)])
+def test_scan_finds_a_known_axis(kind, rotation, offset, seed):
+    if kind in ("needle", "catalyst", "noisy needle", "noisy catalyst"):
+        f = sim.simulate_catalyst if kind.endswith("catalyst") else sim.simulate_needle
         r = f(size=128, misalign=True, minshift=0, maxshift=0, tiltshift=offset,
-              tiltrotate=rotation, seed=0, tilts=TILTS, noise=kind == "noisy needle",
+              tiltrotate=rotation, seed=seed, tilts=TILTS, noise=kind.startswith("noisy"),
               noise_factor=0.1)
         data, want_rot, want_off = np.asarray(r.stack.data), -r.tilt_rotation, -r.tilt_shift
     else:
         ph = make_phantom("catalyst" if kind == "blobs" else "rod", size=(128, 128),
-                          tilts=TILTS, jitter=0, rotation=rotation, yshift=offset, seed=1)
+                          tilts=TILTS, jitter=0, rotation=rotation, yshift=offset,
+                          seed=1 + seed)
         data, want_rot, want_off = ph.data, ph.rotation, ph.yshift
     res = tilt_axis_scan(data, TILTS, bootstrap=20)
-    tol = (0.15, 0.3) if kind == "noisy needle" else (0.05, 0.15)  # 10 % noise: looser
-    assert abs(res["rotation"] - want_rot) < tol[0], res["rotation"]
-    assert abs(res["offset"] - want_off) < tol[1], res["offset"]
+    # the figure of issue 15, noisy (10 %) series included: 0.05° and 0.15 px; the noisy
+    # catalyst misses it on some seeds (0.074° measured at seed 2: docs/quality.md)
+    tol = 0.1 if kind == "noisy catalyst" else 0.05
+    assert abs(res["rotation"] - want_rot) < tol, res["rotation"]
+    assert abs(res["offset"] - want_off) < 0.15, res["offset"]
     assert 0 < res["uncertainty"][0] < 0.5 and 0 < res["uncertainty"][1] < 0.5
     j = int(np.argmin(res["rotation_curve"]))
     assert abs(res["rotations"][j] - want_rot) < 0.1   # the grid point nearest
