@@ -577,8 +577,9 @@ def watch(folder, pattern: str = "*.mrc", tilts="auto", **kwargs) -> Watcher:
         ``iterations`` warm-started SIRT iterations per update), ``freeze_gc`` (default
         True: ``gc.freeze()`` once the watcher is up, so that Python's full garbage
         collections skip what was alive then; undone when it ends), ``settle`` (s a file
-        must keep its size; 0 for writers that rename), ``poll`` (s), ``expected`` (series length), ``idle_timeout`` (s), ``marker``
-        (file whose appearance ends the series), ``auto_stop``, ``start``.
+        must keep its size; 0 for writers that rename), ``poll`` (s), ``expected``
+        (series length), ``idle_timeout`` (s), ``marker`` (file whose appearance ends the
+        series), ``auto_stop``, ``start``.
 
     Returns
     -------
