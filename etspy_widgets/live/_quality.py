@@ -28,7 +28,7 @@ from ..engine.quality import (
     projection_measures,
 )
 
-_SAMPLE = 4096  # pixels of each projection kept for the series' intensity range
+_SAMPLE = 1024  # pixels of each projection kept for the series' intensity range
 
 
 def _sample(image: np.ndarray) -> np.ndarray:
@@ -59,8 +59,9 @@ class LiveQuality:
         self._neigh: dict = {}  # (prev key, key, next key) -> (ncc, change)
         self.report: QualityReport | None = None
 
-    def _own_of(self, key, image):
-        if key not in self._own:
+    def _own_of(self, key, image_of):
+        if key not in self._own:  # the image only for a projection not measured yet
+            image = image_of(key)
             m = projection_measures(np.asarray(image, np.float32)[None])
             self._own[key] = (float(m["mean"][0]), float(m["std"][0]),
                               float(m["sharpness"][0]), _sample(image))
@@ -96,7 +97,7 @@ class LiveQuality:
         if n < 2:
             self.report = None
             return None
-        own = [self._own_of(k, image_of(k)) for k in keys]
+        own = [self._own_of(k, image_of) for k in keys]
         neigh = [self._neigh_of(keys, i, image_of) for i in range(n)]
         live = set(keys)
         for k in [k for k in self._own if k not in live]:
