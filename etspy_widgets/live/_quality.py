@@ -68,15 +68,19 @@ class LiveQuality:
         return self._own[key]
 
     @staticmethod
-    def _triple(keys, i) -> tuple:
-        """``(previous, this, next)`` in tilt order; at an end the one neighbour twice."""
+    def _triple(keys, i, skip=frozenset()) -> tuple:
+        """``(previous, this, next)`` in tilt order, passing over the indices ``skip`` (the
+        flagged ones: a bad neighbour does not make a good projection look bad); at an end
+        the one neighbour twice."""
         n = len(keys)
-        prev = i - 1 if i > 0 else i + 1
-        nxt = i + 1 if i < n - 1 else i - 1
+        before = [j for j in range(i - 1, -1, -1) if j not in skip][:1]
+        after = [j for j in range(i + 1, n) if j not in skip][:1]
+        prev = (before or after or [i])[0]
+        nxt = (after or before or [i])[0]
         return keys[prev], keys[i], keys[nxt]
 
-    def _neigh_of(self, keys, i, image_of):
-        triple = self._triple(keys, i)
+    def _neigh_of(self, keys, i, image_of, skip=frozenset()):
+        triple = self._triple(keys, i, skip)
         if triple not in self._neigh:
             mean = 0.5 * (np.asarray(image_of(triple[0]), np.float32)
                           + np.asarray(image_of(triple[2]), np.float32))
@@ -98,31 +102,36 @@ class LiveQuality:
             self.report = None
             return None
         own = [self._own_of(k, image_of) for k in keys]
-        neigh = [self._neigh_of(keys, i, image_of) for i in range(n)]
         live = set(keys)
         for k in [k for k in self._own if k not in live]:
             del self._own[k]
-        triples = {self._triple(keys, i) for i in range(n)}
-        for t in [t for t in self._neigh if t not in triples]:
-            del self._neigh[t]
         samples = np.concatenate([o[3] for o in own])
         lo, hi = np.percentile(samples, [1, 99.5])
         measures = {"mean": np.array([o[0] for o in own]),
                     "std": np.array([o[1] for o in own]),
                     "sharpness": np.array([o[2] for o in own]),
                     "dark_fraction": np.array([(o[3] < lo + 0.05 * (hi - lo)).mean()
-                                               for o in own]),
-                    "neighbour_ncc": np.array([v[0] for v in neigh]),
-                    "neighbour_change": np.array([v[1] for v in neigh])}
+                                               for o in own])}
         shifts = np.asarray(shifts, float).reshape(n, 2)
         residual = np.full(n, np.nan)
-        if n >= self.min_projections:
+        consistency = {"dy": shifts[:, 0], "dx": shifts[:, 1], "residual": residual}
+        skip: frozenset = frozenset()
+        flags, reasons = [""] * n, [[] for _ in range(n)]
+        for _ in range(2):  # again, with the flagged ones passed over as neighbours
+            neigh = [self._neigh_of(keys, i, image_of, skip) for i in range(n)]
+            measures["neighbour_ncc"] = np.array([v[0] for v in neigh])
+            measures["neighbour_change"] = np.array([v[1] for v in neigh])
+            if n < self.min_projections:
+                break
             with np.errstate(invalid="ignore"):
-                flags, reasons = flag_projections(
-                    measures, {"dy": shifts[:, 0], "dx": shifts[:, 1], "residual": residual},
-                    self.thresholds)
-        else:
-            flags, reasons = [""] * n, [[] for _ in range(n)]
+                flags, reasons = flag_projections(measures, consistency, self.thresholds)
+            bad = frozenset(i for i, f in enumerate(flags) if f)
+            if bad == skip:
+                break
+            skip = bad
+        triples = {self._triple(keys, i, s) for i in range(n) for s in (frozenset(), skip)}
+        for t in [t for t in self._neigh if t not in triples]:
+            del self._neigh[t]
         table = pd.DataFrame({
             "projection": np.arange(n), "tilt": np.asarray(tilts, float),
             "residual": residual, "ncc": measures["neighbour_ncc"],
