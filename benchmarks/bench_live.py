@@ -37,6 +37,8 @@ from etspy_widgets import live
 from etspy_widgets.engine import simulation
 from etspy_widgets.engine.recon import reconstruct_slices
 
+WATCH_KW: dict = {}  # --no-freeze-gc sets freeze_gc=False
+
 
 def pct(values, q):
     return float(np.percentile(np.asarray(values), q))
@@ -62,7 +64,7 @@ def latency(folder: Path, size: int, n: int, interval: float):
     acq = live.Acquisition(folder, stack, "dose-symmetric", interval)
     folder.mkdir(parents=True, exist_ok=True)
     watcher = live.watch(folder, pattern="*.mrc", tilts="mdoc", settle=0, poll=0.05,
-                         expected=n, callback=on_event)
+                         expected=n, callback=on_event, **WATCH_KW)
     watcher.ready.wait(120)  # the back projector is compiled before the first file
     load0 = os.getloadavg()
     t0 = time.perf_counter()
@@ -80,6 +82,7 @@ def latency(folder: Path, size: int, n: int, interval: float):
     frames = [done[w.path.name][1] for w in acq.written]
     update = [f.seconds for f in frames]
     reg = [f.timings["register"] for f in frames]
+    qual = [f.timings.get("quality", 0.0) for f in frames]
     bp = [f.timings["backproject"] for f in frames]
     late = sum(v > 1.0 for v in lat)
     print("latency of each file, in arrival order (s):", " ".join(f"{v:.2f}" for v in lat))
@@ -90,7 +93,10 @@ def latency(folder: Path, size: int, n: int, interval: float):
           f"{pct(lat, 50):.3f} s, p95 {pct(lat, 95):.3f} s, max {max(lat):.3f} s; "
           f"{late} of {n} over 1 s")
     print(f"  of which the update itself: p50 {pct(update, 50):.3f} s, p95 {pct(update, 95):.3f}"
-          f" s (registration p50 {pct(reg, 50):.3f} s, back projection p50 {pct(bp, 50):.3f} s)")
+          f" s, max {max(update):.3f} s (registration p50 {pct(reg, 50):.3f} s, quality strip "
+          f"p50 {pct(qual, 50):.3f} s, back projection p50 {pct(bp, 50):.3f} s)")
+    print(f"  gc.freeze in the watcher: {watcher.freeze_gc}; projections the live strip "
+          f"flags at the end: {watcher.live.flags or 'none'}")
     aligned, exact = watcher.result()
     t1 = time.perf_counter()
     reconstruct_slices(aligned.data[:, :, watcher.live.slices], aligned.tilt_values, "FBP",
@@ -135,7 +141,7 @@ def memory(folder: Path, size: int, n: int, interval: float):
     folder.mkdir(parents=True, exist_ok=True)
     rss0 = proc.memory_info().rss
     watcher = live.watch(folder, tilts="mdoc", settle=0, poll=0.01, expected=n,
-                         callback=on_event)
+                         callback=on_event, **WATCH_KW)
     t0 = time.perf_counter()
     try:
         acq.start()
@@ -171,7 +177,11 @@ def main(argv=None):
     parser.add_argument("--only", choices=("latency", "memory"), help="run one part only "
                         "(memory alone starts from a clean process)")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-freeze-gc", action="store_true",
+                        help="the watcher leaves the garbage collector as it is")
     args = parser.parse_args(argv)
+    if args.no_freeze_gc:
+        WATCH_KW["freeze_gc"] = False
     if args.quick:
         args.size, args.n, args.interval, args.memory_n, args.memory_size = 256, 41, 0.3, 200, 64
     with tempfile.TemporaryDirectory() as tmp:

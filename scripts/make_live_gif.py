@@ -1,8 +1,10 @@
 """Record docs/img/live.gif: the live panes growing while a simulated acquisition runs.
 
-Headless: the acquisition simulator writes the catalyst (dose-symmetric, ±60° by 3°) into a
-temporary folder, ``etw.watch`` follows it, and every few projections the live slice, the
-volume's orthoslice and the tilts so far are drawn with matplotlib; pillow writes the GIF.
+Headless: the acquisition simulator writes the catalyst (dose-symmetric, ±60° by 3°, with a
+dark and a blurred projection injected) into a temporary folder, ``etw.watch`` follows it,
+and every few projections the live slice, the volume's orthoslice and the tilts so far
+(the newest in red, those the live quality strip marks in orange with their reason) are
+drawn with matplotlib; pillow writes the GIF.
 
     python scripts/make_live_gif.py [-o docs/img/live.gif]
 """
@@ -34,12 +36,18 @@ def frame(event, lo, hi) -> Image.Image:
     axes[1].imshow(f.orthoslices[0], cmap="gray", vmin=lo, vmax=hi)
     axes[1].set_title("volume, central plane", fontsize=9)
     theta = np.deg2rad(f.tilts)
-    for t in theta:
-        axes[2].plot([0, np.sin(t)], [0, np.cos(t)], color="tab:blue", lw=1)
+    flagged = set(f.quality.flagged) if f.quality is not None else set()
+    for i, t in enumerate(theta):
+        bad = i in flagged
+        axes[2].plot([0, np.sin(t)], [0, np.cos(t)], color="tab:orange" if bad else
+                     "tab:blue", lw=2 if bad else 1)
     axes[2].plot([0, np.sin(np.deg2rad(event.tilt))], [0, np.cos(np.deg2rad(event.tilt))],
                  color="tab:red", lw=2)
+    marks = [f"{f.tilts[i]:+.0f}° {f.quality.table['flag'].iloc[i]}" for i in sorted(flagged)]
+    axes[2].text(0, -0.08, "flagged: " + (", ".join(marks) if marks else "none"),
+                 ha="center", va="top", fontsize=8, color="tab:orange" if marks else "0.4")
     axes[2].set_xlim(-1, 1)
-    axes[2].set_ylim(0, 1.05)
+    axes[2].set_ylim(-0.25, 1.05)
     axes[2].set_aspect("equal")
     axes[2].set_title(f"{f.n} tilts in, last {event.tilt:+.0f}°", fontsize=9)
     for ax in axes:
@@ -59,7 +67,8 @@ def main(argv=None):
     stack = live.load_dataset("catalyst", size=128, step=3)
     events = []
     with tempfile.TemporaryDirectory() as tmp:
-        acq = live.Acquisition(tmp, stack, "dose-symmetric", 0.15)
+        acq = live.Acquisition(tmp, stack, "dose-symmetric", 0.15,
+                               faults={9: "dark", 31: "blurred"})
         watcher = live.watch(tmp, settle=0, poll=0.03, expected=len(stack.tilt_values),
                              callback=events.append)
         try:

@@ -55,7 +55,8 @@ def cmd_watch(args: argparse.Namespace, cli) -> int:
 
     def report(event):
         print(f"[{event.count}] {event.kind} {event.name} ({event.tilt:+.1f} deg) "
-              f"in {event.latency:.2f} s", file=sys.stderr, flush=True)
+              f"in {event.latency:.2f} s" + (f"; flagged: {event.flag}" if event.flag else ""),
+              file=sys.stderr, flush=True)
 
     try:
         watcher = Watcher(folder, args.pattern, _tilts_arg(args.tilts), callback=report,

@@ -31,9 +31,12 @@ import numpy as np
 from scipy import ndimage
 
 from ..engine.align import compute_shifts, default_slices
-from ..engine.errors import InvalidDataError
-from ..engine.recon import reconstruct_slices
+from ..engine.errors import InvalidDataError, UnknownMethodError
+from ..engine.recon import SIRT, get_projector, reconstruct_slices
 from ..engine.signals import TomoStack
+from ._quality import LiveQuality
+
+METHODS = ("FBP", "SIRT")
 
 _NPAD = 12  # what scipy.ndimage pads a "nearest" image with before its spline filter
 
@@ -55,6 +58,17 @@ class LiveFrame:
     reprojected: int            # projections whose contribution was (re)computed
     timings: dict = field(default_factory=dict)
     keys: tuple = ()            # the projection versions it holds, in tilt order
+    quality: object = None      # QualityReport of the series so far (the live strip)
+    method: str = "FBP"         # how the slices were computed
+    iterations: int = 0         # SIRT: iterations run on the current estimate so far
+
+    @property
+    def flags(self) -> dict:
+        """``{projection name: reason}`` of the projections the live strip marks."""
+        if self.quality is None:
+            return {}
+        names = [k[0] if isinstance(k, tuple) else k for k in self.keys]
+        return {names[i]: self.quality.table["flag"].iloc[i] for i in self.quality.flagged}
 
 
 def _one_blas_thread():
@@ -96,12 +110,34 @@ class LiveReconstructor:
         FBP filter.
     ncores : int
         Threads of the back projector.
+    method : {"FBP", "SIRT"}
+        ``"FBP"``: running sums of single-angle filtered back projections (the default,
+        ~0.05 s a projection). ``"SIRT"``: each update runs ``iterations`` SIRT
+        iterations on the tilts so far, starting from the previous estimate (warm start;
+        the cost of an update grows with the projections in).
+    iterations : int
+        SIRT iterations per update.
+    quality : bool or dict
+        Keep the live quality strip (``LiveQuality``; a dict: its keywords).
     """
 
     def __init__(self, slices=None, thickness=None, volume_size: int = 128, *,
                  register: bool = True, upsample_factor: int = 20,
                  register_binning: int | None = None,
-                 sino_filter: str = "shepp-logan", ncores: int = 2):
+                 sino_filter: str = "shepp-logan", ncores: int = 2,
+                 method: str = "FBP", iterations: int = 5, quality: bool | dict = True):
+        upper = str(method).upper()
+        if upper not in METHODS:
+            raise UnknownMethodError("live reconstruction method", method, METHODS)
+        if int(iterations) < 1:
+            raise InvalidDataError(f"iterations must be ≥ 1 (SIRT iterations per update); "
+                                   f"got {iterations}.")
+        self.method, self.iterations = upper, int(iterations)
+        self.quality = (LiveQuality(**quality) if isinstance(quality, dict)
+                        else LiveQuality() if quality else None)
+        self._x_slices = None   # SIRT: the current estimates
+        self._x_volume = None
+        self._sirt_done = 0     # iterations run since the series last changed
         self.slices = None if slices is None else np.asarray(slices, dtype=np.int64)
         self.thickness = thickness
         self.volume_size = int(volume_size)
@@ -115,7 +151,7 @@ class LiveReconstructor:
         self.ncores = int(ncores)
         self._shape = None
         self._pairs: dict[tuple, np.ndarray] = {}
-        self._applied: dict = {}        # key -> (tilt, shift, image) in the running sums
+        self._applied: dict = {}        # key -> (tilt, shift, columns, small) in use
         self._sum_slices = None
         self._sum_volume = None
         self.binning = 1
@@ -168,7 +204,7 @@ class LiveReconstructor:
             return self._binned[key]
         binned = TomoStack(np.asarray(image)[None], tilts=[0.0]).rebin(scale=(1, b, b)).data[0]
         self._binned[key] = binned
-        while len(self._binned) > 8:
+        while len(self._binned) > 12:  # the pairs' and the quality's neighbours
             self._binned.popitem(last=False)
         return binned
 
@@ -227,26 +263,33 @@ class LiveReconstructor:
         return ndimage.map_coordinates(coeffs, [rows, cols], order=3, mode="nearest",
                                        prefilter=False, output=image.dtype)
 
-    def _contribution(self, image, shift, tilt):
-        """Single-angle FBP terms of one shifted projection (slices, volume)."""
-        tilt = np.array([tilt], dtype=np.float64)
-        sino = np.ascontiguousarray(self._shifted_columns(image, shift))[None]  # (1, ny, k)
-        sl = reconstruct_slices(sino, tilt, "FBP", thickness=self.thickness,
-                                sino_filter=self.sino_filter, kernel="pixel",
-                                ncores=self.ncores, check=False)
-        vol = None
-        if self._sum_volume is not None:
+    def _prepared(self, image, shift):
+        """What one shifted projection gives the reconstructions: its slice columns
+        ``(ny, k)`` and its binned, shifted image for the volume (or None)."""
+        cols = np.ascontiguousarray(self._shifted_columns(image, shift))
+        small = None
+        if self.volume_size > 0:
             small = _bin(np.asarray(image, dtype=np.float32), self.binning)
             if np.any(shift):
                 small = ndimage.shift(small, np.asarray(shift) / self.binning, order=1,
                                       mode="nearest")
+        return cols, small
+
+    def _contribution(self, cols, small, tilt):
+        """Single-angle FBP terms of one prepared projection (slices, volume)."""
+        tilt = np.array([tilt], dtype=np.float64)
+        sl = reconstruct_slices(cols[None], tilt, "FBP", thickness=self.thickness,
+                                sino_filter=self.sino_filter, kernel="pixel",
+                                ncores=self.ncores, check=False)
+        vol = None
+        if small is not None:
             vol = reconstruct_slices(small[None], tilt, "FBP", thickness=small.shape[0],
                                      sino_filter=self.sino_filter, kernel="pixel",
                                      ncores=self.ncores, check=False)
         return sl, vol
 
-    def _add(self, image, shift, tilt, sign):
-        sl, vol = self._contribution(image, shift, tilt)
+    def _add(self, cols, small, tilt, sign):
+        sl, vol = self._contribution(cols, small, tilt)
         if sign > 0:
             self._sum_slices += sl
             if vol is not None:
@@ -277,39 +320,116 @@ class LiveReconstructor:
                     f"the series is {self._shape}: every file must have the same size.")
         shifts, start, new_pairs = self.shifts_of(keys, tilts, images)
         t1 = time.perf_counter()
+        report = None
+        if self.quality is not None:
+            by_key = dict(zip(keys, images, strict=True))
+            report = self.quality.update(keys, tilts, shifts,
+                                         lambda key: self._for_registration(key, by_key[key]))
+        tq = time.perf_counter()
         wanted = {k: (float(t), s, img) for k, t, s, img in zip(keys, tilts, shifts, images,
                                                                   strict=True)}
+        fbp = self.method == "FBP"
         redo = 0
         for k in list(self._applied):
             old = self._applied[k]
             new = wanted.get(k)
             if new is None or new[0] != old[0] or not np.array_equal(new[1], old[1]):
-                self._add(old[2], old[1], old[0], -1)
+                if fbp:  # take its term out of the running sums
+                    self._add(*self._prepared(old[2], old[1]), old[0], -1)
                 del self._applied[k]
                 redo += 1
         for k, (t, s, img) in wanted.items():
             if k not in self._applied:
-                self._add(img, s, t, +1)
-                self._applied[k] = (t, s.copy(), img)
+                cols, small = self._prepared(img, s)
+                if fbp:
+                    self._add(cols, small, t, +1)
+                    cols = small = None  # FBP keeps sums, not the prepared projections
+                self._applied[k] = (t, s.copy(), img, cols, small)
                 redo += 1
+        if fbp:
+            n = np.float32(len(keys))
+            slices = self._sum_slices / n
+            volume = None if self._sum_volume is None else self._sum_volume / n
+        else:
+            if redo:
+                self._sirt_done = 0
+            slices, volume = self._sirt(keys, tilts, self.iterations)
         t2 = time.perf_counter()
-        n = len(keys)
-        images_now = self._sum_slices / np.float32(n)
-        ortho = ()
-        if self._sum_volume is not None:
-            vol = self._sum_volume / np.float32(n)
-            nxb, tb, nyb = vol.shape
-            ortho = (vol[:, tb // 2, :].copy(), vol[nxb // 2].copy(), vol[:, :, nyb // 2].copy())
+        frame = self._frame(keys, tilts, shifts=shifts, start=start, slices=slices,
+                            volume=volume, new_pairs=new_pairs, redo=redo)
+        frame.quality = report
         t3 = time.perf_counter()
-        self.frame = LiveFrame(n, tilts.copy(), shifts, start, self.slices.copy(), images_now,
-                               ortho, self.binning, t3 - t0, new_pairs, redo,
-                               {"register": t1 - t0, "backproject": t2 - t1, "show": t3 - t2},
-                               tuple(keys))
-        return self.frame
+        frame.seconds = t3 - t0
+        frame.timings = {"register": t1 - t0, "quality": tq - t1, "backproject": t2 - tq,
+                         "show": t3 - t2}
+        self.frame = frame
+        return frame
 
-    def finish(self, aligned_data, tilts) -> np.ndarray:
-        """The slices of the whole aligned series in one call (what offline gives)."""
+    def _frame(self, keys, tilts, *, shifts, start, slices, volume, new_pairs=0, redo=0):
+        ortho = ()
+        if volume is not None:
+            nxb, tb, nyb = volume.shape
+            ortho = (volume[:, tb // 2, :].copy(), volume[nxb // 2].copy(),
+                     volume[:, :, nyb // 2].copy())
+        return LiveFrame(len(keys), np.array(tilts, dtype=np.float64), shifts, start,
+                         self.slices.copy(), slices, ortho, self.binning, 0.0, new_pairs,
+                         redo, {}, tuple(keys), None, self.method,
+                         self._sirt_done if self.method == "SIRT" else 0)
+
+    # -- warm-started SIRT ---------------------------------------------------------------
+    def _sirt_run(self, sino, tilts, thickness, previous, iterations):
+        """``iterations`` SIRT iterations of ``sino`` ``(n, n_det, k)`` from ``previous``
+        ``(k, thickness, n_det)`` (zeros when None): ``reconstruct_slices(..., "SIRT",
+        kernel="pixel")``'s algorithm and projector, started from the last estimate."""
+        n, n_det, k = sino.shape
+        proj = get_projector(tilts, n_det, thickness, kernel="pixel").with_threads(self.ncores)
+        y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n * n_det, k)
+        x0 = None if previous is None else previous.reshape(k, -1).T
+        x = SIRT(proj, y, x0=x0).run(iterations)
+        return np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
+
+    def _sirt(self, keys, tilts, iterations):
+        used = [self._applied[k] for k in keys]
+        self._x_slices = self._sirt_run(np.stack([u[3] for u in used]), tilts,
+                                        self.thickness, self._x_slices, iterations)
+        if self.volume_size > 0:
+            small = np.stack([u[4] for u in used])  # (n, by, bx)
+            self._x_volume = self._sirt_run(small, tilts, small.shape[1], self._x_volume,
+                                            iterations)
+        self._sirt_done += iterations
+        return self._x_slices.copy(), (None if self._x_volume is None
+                                       else self._x_volume.copy())
+
+    def refine(self, iterations: int = 10) -> LiveFrame:
+        """Run ``iterations`` more SIRT iterations on the series of the last update (after
+        the last file: toward the offline SIRT of the same files); returns the new frame."""
+        if self.method != "SIRT":
+            raise InvalidDataError(f"refine() continues a warm-started SIRT; this live "
+                                   f"reconstruction is {self.method} (method='SIRT').")
+        with self._lock:
+            last = self.frame
+            if last is None:
+                raise InvalidDataError("No projections to reconstruct yet.")
+            t0 = time.perf_counter()
+            slices, volume = self._sirt(last.keys, last.tilts, int(iterations))
+            frame = self._frame(last.keys, last.tilts, shifts=last.shifts, start=last.start,
+                                slices=slices, volume=volume)
+            frame.quality = last.quality
+            frame.seconds = time.perf_counter() - t0
+            frame.timings = {"backproject": frame.seconds}
+            self.frame = frame
+            return frame
+
+    def finish(self, aligned_data, tilts, iterations: int | None = None) -> np.ndarray:
+        """The slices of the whole aligned series in one call (what offline gives): FBP,
+        or SIRT from zero with ``iterations`` (default: as many as the live estimate has
+        had since the series last changed, at least ``self.iterations``)."""
         sino = np.asarray(aligned_data)[:, :, self.slices]
+        if self.method == "SIRT":
+            its = int(iterations or max(self._sirt_done, self.iterations))
+            return reconstruct_slices(sino, tilts, "SIRT", iterations=its,
+                                      thickness=self.thickness, kernel="pixel",
+                                      ncores=self.ncores)
         return reconstruct_slices(sino, tilts, "FBP", thickness=self.thickness,
                                   sino_filter=self.sino_filter, kernel="pixel",
                                   ncores=self.ncores)

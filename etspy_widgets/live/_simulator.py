@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from ..engine import simulation
 from ..engine.errors import InvalidDataError, UnknownMethodError
@@ -23,6 +24,30 @@ from ..engine.io import load
 
 SCHEMES = ("dose-symmetric", "sequential", "bidirectional", "random")
 FORMATS = ("mrc", "tif")
+#: Faults the simulator can inject, with their size: the intensity kept by a dark one, the
+#: blur (Gaussian sigma, pixels), the shift (pixels); a blank one is its median plus noise.
+FAULTS = {"dark": 0.35, "blurred": 2.0, "shifted": 8.0, "blank": 0.0}
+#: The reason the quality flags (``stack.quality()``, the live strip) give each fault.
+FAULT_REASONS = {"dark": "dark", "blurred": "blurred", "shifted": "drifted", "blank": "blank"}
+
+
+def fault_image(image: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """``image`` spoiled as a bad acquisition would spoil it (``FAULTS``)."""
+    if kind not in FAULTS:
+        raise UnknownMethodError("fault", kind, tuple(FAULTS))
+    image = np.asarray(image, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    size = FAULTS[kind]
+    if kind == "dark":
+        return image * np.float32(size)
+    if kind == "blurred":
+        return ndimage.gaussian_filter(image, size)
+    if kind == "shifted":
+        angle = rng.uniform(0, 2 * np.pi)
+        return ndimage.shift(image, (size * np.sin(angle), size * np.cos(angle)), order=3,
+                             mode="nearest")
+    return np.float32(np.median(image)) + rng.normal(
+        0, 1e-3 * float(image.std()) + 1e-6, image.shape).astype(np.float32)
 
 
 def acquisition_order(tilts, scheme: str = "dose-symmetric", seed: int = 0) -> np.ndarray:
@@ -135,12 +160,15 @@ class Acquisition:
         that does not rename: tests that a half-written file is never read).
     rewrite : sequence of int
         Acquisition indices to write a second time (a re-acquired tilt), at the end.
+    faults : dict, optional
+        ``{index in the stack: kind}``: write those projections spoiled (``FAULTS``:
+        "dark", "blurred", "shifted", "blank"), as a bad acquisition would.
     """
 
     def __init__(self, out_dir, stack, scheme: str = "dose-symmetric",
                  interval: float = 2.0, *, fmt: str = "mrc", basename: str = "tilt",
                  mdoc: bool = True, marker: str | None = "acquisition.done",
-                 partial: bool = False, rewrite=(), seed: int = 0):
+                 partial: bool = False, rewrite=(), seed: int = 0, faults=None):
         if fmt not in FORMATS:
             raise UnknownMethodError("file format", fmt, FORMATS)
         if interval < 0:
@@ -153,6 +181,13 @@ class Acquisition:
         self.scheme, self.interval, self.fmt = scheme, float(interval), fmt
         self.basename, self.mdoc, self.marker = basename, mdoc, marker
         self.partial, self.rewrite = partial, list(rewrite)
+        self.faults = {int(i): str(k) for i, k in dict(faults or {}).items()}
+        for i, kind in self.faults.items():
+            if not 0 <= i < len(self.tilt_values):
+                raise InvalidDataError(f"faults: index {i} is not a projection of the "
+                                       f"stack (0..{len(self.tilt_values) - 1}).")
+            if kind not in FAULTS:
+                raise UnknownMethodError("fault", kind, tuple(FAULTS))
         self.pixel_nm = float(stack.axes_manager.signal_axes[0].scale)
         self.written: list[Written] = []
         self._stop = threading.Event()
@@ -194,6 +229,8 @@ class Acquisition:
             name = self.name(k, index)
             path = self.out_dir / name
             image = self.data[index]
+            if index in self.faults:
+                image = fault_image(image, self.faults[index], seed=index)
             if step >= len(self.order):  # a rewrite: the same tilt acquired again, changed
                 image = image * np.float32(1.5)
             self._write(path, image)

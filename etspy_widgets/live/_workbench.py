@@ -2,8 +2,10 @@
 
 Each new projection is registered to its neighbour in tilt (``LiveReconstructor``), shifted
 once (``shift_stack(..., "interp")``, kept while its shift holds) and the workbench is given
-the aligned series so far: its tilt pane, sinogram and live slices refresh, and its status
-line says how many projections are in and how long the last one took. While the series
+the aligned series so far: its tilt pane, sinogram and live slices refresh, its quality
+strip shows the live quality report (``wb.show_quality``: bad new projections marked with
+their reason as they arrive), and its status line says how many projections are in, how
+long the last one took and which are flagged. While the series
 grows, the workbench's own steps would be replaced by the next projection: align and
 reconstruct interactively once it is stopped. ``stop()`` leaves an ordinary workbench
 whose code log starts from the exact files used (``etw.load([...], tilts=[...])`` and the
@@ -85,6 +87,8 @@ class LiveWorkbench:
             return  # one refresh per batch of files
         with self._lock:
             _show(self.wb, self.aligned(), self.source())
+            if event.live is not None and event.live.quality is not None:
+                self.wb.show_quality(event.live.quality)  # the strip marks bad ones
             self.updates += 1
             self.wb.status = "Live: " + self.watcher.status()
 
@@ -94,6 +98,9 @@ class LiveWorkbench:
         with self._lock:
             if self.watcher.count:
                 _show(self.wb, self.aligned(), self.source())
+                frame = self.watcher.live
+                if frame is not None and frame.quality is not None:
+                    self.wb.show_quality(frame.quality)
             self.wb.status = f"Stopped: {self.watcher.count} projections from " \
                              f"{self.watcher.folder}."
         return self.wb
