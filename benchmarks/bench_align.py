@@ -206,11 +206,7 @@ def part_pc(args, folder):
         path = Path("/work/shared/data/etspy-testdata/Catalyst3DModel_TiltSeries180.hspy")
     sig = hs.load(path)
     raw = np.asarray(sig.data, dtype=np.float32)
-    tilts = np.arange(raw.shape[0]) * 2.0
-    try:
-        tilts = np.asarray(sig.axes_manager[0].axis, dtype=np.float64)
-    except Exception:  # noqa: BLE001 - an uncalibrated axis: ETSpy's 0..178 step 2
-        pass
+    tilts = np.arange(raw.shape[0]) * 2.0  # the dataset's 0..178° in steps of 2
     data = bin_stack(raw, 2)
     print(f"\n== stack_register('PC'): real catalyst {raw.shape} binned to {data.shape} ==")
     _prepare(folder, data, tilts)
@@ -286,7 +282,7 @@ def part_pmcat(args, folder):
             if vol_truth is None:
                 vol_truth = sim.volume_slices(xs)  # the same phantom in every scenario
 
-            def score(shifts, data=data, tilts=tilts, truth=truth):
+            def score(shifts, data=data, tilts=tilts, truth=truth, vol_truth=vol_truth):
                 fixed = gauge_fixed(shifts, truth, tilts)
                 moved = fourier_shift_stack(data, fixed)
                 rec = reconstruct_slices(np.ascontiguousarray(moved[:, :, xs]), tilts, "SIRT",

@@ -26,8 +26,8 @@ they move the reconstruction, they do not blur it.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 from scipy import fft as sfft
+from scipy import ndimage
 
 from ..errors import InvalidDataError
 from ..project import get_projector
@@ -88,8 +88,8 @@ def _band_centre(data: np.ndarray, width: int) -> int:
 class _Level:
     """One binning level: the binned stack, the band of columns used, the projector."""
 
-    def __init__(self, data, tilts, factor, thickness, band, centre, max_shift):
-        n, ny, nx = data.shape
+    def __init__(self, data, tilts, factor, *, thickness, band, centre, max_shift):
+        _, ny, nx = data.shape
         self.factor = f = int(factor)
         self.by, self.bx = ny // f, nx // f
         self.thick = max(8, int(thickness) // f)
@@ -119,7 +119,7 @@ class _Level:
         zoomed = ndimage.zoom(vol, (self.thick / coarse.thick, self.by / coarse.by, r),
                               order=1, mode="nearest", grid_mode=True)
         # column j of this level sits at coarse column (j + 0.5) / r - 0.5 of the full grid
-        off = int(round(self.c0 - coarse.c0 * r))
+        off = round(self.c0 - coarse.c0 * r)
         out = np.zeros((self.thick, self.by, self.k), np.float32)
         lo, hi = max(0, -off), min(self.k, zoomed.shape[2] - off)
         if hi > lo:
@@ -207,7 +207,8 @@ def projection_matching(data, tilts, start=None, *, initial="COM-CL", levels=(4,
         if min(ny, nx) // factor < 16 or (max(ny, nx) // factor > max_size
                                           and factor != coarsest):
             continue
-        lev = _Level(data, tilts, factor, thickness, band, centre, max_shift)
+        lev = _Level(data, tilts, factor, thickness=thickness, band=band, centre=centre,
+                     max_shift=max_shift)
         if not warm or prev is None:
             x, its = None, int(sirt_iterations)
         else:
