@@ -22,6 +22,14 @@ tilt      the same catalyst with a 2° rotation and a 3 px axis shift applied (n
           CoM and MaxImage (+ our offset search), errors against the applied values.
 latency   test_align_slices: three 256-wide slices of a 77-projection stack, FBP.
 pm        off-axis rod (simulate_rod, 256 px): pairwise methods vs projection matching.
+pc        stack_register("PC") on ETSpy's real catalyst binned to 300², ours vs ETSpy's
+          (median of --repeats alternating runs), shifts compared; and on a simulated
+          300² catalyst against the known shifts.
+pmcat     PC vs PM end to end on a 256² simulated catalyst (±5 px jitter; --scenarios
+          noise0.5, gap (tilts 70..108 missing), noise1.0; --seeds): shift error against
+          the truth (rigid-free) and
+          the NRMSE of a SIRT-50 reconstruction of 12 slices against the truth volume, the
+          gauge (a rigid translation) taken from the truth; time of each method.
 gauge     the unmisaligned catalyst registered: the floor of the "common" error (the
           object's centre of mass is off the axis; our methods put it on the axis).
 
@@ -83,6 +91,8 @@ elapsed = time.perf_counter() - t0
 peak = status("VmHWM")
 md = out.metadata.Tomography
 np.save(folder + "/out.npy", np.asarray(out.data, dtype=np.float32))
+sh = out.shift_values if impl == "ours" else out.shifts.data
+np.save(folder + "/shifts.npy", np.asarray(sh, dtype=np.float64).reshape(-1, 2))
 print(json.dumps({"time": elapsed, "peak_bytes": peak - rss0, "nbytes": data.nbytes,
                   "tiltaxis": float(md.get_item("tiltaxis", 0) or 0),
                   "yshift": float(md.get_item("yshift", 0) or 0),
@@ -99,6 +109,7 @@ def run(impl: str, method: str, folder: Path, **kwargs) -> dict:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     res["out"] = np.load(folder / "out.npy")
+    res["shifts"] = np.load(folder / "shifts.npy")
     return res
 
 
@@ -150,6 +161,155 @@ def part_register(args, folder):
                 ratio = res["peak_bytes"] / res["nbytes"]
                 print(f"{noise!s:6} {method:9} {impl:6} {common:9.3f} {rigid:10.3f} "
                       f"{res['time']:7.1f} {ratio:10.2f}", flush=True)
+
+
+def shift_error(found, truth, tilts):
+    """(common, rigid-free) RMS in pixels of ``found - truth`` (both shifts to apply)."""
+    d = np.asarray(found, np.float64) - np.asarray(truth, np.float64)
+    th = np.deg2rad(tilts)
+    basis = np.stack([np.ones_like(th), np.cos(th), np.sin(th)], axis=1)
+    common = d - d.mean(0)
+    rigid = d.copy()
+    rigid[:, 0] -= basis @ np.linalg.lstsq(basis, d[:, 0], rcond=None)[0]
+    rigid[:, 1] -= d[:, 1].mean()
+    rms = lambda e: float(np.sqrt(np.mean(np.sum(e**2, axis=1))))  # noqa: E731
+    return rms(common), rms(rigid)
+
+
+def _timed_pair(folder, method, repeats, kw_ours=None):
+    """Ours and ETSpy's ``stack_register(method)`` alternately, ``repeats`` times each."""
+    runs = {"ours": [], "etspy": []}
+    for _ in range(repeats):
+        for impl in ("ours", "etspy"):
+            res = run(impl, method, folder, **((kw_ours or {}) if impl == "ours" else {}))
+            if "error" in res:
+                raise RuntimeError(f"{impl} {method}: {res['error']}")
+            runs[impl].append(res)
+    return runs
+
+
+def part_pc(args, folder):
+    """``stack_register("PC")``: ETSpy's real catalyst binned to 300², ours vs ETSpy's.
+
+    Time: median of ``--repeats`` alternating runs of each (each in its own process, the
+    load excluded, the shifting of the stack included). Shifts: ours against ETSpy's on the
+    real data (no truth there), and both against the truth on a simulated catalyst of the
+    same size with known ±5 px jitter.
+    """
+    import hyperspy.api as hs
+
+    from etspy_widgets.engine.simulation import simulate_catalyst
+    from etspy_widgets.engine.transform import bin_stack
+
+    path = ROOT.parent / "shared/data/etspy-testdata/Catalyst3DModel_TiltSeries180.hspy"
+    if not path.exists():
+        path = Path("/work/shared/data/etspy-testdata/Catalyst3DModel_TiltSeries180.hspy")
+    sig = hs.load(path)
+    raw = np.asarray(sig.data, dtype=np.float32)
+    tilts = np.arange(raw.shape[0]) * 2.0  # the dataset's 0..178° in steps of 2
+    data = bin_stack(raw, 2)
+    print(f"\n== stack_register('PC'): real catalyst {raw.shape} binned to {data.shape} ==")
+    _prepare(folder, data, tilts)
+    runs = _timed_pair(folder, "PC", args.repeats)
+    t_ours = float(np.median([r["time"] for r in runs["ours"]]))
+    t_et = float(np.median([r["time"] for r in runs["etspy"]]))
+    print(f"time (median of {args.repeats}): ours {t_ours:.3f} s, ETSpy {t_et:.3f} s, "
+          f"ratio ours/ETSpy {t_ours / t_et:.2f}  (all: ours "
+          f"{[round(r['time'], 3) for r in runs['ours']]}, ETSpy "
+          f"{[round(r['time'], 3) for r in runs['etspy']]})")
+    ours, et = runs["ours"][0]["shifts"], runs["etspy"][0]["shifts"]
+    c, r = shift_error(ours, et, tilts)
+    print(f"ours vs ETSpy's shifts: common {c:.3f} px, rigid-free {r:.3f} px "
+          f"(largest ETSpy shift {np.abs(et).max():.2f} px)")
+    sim = simulate_catalyst(size=data.shape[1], misalign=True, seed=0)
+    truth = -sim.shifts  # the correction to apply
+    print(f"simulated catalyst 90 x {data.shape[1]}^2, ±5 px jitter: shifts against the truth")
+    print(f"{'noise':6} {'impl':6} {'common px':>9} {'rigid-free':>10} {'time s':>7}")
+    for noise in (False, True):
+        sim = simulate_catalyst(size=data.shape[1], misalign=True, seed=0, noise=noise)
+        _prepare(folder, sim.stack.data, sim.tilts)
+        for impl in ("ours", "etspy"):
+            res = run(impl, "PC", folder)
+            c, r = shift_error(res["shifts"], truth, sim.tilts)
+            print(f"{noise!s:6} {impl:6} {c:9.3f} {r:10.3f} {res['time']:7.2f}", flush=True)
+
+
+def gauge_fixed(found, truth, tilts):
+    """``found`` with the rigid-translation part of ``found - truth`` removed (that part only
+    moves the reconstruction; taking it from the truth puts it where the truth volume is)."""
+    d = np.asarray(found, np.float64) - np.asarray(truth, np.float64)
+    th = np.deg2rad(tilts)
+    basis = np.stack([np.ones_like(th), np.cos(th), np.sin(th)], axis=1)
+    fixed = np.asarray(found, np.float64).copy()
+    fixed[:, 0] -= basis @ np.linalg.lstsq(basis, d[:, 0], rcond=None)[0]
+    fixed[:, 1] -= d[:, 1].mean()
+    return fixed
+
+
+def part_pmcat(args, folder):
+    """PC against PM end to end: 90 × size² simulated catalysts, ±5 px jitter.
+
+    Scenarios: ``noise0.5`` (gaussian noise factor 0.5), ``gap`` (no noise, the tilts
+    70..108° missing: the pairwise chain has to jump 40°), ``noise1.0``. For each seed:
+    our ``PC``, our ``PM`` (from COM-CL, the defaults) and ETSpy's ``PC`` on the same
+    series; the shift error against the truth (rigid-free), then SIRT-50 of 12 slices with
+    the shifts found (gauge taken from the truth) against the truth volume (NRMSE); the
+    same with the true shifts (the floor).
+    """
+    from etspy_widgets.engine.align import compute_shifts
+    from etspy_widgets.engine.recon import reconstruct_slices
+    from etspy_widgets.engine.simulation import simulate_catalyst
+    from etspy_widgets.engine.transform import fourier_shift_stack
+
+    size = args.pm_size
+    gap = np.r_[np.arange(0, 70, 2.0), np.arange(110, 180, 2.0)]
+    scenarios = {"noise0.5": {"noise": True, "noise_factor": 0.5},
+                 "gap": {"tilts": gap},
+                 "noise1.0": {"noise": True, "noise_factor": 1.0}}
+    names = args.scenarios.split(",")
+    print(f"\n== PC vs PM end to end: catalyst {size}^2, ±5 px jitter, scenarios {names}, "
+          f"seeds 0..{args.seeds - 1} ==")
+    print(f"{'scenario':9} {'seed':4} {'method':9} {'shift err px':>12} {'SIRT NRMSE':>10} "
+          f"{'time s':>7}")
+    xs = np.linspace(size * 0.3, size * 0.7, 12).astype(int)
+    vol_truth = None
+    summary: dict = {}
+    for name in names:
+        for seed in range(args.seeds):
+            sim = simulate_catalyst(size=size, misalign=True, seed=seed, **scenarios[name])
+            data, tilts = np.asarray(sim.stack.data, np.float32), sim.tilts
+            truth = -sim.shifts
+            if vol_truth is None:
+                vol_truth = sim.volume_slices(xs)  # the same phantom in every scenario
+
+            def score(shifts, data=data, tilts=tilts, truth=truth, vol_truth=vol_truth):
+                fixed = gauge_fixed(shifts, truth, tilts)
+                moved = fourier_shift_stack(data, fixed)
+                rec = reconstruct_slices(np.ascontiguousarray(moved[:, :, xs]), tilts, "SIRT",
+                                         iterations=50, constrain=True)
+                err = float(np.linalg.norm(rec - vol_truth) / np.linalg.norm(vol_truth))
+                return shift_error(shifts, truth, tilts)[1], err
+
+            rows = [("truth", truth, float("nan"))]
+            for method in ("PC", "PM"):
+                t0 = time.perf_counter()
+                shifts = compute_shifts(data, tilts, method)
+                rows.append((method, shifts, time.perf_counter() - t0))
+            if args.etspy:
+                _prepare(folder, data, tilts)
+                res = run("etspy", "PC", folder)
+                rows.append(("ETSpy PC", res["shifts"], res["time"]))
+            for label, shifts, elapsed in rows:
+                se, err = score(shifts)
+                summary.setdefault((name, label), []).append((se, err, elapsed))
+                print(f"{name:9} {seed:4d} {label:9} {se:12.3f} {err:10.4f} {elapsed:7.1f}",
+                      flush=True)
+    print("\nmean over seeds:")
+    for (name, label), rows in summary.items():
+        arr = np.array(rows)
+        t = "" if label == "truth" else f", time {np.mean(arr[:, 2]):.1f} s"
+        print(f"{name:9} {label:9} shift err {arr[:, 0].mean():.3f} px, SIRT NRMSE "
+              f"{arr[:, 1].mean():.4f}{t}")
 
 
 def part_tilt(args, folder):
@@ -309,6 +469,10 @@ def main():
     ap.add_argument("--parts", default="register,gauge,tilt,latency,pm")
     ap.add_argument("--methods", default="PC,StackReg,COM,COM-CL,PM")
     ap.add_argument("--no-etspy", dest="etspy", action="store_false")
+    ap.add_argument("--pm-size", type=int, default=256, help="catalyst size (pmcat)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds (pmcat)")
+    ap.add_argument("--scenarios", default="noise0.5,gap,noise1.0", help="(pmcat)")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per side (pc)")
     ap.add_argument("--etspy-also-shift", action="store_true",
                     help="also time ETSpy's MaxImage also_shift (40 SIRT-100 slices: slow)")
     args = ap.parse_args()
@@ -321,7 +485,8 @@ def main():
         folder = Path(tmp)
         for part in args.parts.split(","):
             {"register": part_register, "tilt": part_tilt, "latency": part_latency,
-             "pm": part_pm, "gauge": part_gauge}[part](args, folder)
+             "pm": part_pm, "gauge": part_gauge,
+             "pc": part_pc, "pmcat": part_pmcat}[part](args, folder)
 
 
 if __name__ == "__main__":

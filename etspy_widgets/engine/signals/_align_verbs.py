@@ -147,7 +147,7 @@ class AlignMixin(CommonStackMixin):
             reconstruction and re-projection, coarse to fine (kwargs ``initial`` — a
             method name or an ``(n, 2)`` array to refine —, ``levels``, ``iterations``,
             ``sirt_iterations``, ``thickness``, ``upsample``, ``tol``, ``callback``,
-            ``warm``, ``max_size``; see ``projection_matching``).
+            ``warm``, ``max_size``, ``band``, ``lowpass``; see ``projection_matching``).
         start : int, optional
             Reference projection (zero shift); default the middle one.
         show_progressbar : bool
