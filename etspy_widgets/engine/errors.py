@@ -148,6 +148,11 @@ class InvalidIndexError(TomographyError, IndexError):
     """An index or slice outside the stack, or one that selects nothing."""
 
 
+class NotReadyError(TomographyError, RuntimeError):
+    """An action that cannot run in the current state (a job still running, no volume yet,
+    no Jupyter front end): the message says what to do first."""
+
+
 class InsufficientMemoryError(TomographyError, MemoryError):
     """A result that would not fit in memory, refused before anything was allocated."""
 

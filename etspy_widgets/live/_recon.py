@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..engine.align import compute_shifts, default_slices
-from ..engine.errors import InvalidDataError, UnknownMethodError
+from ..engine.errors import InvalidDataError, InvalidIndexError, UnknownMethodError
 from ..engine.recon import SIRT, get_projector, reconstruct_slices
 from ..engine.signals import TomoStack
 from ._quality import LiveQuality
@@ -165,7 +165,8 @@ class LiveReconstructor:
         if self.slices is None:
             self.slices = default_slices(nx)
         if (self.slices < 0).any() or (self.slices >= nx).any():
-            raise IndexError(f"slices must be columns in [0, {nx}); got {self.slices.tolist()}.")
+            raise InvalidIndexError(f"slices must be columns in [0, {nx}); got "
+                                    f"{self.slices.tolist()}.")
         self.thickness = ny if self.thickness is None else int(self.thickness)
         if self.register_binning is None:
             self.register_binning = 2 ** int(np.log2(max(1, min(ny, nx) // 512)))

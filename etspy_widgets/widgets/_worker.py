@@ -16,6 +16,8 @@ import threading
 import traceback
 from collections.abc import Callable
 
+from ..engine.errors import NotReadyError
+
 
 class Superseded(Exception):
     """Raised inside a request a newer one replaced (``submit(..., supersede=True)``)."""
@@ -155,7 +157,7 @@ class JobRunner:
         """
         with self._lock:
             if self.busy:
-                raise RuntimeError(
+                raise NotReadyError(
                     f"{self.label} is still running: wait for it (wb.wait()) or press Cancel."
                 )
             self.cancel_event = threading.Event()

@@ -30,7 +30,7 @@ def _calibration(stack):
 
 def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness=None,
             max_size: int = 128, resolution: bool = True, frc_threshold: str = "half-bit",
-            scan: bool = False) -> QualityReport:
+            scan: bool = False, record: bool = True) -> QualityReport:
     """Judge the alignment of ``stack`` from its data; return a [`QualityReport`][].
 
     Parameters
@@ -46,6 +46,10 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
         "0.143").
     scan : bool
         Also run [`tilt_axis_scan`][] and put its rotation and offset in the summary.
+    record : bool
+        Store the report in ``metadata.Tomography.quality`` and write its line into the
+        history (default). ``False`` leaves the stack untouched: the workbench judges every
+        step so, from another thread, without a line per step.
     """
     data = np.asarray(stack.data, dtype=np.float32)
     tilts = stack.tilt_values
@@ -88,6 +92,8 @@ def quality(stack, rec=None, *, thresholds=None, iterations: int = 10, thickness
         s = tilt_axis_scan(stack, record=False)
         summary["scan_rotation"], summary["scan_offset_px"] = s.rotation, s.offset
         report.extra["scan"] = s
+    if not record:
+        return report
     stack.metadata.set_item("Tomography.quality", report.to_dict())
     given = {"thresholds": thresholds, "iterations": iterations, "max_size": max_size,
              "resolution": resolution, "frc_threshold": frc_threshold, "scan": scan}

@@ -21,6 +21,11 @@ import traitlets as t
 
 from ...actions import ActionLog, verbs
 from ...engine import align
+from ...engine.errors import (
+    InvalidArgumentError,
+    NotReadyError,
+    UnknownKeywordError,
+)
 from ...engine.signals import as_tomostack
 from ...live._workbench import watch_workbench
 from .._worker import LatestWorker, error_line
@@ -73,7 +78,7 @@ class AlignmentWorkbench(WorkbenchModel):
     def __init__(self, stack=None, source: str | None = None, slices=None, **kwargs):
         unknown = [k for k in kwargs if not self.has_trait(k) or k.endswith("_frame")]
         if unknown:
-            raise TypeError(f"AlignmentWorkbench got unknown argument(s) {unknown}; "
+            raise UnknownKeywordError(f"AlignmentWorkbench got unknown argument(s) {unknown}; "
                             f"settable: {sorted(self._settable())}.")
         if stack is not None and not hasattr(stack, "tilt_values"):
             stack = as_tomostack(stack)
@@ -179,7 +184,7 @@ class AlignmentWorkbench(WorkbenchModel):
 
         shell = get_ipython()
         if shell is None:
-            raise RuntimeError("insert_code() needs IPython/Jupyter; use wb.code instead.")
+            raise NotReadyError("insert_code() needs IPython/Jupyter; use wb.code instead.")
         shell.set_next_input(self.code, replace=False)
 
     # -- reacting to the front end ---------------------------------------------
@@ -278,7 +283,7 @@ class AlignmentWorkbench(WorkbenchModel):
             "redo": self.redo,
         }
         if button not in handlers:
-            raise ValueError(f"Unknown button {button!r}; one of {sorted(handlers)}.")
+            raise InvalidArgumentError(f"Unknown button {button!r}; one of {sorted(handlers)}.")
         handlers[button]()
 
     def _rec_options(self) -> dict:
@@ -290,7 +295,8 @@ class AlignmentWorkbench(WorkbenchModel):
         if "x" in options or "y" in options:
             return {k: options[k] for k in ("x", "y") if k in options}
         if len(self.view) != 4:
-            raise ValueError("Zoom into the region to keep first (mouse wheel), then Crop.")
+            raise InvalidArgumentError(
+                "Zoom into the region to keep first (mouse wheel), then Crop.")
         _, _, (x0, y0, x1, y1) = _frames.view_window(self._shape()[1:], self.view)
         return {"x": (x0, x1), "y": (y0, y1)}
 
@@ -369,7 +375,7 @@ class AlignmentWorkbench(WorkbenchModel):
         history gets no line. Newest wins; the scan is dropped when the stack changes."""
         snap = self._snap
         if not callable(getattr(snap.stack, "tilt_axis_scan", None)):
-            raise RuntimeError("This stack has no tilt_axis_scan(); pass a scan with "
+            raise NotReadyError("This stack has no tilt_axis_scan(); pass a scan with "
                                "wb.show_scan(scan).")
         self.scan_note = "Scanning the tilt axis…"
         asked = time.perf_counter()
@@ -389,7 +395,7 @@ class AlignmentWorkbench(WorkbenchModel):
     def volume_view(self, **kwargs):
         """A 3D view of the latest reconstruction (``VolumeView``, ipyvolume)."""
         if self.rec is None:
-            raise RuntimeError("No reconstruction yet: press Reconstruct (or call "
+            raise NotReadyError("No reconstruction yet: press Reconstruct (or call "
                                "wb.reconstruct()) first.")
         from ..volume import VolumeView
 
@@ -398,7 +404,7 @@ class AlignmentWorkbench(WorkbenchModel):
     def _open_volume(self) -> None:
         """The 3D-view button: a cell below that shows ``<name>.volume_view()``."""
         if self.rec is None:
-            raise RuntimeError("No reconstruction yet: press Reconstruct first.")
+            raise NotReadyError("No reconstruction yet: press Reconstruct first.")
         name = "wb"
         try:
             from IPython import get_ipython
@@ -507,10 +513,10 @@ class AlignmentWorkbench(WorkbenchModel):
         on by default) and from the Judge button. Newest wins: a report still running on a
         stack a newer step replaced is stopped, and only the current stack's is shown.
 
-        The report is ``stack.quality(resolution=False)`` (the strip needs the table, not
-        the FRC) of a sibling sharing the stack's arrays, so the stack's own history gets no
-        measurement line per step. ``timings`` gets ``("quality", seconds)``: from the step's
-        end to the strip updated. A failure of an automatic report is shown beside the strip
+        The report is ``stack.quality(resolution=False, record=False)`` (the strip needs the
+        table, not the FRC; the stack's history gets no measurement line per step, and the
+        stack is only read, never touched, from this thread). ``timings`` gets
+        ``("quality", seconds)``: from the step's end to the strip updated. A failure of an automatic report is shown beside the strip
         (``quality_note``), of a pressed one in the status line.
         """
         snap = self._snap
@@ -524,10 +530,7 @@ class AlignmentWorkbench(WorkbenchModel):
 
         def run():
             try:
-                stack = snap.stack
-                sibling = stack._deepcopy_with_new_data(stack.data) \
-                    if hasattr(stack, "_deepcopy_with_new_data") else stack
-                report = sibling.quality(resolution=False)
+                report = snap.stack.quality(resolution=False, record=False)
             except Exception as err:
                 if snap is self._snap:
                     self.quality_note = f"Quality report failed: {error_line(err)}"

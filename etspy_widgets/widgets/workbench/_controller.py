@@ -18,7 +18,7 @@ import traceback
 import numpy as np
 
 from ...actions import ActionLog
-from ...engine.errors import Cancelled
+from ...engine.errors import Cancelled, NotReadyError
 from ...engine.signals import RUNTIME_CONTROLS
 from .._worker import JobRunner, error_line
 
@@ -168,7 +168,7 @@ class Controller:
 
     def _step(self, what, fn, done, nothing):
         if self._jobs.busy:
-            raise RuntimeError(f"Cannot {what} while {self._jobs.label} runs: wait or Cancel.")
+            raise NotReadyError(f"Cannot {what} while {self._jobs.label} runs: wait or Cancel.")
         action = fn()
         self._widget.status = nothing if action is None else f"{done}: {action.comment}."
         self._widget._stack_changed()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...engine.errors import InvalidDataError
 from . import _frames
 
 #: Attribute names tried, in order, for the scan curve's x (values tried) and y (score).
@@ -48,7 +49,7 @@ def quality(report, n_tilts: int) -> dict:
     table = report.table
     missing = {"tilt", "residual", "ncc", "dy", "dx", "flag"} - set(table.columns)
     if missing:
-        raise ValueError(f"The quality report's table lacks the column(s) {sorted(missing)}; "
+        raise InvalidDataError(f"The quality report's table lacks the column(s) {sorted(missing)}; "
                          "it needs tilt, residual, ncc, dy, dx and flag.")
     if len(table) != n_tilts:
         return {}
@@ -73,14 +74,14 @@ def scan(scan_result) -> dict:
             out["offset_y"] = _floats(scan_result.offset_curve)
         if len(out["x"]) != len(out["y"]) or len(out.get("offset_x", ())) != len(
                 out.get("offset_y", ())):
-            raise ValueError("The tilt-axis scan's curves and their values differ in length.")
+            raise InvalidDataError("The tilt-axis scan's curves and their values differ in length.")
         return out
     x = next((getattr(scan_result, n) for n in SCAN_X if getattr(scan_result, n, None)
               is not None), None)
     y = next((getattr(scan_result, n) for n in SCAN_Y if getattr(scan_result, n, None)
               is not None), None)
     if x is None or y is None or len(x) != len(y):
-        raise ValueError("The tilt-axis scan needs its curve as two arrays of one length "
+        raise InvalidDataError("The tilt-axis scan needs its curve as two arrays of one length "
                          f"(x: one of {SCAN_X}; y: one of {SCAN_Y}).")
     offsets_only = (getattr(scan_result, "offsets", None) is not None
                     and getattr(scan_result, "rotations", None) is None)

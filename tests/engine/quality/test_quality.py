@@ -179,3 +179,17 @@ def test_history_with_a_quality_line_still_replays():
     ns = replay("\n".join(stack.history) + "\n").namespace
     np.testing.assert_allclose(np.asarray(ns["stack"].data), np.asarray(stack.data),
                                atol=1e-4)
+
+
+def test_quality_with_record_false_leaves_the_stack_untouched():
+    """``record=False`` (the workbench's judge, run on another thread) neither writes a
+    history line nor stores the report, and gives the same table as a recorded report."""
+    stack = etw.datasets.get_catalyst_data(size=48, seed=0).stack_register("PC")
+    history, data = list(stack.history), np.asarray(stack.data)
+    quiet = stack.quality(resolution=False, record=False)
+    assert stack.history == history and stack.metadata.get_item("Tomography.quality") is None
+    assert np.asarray(stack.data) is data
+    loud = stack.quality(resolution=False)
+    assert "quality(" in stack.history[-1]
+    assert stack.metadata.get_item("Tomography.quality") is not None
+    np.testing.assert_allclose(quiet.table["residual"], loud.table["residual"], atol=1e-6)

@@ -155,7 +155,7 @@ def test_the_strip_refreshes_after_each_step_off_the_message_thread(series):
     wb.register("PC")
     assert wb.wait(300)
     assert seen and all(t is not threading.main_thread() for t in seen)
-    assert not [h for h in wb.stack.history if "quality(" in h]  # judged on a sibling
+    assert not [h for h in wb.stack.history if "quality(" in h]  # judged with record=False
     reference = wb.stack.quality(resolution=False).table
     assert wb.quality["residual"] == pytest.approx(reference["residual"].tolist(), abs=1e-6)
     assert 7 in wb.quality["flagged"]  # the ruined projection
