@@ -516,8 +516,9 @@ class AlignmentWorkbench(WorkbenchModel):
         The report is ``stack.quality(resolution=False, record=False)`` (the strip needs the
         table, not the FRC; the stack's history gets no measurement line per step, and the
         stack is only read, never touched, from this thread). ``timings`` gets
-        ``("quality", seconds)``: from the step's end to the strip updated. A failure of an automatic report is shown beside the strip
-        (``quality_note``), of a pressed one in the status line.
+        ``("quality", seconds)``: from the step's end to the strip updated. A failure of an
+        automatic report is shown beside the strip (``quality_note``), of a pressed one in
+        the status line.
         """
         snap = self._snap
         if not callable(getattr(snap.stack, "quality", None)):
