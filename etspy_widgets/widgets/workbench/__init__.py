@@ -533,12 +533,14 @@ class AlignmentWorkbench(WorkbenchModel):
             try:
                 report = snap.stack.quality(resolution=False, record=False)
             except Exception as err:
-                if snap is self._snap:
+                if snap.stack is self._snap.stack:
                     self.quality_note = f"Quality report failed: {error_line(err)}"
                     if not auto:
                         raise
                 return
-            if snap is self._snap:  # still the stack shown
+            # still the stack shown (a step that keeps the stack, e.g. a reconstruction,
+            # makes a new snapshot of the same stack: the report is still its report)
+            if snap.stack is self._snap.stack:
                 self.show_quality(report)
                 seconds = time.perf_counter() - asked
                 self._live.timings.append(("quality", seconds))

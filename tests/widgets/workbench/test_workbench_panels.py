@@ -221,3 +221,18 @@ def test_the_scan_button_runs_the_engines_scan_and_a_step_drops_it():
     wb.apply_manual()
     assert wb.wait(120) and wb.scan == {}  # it measured the stack of before
     wb.shutdown()
+
+
+def test_a_reconstruction_right_after_a_step_keeps_that_steps_report(series):
+    """A reconstruction keeps the stack but makes a new snapshot of it while the step's
+    report still runs: the report is still the shown stack's and must fill the strip (it
+    was dropped, leaving "Judging…" for ever, when snapshots were compared)."""
+    wb = etw.AlignmentWorkbench(series)
+    try:
+        wb.register("PC")
+        wb.reconstruct("FBP")  # at once: the report of the registration is running
+        assert wb.wait(300)
+        assert wb.quality.get("flagged") is not None and 7 in wb.quality["flagged"]
+        assert wb.quality_note.startswith("Judged in")
+    finally:
+        wb.shutdown()
