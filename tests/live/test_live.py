@@ -270,7 +270,7 @@ def test_tilts_from_the_files_metadata(tmp_path, data_dir, threads_end):
 
 def test_velox_emd_files_with_their_stage_tilts(tmp_path, threads_end):
     """Velox EMD (the formats' reader), one frame per file, tilts from each file's metadata."""
-    from test_formats import write_velox
+    from engine.io.test_formats import write_velox  # tests/engine/io (tests/ is on sys.path)
 
     rng = np.random.default_rng(1)
     tilts = [0.0, 15.0, -15.0, 30.0, -30.0]
