@@ -106,10 +106,10 @@ class LatestWorker:
         """Ask for ``fn`` to run; replaces a request that has not started yet.
 
         With ``supersede`` the request running now is stopped too: ``Superseded`` is raised
-        in it at its next Python function call made from our code (a trace hook on this
-        worker's thread only, set while a request runs; never inside a library's code,
-        see ``stoppable_call``), so a long computation of a stale state ends within one
-        NumPy call or Numba kernel instead of running to its end.
+        in it at its next call of our code from our code (a trace hook on this worker's
+        thread only, set while a request runs; never inside a library's code, see
+        ``stoppable_call``), so a long computation of a stale state ends within one NumPy
+        call, Numba kernel or Numba compile instead of running to its end.
         """
         with self._cond:
             if self._pending is not None:
