@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import inspect
+import site
 import sys
+import sysconfig
 import threading
 import traceback
 from collections.abc import Callable
@@ -21,6 +24,46 @@ from ..engine.errors import NotReadyError
 
 class Superseded(Exception):
     """Raised inside a request a newer one replaced (``submit(..., supersede=True)``)."""
+
+
+#: Where the libraries live (the standard library, site-packages): no request is stopped
+#: inside their code. Raising at an arbitrary call there leaves their state half-changed:
+#: at the call of llvmlite's ``_LLVMLock.__exit__`` it left the LLVM lock held by the
+#: worker for good, and the next Numba compile on another thread deadlocked (the
+#: quick-start notebook hung with cold Numba caches).
+_LIBRARY = tuple(sorted({
+    *(sysconfig.get_paths().get(key, "") for key in ("stdlib", "platstdlib", "purelib",
+                                                      "platlib")),
+    *getattr(site, "getsitepackages", list)(),
+    getattr(site, "getusersitepackages", str)(),
+} - {""}))
+#: Calls not stopped even from our code: clean-ups (a stop there skips them) and resumed
+#: generators (a stop there is thrown into their own code).
+_CLEANUPS = frozenset({"__exit__", "__aexit__", "__del__"})
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
+def _own_code(frame) -> bool:
+    """Whether ``frame`` runs this package's code or the user's (a script, a notebook
+    cell, a test), not a library's."""
+    name = frame.f_globals.get("__name__") or ""
+    if name in ("__main__", "etspy_widgets") or name.startswith("etspy_widgets."):
+        return True
+    filename = frame.f_code.co_filename
+    return not filename.startswith("<") and not filename.startswith(_LIBRARY)
+
+
+def stoppable_call(frame) -> bool:
+    """Whether a request may be stopped at the call that opens ``frame``: a call of our own
+    code from our own code, not a clean-up nor a resumed generator. ``Superseded`` is then
+    raised before the callee runs a line, as if the call had failed in our code; never
+    inside a library (Numba's compiler, llvmlite's lock, NumPy's Python code), nor in a
+    library's callback the garbage collector runs (its error would be ignored)."""
+    code = frame.f_code
+    if code.co_name in _CLEANUPS or code.co_flags & _RESUMABLE:
+        return False
+    caller = frame.f_back
+    return caller is not None and _own_code(frame) and _own_code(caller)
 
 
 def error_line(err: BaseException) -> str:
@@ -63,9 +106,10 @@ class LatestWorker:
         """Ask for ``fn`` to run; replaces a request that has not started yet.
 
         With ``supersede`` the request running now is stopped too: ``Superseded`` is raised
-        in it at its next Python function call (a trace hook on this worker's thread only,
-        set while a request runs), so a long computation of a stale state ends within one
-        NumPy call instead of running to its end.
+        in it at its next call of our code from our code (a trace hook on this worker's
+        thread only, set while a request runs; never inside a library's code, see
+        ``stoppable_call``), so a long computation of a stale state ends within one NumPy
+        call, Numba kernel or Numba compile instead of running to its end.
         """
         with self._cond:
             if self._pending is not None:
@@ -77,7 +121,7 @@ class LatestWorker:
             self._cond.notify_all()
 
     def _trace(self, frame, event, arg):
-        if self._stale:
+        if self._stale and stoppable_call(frame):
             self._stale = False
             raise Superseded("a newer request replaced this one")
 
