@@ -320,8 +320,9 @@ class TiltMassProfileAligner(TiltCOMAligner):
     axis of all projections agree best (``_tiltaxis.refine_rotation``, scanned over
     ``±limit`` degrees, default 10), the offset from the centre-of-mass traces at it.
 
-    Needs the object inside the field of view in every projection (a slice's mass is then
-    the same at every tilt); an object that leaves it (the needle's ends) breaks it.
+    Needs every slice's mass to be the same at every tilt: the object inside the field of
+    view and an intensity proportional to the projected mass (on the experimental needle,
+    whose projections' total varies by 7 % over tilt, it is 0.6° off: docs/alignment.md).
     """
 
     method = "MassProfile"

@@ -60,21 +60,27 @@ def com_axis(data, tilts, slices=None, nslices: int = 20, *, iterations: int = 6
         return com_axis_once(cols, tilts, np.arange(len(slices)), columns=slices,
                              centre_x=(nx - 1) / 2.0)
 
-    a0, r0 = 0.0, measure(0.0)
-    a1 = r0["rotation"]
-    r1 = measure(a1)
-    for _ in range(max(0, int(iterations))):
-        f0, f1 = r0["rotation"], r1["rotation"]
-        if abs(f1) < tol or f1 == f0:
-            break
-        a2 = a1 - f1 * (a1 - a0) / (f1 - f0)
-        a0, r0, a1, r1 = a1, r1, a2, measure(a2)
-    if not np.isfinite(a1) or abs(a1) > refine_limit:
-        a1, r1 = a0, r0  # the traces carry too little signal: do not follow them
     if refine:
-        # the traces' answer is not trusted to be near: scan the whole range
+        # the rotation from mass conservation, scanned over the whole range; the traces
+        # give only the offset, at that rotation (their own secant search is not run: it
+        # would be discarded, and on a series whose traces carry little signal it wanders
+        # to rotations where the chosen columns turn out of the image)
         a1 = refine_rotation(data, 0.0, span=refine_limit)
         r1 = measure(a1)
+    else:
+        a0, r0 = 0.0, measure(0.0)
+        a1 = r0["rotation"]
+        r1 = measure(a1) if abs(a1) <= refine_limit else r0
+        for _ in range(max(0, int(iterations))):
+            f0, f1 = r0["rotation"], r1["rotation"]
+            if abs(f1) < tol or f1 == f0:
+                break
+            a2 = a1 - f1 * (a1 - a0) / (f1 - f0)
+            if not np.isfinite(a2) or abs(a2) > refine_limit:
+                break  # the traces carry too little signal: do not follow them out
+            a0, r0, a1, r1 = a1, r1, a2, measure(a2)
+        if not np.isfinite(a1) or abs(a1) > refine_limit:
+            a1, r1 = 0.0, r0
     residual = 0.0 if refine else r1["rotation"]
     total = compose_rigid((a1, 0.0, 0.0), (residual, r1["yshift"], 0.0))
     out = dict(r1)

@@ -12,10 +12,10 @@ homogeneous polynomials of degree ``k`` in ``(cos θ, sin θ)``:
 A wrong offset ``o`` adds ``o M0`` to ``M1`` and ``2 o M1 + o² M0`` to ``M2``; a wrong
 rotation gives every column its own offset (and moves mass between columns). The
 criterion, per projection, is the sum over the columns of the squared least-squares
-misfits (``M1`` and ``M2`` divided by the column's mean mass, so in pixels and pixels²,
-``M2`` divided by twice the column's width, ``M0`` relative times that width): it
-decomposes over projections, which gives the bootstrap uncertainty (projections resampled
-with replacement, the fits re-weighted).
+misfits of ``M0`` and ``M1``, each divided by its standard deviation under white pixel
+noise (a χ²; ``M2``'s condition is kept at weight 0 by default, see [`criterion_poly`][]):
+it decomposes over projections, which gives the bootstrap uncertainty (projections
+resampled with replacement, the fits re-weighted).
 
 Offsets enter the moments analytically (no resampling); every trial rotation resamples
 only the chosen columns (``SliceSampler``).
@@ -102,23 +102,42 @@ def _wls_residual(values, basis, w):
     return values - fit
 
 
-def criterion_poly(moments, tilts, weights=None) -> np.ndarray:
+def window_sums(window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(k, 1)`` sums ``Σ w``, ``Σ w t²``, ``Σ w t⁴`` of each column's row weights
+    (``t`` the row about the centre): the variances of ``M0``, ``M1``, ``M2`` per unit of
+    white pixel noise."""
+    window = np.asarray(window, dtype=np.float64)
+    t = np.arange(window.shape[1]) - (window.shape[1] - 1) / 2
+    return tuple(np.maximum((window * t**p).sum(1, keepdims=True), 1e-12) for p in (0, 2, 4))
+
+
+def criterion_poly(moments, tilts, weights=None, noise=None, second_moment: float = 0.0
+                   ) -> np.ndarray:
     """Per-projection criterion as a quartic in the offset: ``(5, n)`` coefficients
-    (constant term first) for one rotation's moments."""
+    (constant term first) for one rotation's moments.
+
+    Each condition's misfit is divided by its own noise standard deviation (``noise``:
+    [`window_sums`][] of the rows used; all rows when None), so the criterion is a χ² under
+    white pixel noise and a column counts by how precisely it fixes the axis (its mass),
+    not by its share of the columns. ``second_moment`` weights the ``M2`` condition: 0 by
+    default (measured at full weight, 10 % noise on the 128² catalyst: its ``t⁴``-weighted
+    noise raised the worst rotation error over 15 series from 0.083° to 0.097°; dropping it
+    changed no clean result by more than 0.005°).
+    """
     m0, m1, m2 = moments
     n = m0.shape[1]
     w = np.ones(n) if weights is None else np.asarray(weights, float)
+    s0, s2, s4 = (1.0, 1.0, 1.0) if noise is None else noise
     th = np.deg2rad(tilts)
     c, s = np.cos(th), np.sin(th)
     b1 = np.stack([c, s], 1)
     b2 = np.stack([c * c, c * s, s * s], 1)
-    mass = (m0 * w).sum(1, keepdims=True) / w.sum()  # (k, 1)
-    mass = np.where(np.abs(mass) > 0, mass, 1.0)
-    width = np.sqrt(np.clip((m2 * w).sum(1, keepdims=True) / w.sum() / mass, 1.0, None))
-    r0 = _wls_residual(m0 / mass, np.ones((n, 1)), w) * width     # offset-free
-    # M1 + o M0 and M2 + 2 o M1 + o² M0: the misfit operators are linear, apply them once
-    a1, b1o = _wls_residual(m1 / mass, b1, w), _wls_residual(m0 / mass, b1, w)
-    cc, dd, ee = (_wls_residual(x / mass, b2, w) / (2 * width) for x in (m2, m1, m0))
+    # the fits are linear, so the misfits of M1 + o M0 and M2 + 2 o M1 + o² M0 are those of
+    # each moment, combined: apply them once
+    r0 = _wls_residual(m0, np.ones((n, 1)), w) / np.sqrt(s0)                # offset-free
+    a1, b1o = (_wls_residual(x, b1, w) / np.sqrt(s2) for x in (m1, m0))
+    f2 = float(second_moment) ** 0.5 / np.sqrt(s4)
+    cc, dd, ee = (_wls_residual(x, b2, w) * f2 for x in (m2, m1, m0))
     dd = 2 * dd
     poly = np.stack([a1**2 + cc**2 + r0**2, 2 * a1 * b1o + 2 * cc * dd,
                      b1o**2 + dd**2 + 2 * cc * ee, 2 * dd * ee, ee**2])  # (5, k, n)
@@ -215,18 +234,19 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
     cols = choose_columns(data, n_columns, span) if columns is None else np.asarray(columns, int)
     sampler = SliceSampler(data, cols)
     window = support_window(sampler, span)
+    noise = window_sums(window)
     offsets = (np.arange(-ny / 8, ny / 8 + 1e-9, 0.05) if offsets is None
                else np.asarray(offsets, float))
     lo, hi = float(offsets.min()), float(offsets.max())
     refine = rotations is None
     rotations = np.arange(-6, 6.001, 0.5) if refine else np.asarray(rotations, float)
-    polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts)
+    polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts, noise=noise)
                       for r in rotations])
     rot, off, _ = solve(polys.sum(2), rotations, lo, hi, 1 if refine else None)
     if refine:
         step = 0.5
         rotations = np.arange(rot - 1.5 * step, rot + 1.5 * step + 1e-9, 0.02)
-        polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts)
+        polys = np.array([criterion_poly(column_moments(sampler, r, window), tilts, noise=noise)
                           for r in rotations])
         rot, off, _ = solve(polys.sum(2), rotations, lo, hi)
     moments = None
@@ -241,7 +261,7 @@ def tilt_axis_scan(data, tilts, rotations=None, offsets=None, *, columns=None,
         w = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
         if np.count_nonzero(w) < 6:
             continue
-        pb = np.array([criterion_poly(m, tilts, w).sum(1) for m in moments])
+        pb = np.array([criterion_poly(m, tilts, w, noise).sum(1) for m in moments])
         r_b, o_b, _ = solve(pb, rotations[near], lo, hi)
         draws.append((r_b, o_b))
     unc = tuple(np.std(np.array(draws), axis=0, ddof=1)) if len(draws) > 2 else (np.nan,) * 2
