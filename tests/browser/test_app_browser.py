@@ -42,10 +42,18 @@ def app_url(tmp_path_factory):
             time.sleep(0.5)
         else:
             pytest.fail(f"Voilà did not answer: {log.read_text()[-2000:]}")
-        yield url, proc.pid
+        yield url, proc.pid, log
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+JS_STATE = """() => { const r = document.querySelector('.etw-root');
+  const el = r && r.parentElement;
+  return {ready: document.readyState, roots: document.querySelectorAll('.etw-root').length,
+    etwReady: el ? el.dataset.etwReady : null, instrumented: !!window.__etwInstrument,
+    outputs: [...document.querySelectorAll('.jp-OutputArea-output')].map(
+      (o) => o.textContent.slice(0, 120)).filter((t) => t.trim()).slice(-8)}; }"""
 
 
 def kernels_of(pid: int) -> list:
@@ -57,7 +65,7 @@ def kernels_of(pid: int) -> list:
 
 
 def test_app_serves_a_live_workbench(app_url, browser_context):
-    app_url, pid = app_url
+    app_url, pid, log = app_url
     assert kernels_of(pid) == [], "waiting for the server started a kernel"
     page = browser_context.new_page()
     errors = []
@@ -66,8 +74,13 @@ def test_app_serves_a_live_workbench(app_url, browser_context):
         # Voila runs the notebook before the page's load event: on busy cores that takes
         # longer than Playwright's 30 s default, so wait for the widget instead
         page.goto(app_url, wait_until="commit", timeout=180000)
-        page.wait_for_selector("[data-etw-ready='1'][data-slices-drawn]", state="attached",
-                               timeout=180000)
+        try:
+            page.wait_for_selector("[data-etw-ready='1'][data-slices-drawn]",
+                                   state="attached", timeout=180000)
+        except Exception:  # say where it stopped: the page, its outputs, Voilà's log
+            state = page.evaluate(JS_STATE)
+            pytest.fail(f"no slices drawn: {state}; {len(kernels_of(pid))} kernel(s); "
+                        f"errors {errors}; Voilà's log: {log.read_text()[-3000:]}")
         pixels = canvas_pixels(page, "[data-pane='slice-1']")
         assert pixels and max(pixels) > min(pixels), "the slice canvas is blank"
         status = page.locator("[data-role='status']").text_content()
