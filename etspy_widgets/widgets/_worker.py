@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import traceback
@@ -21,6 +22,15 @@ from ..engine.errors import NotReadyError
 
 class Superseded(Exception):
     """Raised inside a request a newer one replaced (``submit(..., supersede=True)``)."""
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _ours(frame) -> bool:
+    """Whether ``frame`` runs this package's code (where a ``Superseded`` may unwind: its
+    locks are ``with`` blocks)."""
+    return frame is not None and frame.f_code.co_filename.startswith(_PACKAGE)
 
 
 def error_line(err: BaseException) -> str:
@@ -63,9 +73,10 @@ class LatestWorker:
         """Ask for ``fn`` to run; replaces a request that has not started yet.
 
         With ``supersede`` the request running now is stopped too: ``Superseded`` is raised
-        in it at its next Python function call (a trace hook on this worker's thread only,
-        set while a request runs), so a long computation of a stale state ends within one
-        NumPy call instead of running to its end.
+        in it at its next call from one of this package's functions into another (a trace
+        hook on this worker's thread only, set while a request runs; never inside a
+        library, whose locks it would leave held), so a long computation of a stale state
+        ends within one step of the engine instead of running to its end.
         """
         with self._cond:
             if self._pending is not None:
@@ -77,7 +88,11 @@ class LatestWorker:
             self._cond.notify_all()
 
     def _trace(self, frame, event, arg):
-        if self._stale:
+        # only at a call from this package's code into this package's code: raised inside
+        # a library (numba's compiler and LLVM locks take the lock, then call Python
+        # callbacks), the exception leaves the library's lock held, and the next thread that
+        # compiles waits for ever (seen: a reconstruction hung after a superseded report)
+        if self._stale and _ours(frame) and _ours(frame.f_back):
             self._stale = False
             raise Superseded("a newer request replaced this one")
 
