@@ -167,9 +167,8 @@ def test_the_strip_refreshes_after_each_step_off_the_message_thread(series):
 def test_a_stale_report_is_stopped_when_a_newer_one_is_asked():
     import threading
 
-    from etspy_widgets.widgets._worker import LatestWorker
-
     from etspy_widgets.engine.recon import reconstruct_slices
+    from etspy_widgets.widgets._worker import LatestWorker
 
     errors, events = [], []
     worker = LatestWorker(errors.append, name="test", stoppable=True)
