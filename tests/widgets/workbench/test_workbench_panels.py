@@ -241,7 +241,7 @@ def test_stopping_a_stale_request_never_leaves_a_librarys_lock_held():
     for _ in range(20):
         started = threading.Event()
 
-        def slow():
+        def slow(started=started):
             started.set()
             while True:  # library code and the engine's, in turns
                 for _ in range(20000):  # most of the time: inside the library
@@ -255,7 +255,7 @@ def test_stopping_a_stale_request_never_leaves_a_librarys_lock_held():
         assert worker.wait(60)
         taken = []
 
-        def take():
+        def take(taken=taken):
             taken.append(lib.lock.acquire(timeout=5))
             if taken[-1]:
                 lib.lock.release()
