@@ -58,7 +58,11 @@ export function curvesPane({ model, sync }) {
   const node = h("div", { class: "etw-pane", title: "Shifts per tilt: dy (blue), dx (orange), " +
     "applied (solid) and measured by the quality report (dashed); click to go to a tilt" }, [
     h("div", { class: "etw-title", textContent: "Alignment: shifts per tilt (px)" }),
-    h("div", { class: "etw-plotbox" }, [canvas])]);
+    h("div", { class: "etw-plotbox" }, [canvas]),
+    h("div", { class: "etw-legend" }, [
+      h("span", {}, [h("span", { class: "etw-swatch", style: "background:#1f77b4" }), "dy"]),
+      h("span", {}, [h("span", { class: "etw-swatch", style: "background:#ff7f0e" }), "dx"]),
+      h("span", { textContent: "solid: applied, dashed: measured" })])]);
   /** @type {any} */
   let layout = null;
   const draw = () => {
@@ -88,7 +92,7 @@ export function curvesPane({ model, sync }) {
  * @param {{model: any, sync: any}} ctx
  */
 export function scanPane({ model, sync }) {
-  const title = h("div", { class: "etw-title", textContent: "Tilt-axis scan" });
+  const title = h("div", { class: "etw-title etw-wrap", textContent: "Tilt-axis scan" });
   const note = h("div", { class: "etw-hint", dataset: { role: "scan-note" } });
   const plots = ["rotation", "offset"].map((which) => {
     const canvas = h("canvas", { class: "etw-plot", dataset: { pane: which === "rotation" ?

@@ -130,6 +130,18 @@ export function drawHistogram(canvas, hist, limits, colours) {
 }
 
 /**
+ * An axis label of at most 3 significant digits and 7 characters: 23.8, -0.0123, 8.84e+5.
+ * @param {number} v
+ */
+export function tickLabel(v) {
+  if (!Number.isFinite(v)) return "";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return Number(v.toExponential(2)).toExponential().replace("e+", "e");
+  return String(Number(v.toPrecision(3)));
+}
+
+/**
  * A line plot: `series` of `{y, color, label, dash?}` against `x`, a vertical marker at
  * `marker` (an x value), optional points `{x, y}` marked.
  * @param {HTMLCanvasElement} canvas
@@ -148,8 +160,8 @@ export function linePlot(canvas, o) {
   ctx.beginPath(); ctx.moveTo(pad, 2); ctx.lineTo(pad, h - 14); ctx.lineTo(w - 2, h - 14);
   ctx.stroke();
   ctx.fillStyle = o.colours.fg2; ctx.font = "10px sans-serif";
-  ctx.fillText(yRange[1].toFixed(1), 1, 10);
-  ctx.fillText(yRange[0].toFixed(1), 1, h - 16);
+  ctx.fillText(tickLabel(yRange[1]), 1, 10);
+  ctx.fillText(tickLabel(yRange[0]), 1, h - 16);
   ctx.fillText(o.xlabel || "", w / 2 - 20, h - 2);
   if (yRange[0] < 0 && yRange[1] > 0) {
     ctx.setLineDash([2, 3]);

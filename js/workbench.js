@@ -45,8 +45,9 @@ function trialControls({ model, sync }) {
   const node = h("div", { class: "etw-controls" }, [
     h("div", { class: "etw-title", textContent: "Tilt axis (live)" }),
     shift.node, rot.node,
-    h("label", { class: "etw-field" }, ["Nudge this projection dy ", nudges[0], " dx ",
-      nudges[1]]),
+    h("div", { class: "etw-hint", textContent: "Nudge the projection shown (px):" }),
+    h("label", { class: "etw-field" }, ["dy ", nudges[0]]),
+    h("label", { class: "etw-field" }, ["dx ", nudges[1]]),
     h("label", { class: "etw-field" }, ["Slices by ", method]),
     actionButton(model, "Apply to stack", "apply_manual",
       "Commit the shift, rotation and nudges to the stack (one logged step)"),
@@ -72,7 +73,7 @@ function stepControls({ model, el, sync }) {
     rec_method: traitSelect(model, sync, "rec_method", "Reconstruction method"),
   };
   const iterations = h("input", { type: "number", min: 1, max: 1000, value: 20,
-    class: "etw-number", title: "Iterations of an iterative reconstruction",
+    class: "etw-number etw-short", title: "Iterations of an iterative reconstruction",
     dataset: { trait: "rec_iterations" },
     onchange: () => sync.now("rec_iterations", Number(iterations.value)) });
   const run = (/** @type {string} */ action, /** @type {string} */ title) =>

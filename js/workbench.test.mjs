@@ -183,8 +183,7 @@ test("stepValue clamps and rounds", () => {
   assert.equal(stepValue(0, -1, 0, 89), 0);
 });
 
-import { dragLimits, flagColour, nearestIndex, paddedRange, plotX, pxOf, stripIndex,
-  valueAt } from "./plots.js";
+import { dragLimits, flagColour, nearestIndex, paddedRange, plotX, pxOf, stripIndex, tickLabel, valueAt } from "./plots.js";
 
 test("plot axes map values to pixels and back", () => {
   assert.equal(pxOf(5, [0, 10], 200), 100);
@@ -198,6 +197,17 @@ test("plot axes map values to pixels and back", () => {
   assert.equal(plotX(layout, 22), -70);
   assert.equal(plotX(layout, 222), 70);
   assert.equal(nearestIndex([-60, -30, 0, 30], 12), 2);
+});
+
+test("axis labels keep 3 significant digits and 7 characters", () => {
+  assert.equal(tickLabel(23.8123), "23.8");
+  assert.equal(tickLabel(-44.71), "-44.7");
+  assert.equal(tickLabel(0), "0");
+  assert.equal(tickLabel(0.012345), "0.0123");
+  assert.equal(tickLabel(884371.4), "8.84e5");
+  assert.equal(tickLabel(-42107.5), "-4.21e4");
+  assert.equal(tickLabel(Number.NaN), "");
+  for (const v of [1e9, -1e-9, 9999.9, 123.456]) assert.ok(tickLabel(v).length <= 7, tickLabel(v));
 });
 
 test("dragLimits moves the nearest handle and keeps low below high", () => {

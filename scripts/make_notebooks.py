@@ -142,7 +142,8 @@ MISALIGN = [
     ("code", "shifted = cases['shifts ±5 px'].stack\n"
              "fixed = shifted.stack_register('PC')\n"
              "offset = cases['tilt axis +3 px'].stack.tilt_align('CoM')\n"
-             "for name, stack in (('registered (PC)', fixed), ('tilt axis found (CoM)', offset)):\n"
+             "for name, stack in (('registered (PC)', fixed), ('tilt axis found (CoM)', "
+             "offset)):\n"
              "    print(f'{name:22s} NRMSE {nrmse(slice_of(stack)):.3f}')\n"
              "print(f\"{'aligned':22s} NRMSE {nrmse(slices['aligned']):.3f}\")"),
     ("md", "## Judging it without the truth\nA real series has no true volume to compare "
@@ -167,6 +168,36 @@ MISALIGN = [
              "print(f\"repaired: RMS residual {report.summary['rms_residual']:.3f}, \"\n"
              "      f\"NRMSE {nrmse(slice_of(repaired)):.3f} \"\n"
              "      f\"(was {nrmse(slices['tilt axis 2°']):.3f})\")"),
+    ("md", "## Judging it in the workbench\n"
+             "The same two measures, on screen, while you align by eye. The workbench below "
+             "holds the 2° case: its **tilt-axis scan** pane draws the scan above (the score "
+             "against the rotation and against the offset, the best value as a dot, the "
+             "slider's value as a line; a click on a curve sets the slider there), and "
+             "**Judge** (`wb.judge()`) fills the **quality strip** under the tilt slider: the "
+             "residual of every projection, flagged ones coloured by their reason (click a bar "
+             "to go to that projection). The three slices are recomputed as you drag the "
+             "rotation and shift sliders."),
+    ("code", "wb = etw.AlignmentWorkbench(cases['tilt axis 2°'].stack)\n"
+             "wb.show_scan(scan)  # the scan above: click its curves to try a rotation or a "
+             "shift\n"
+             "wb.judge()          # the quality strip, computed off the kernel's thread\n"
+             "wb"),
+    ("md", "Apply what the scan measured (the sliders take the scan's signs), then "
+           "reconstruct: the strip refreshes by itself after the step (here the median "
+           "residual hardly moves, 0.076 before and 0.075 after: the residual is not what sees "
+           "a rotated axis, the scan is), and the workbench shows the volume as three "
+           "orthoslices (click or drag on one to move the others; **Open 3D view** shows it "
+           "with ipyvolume). Every step is a line of the code log."),
+    ("code", "wb.tilt_rotation, wb.tilt_shift = scan.rotation, scan.offset  # the slices "
+             "sharpen live\n"
+             "wb.wait()\n"
+             "before = wb.quality['residual']  # the strip of the 2° case\n"
+             "wb.apply_manual()\n"
+             "rec = wb.reconstruct('FBP')\n"
+             "wb.wait()  # the report of the corrected stack\n"
+             "print(f\"median residual {np.median(before):.3f} before, "
+             "{np.median(wb.quality['residual']):.3f} after\")\n"
+             "print(wb.code)"),
 ]
 
 LIVE = [
@@ -178,7 +209,8 @@ LIVE = [
            "are updated. At the end we check that the live result is what loading the same "
            "files afterwards gives."),
     ("code", "%matplotlib inline\nimport tempfile\n\nimport matplotlib.pyplot as plt\n"
-             "import numpy as np\n\nimport etspy_widgets as etw\nfrom etspy_widgets import live\n\n"
+             "import numpy as np\n\nimport etspy_widgets as etw\nfrom etspy_widgets import "
+             "live\n\n"
              "folder = tempfile.mkdtemp(prefix='live-')\n"
              "stack = live.load_dataset('catalyst', size=128, step=6)   # 21 tilts, ±60°\n"
              "acquisition = live.Acquisition(folder, stack, 'dose-symmetric', interval=0.3)\n"
@@ -189,7 +221,8 @@ LIVE = [
              "    if event.count % 5 == 0:\n"
              "        print(f'{event.count:2d} in: {event.name} ({event.tilt:+.0f}°) '\n"
              "              f'in {event.latency:.2f} s')\n\n"
-             "watch = etw.watch(folder, pattern='*.mrc', tilts='mdoc', settle=0, callback=report)\n"
+             "watch = etw.watch(folder, pattern='*.mrc', tilts='mdoc', settle=0, "
+             "callback=report)\n"
              "acquisition.start()\n"
              "early = watch.wait_for(7, timeout=120)\n"
              "first = watch.live.slice_images[1].copy()\n"

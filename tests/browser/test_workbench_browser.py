@@ -148,6 +148,29 @@ def test_every_control_has_a_tooltip(page):
     assert missing == []
 
 
+JS_GRID = """() => { const box = document.querySelector("[data-pane='tilt']")
+    .closest('.etw-canvasbox'); const grid = document.querySelector("[data-role='images']");
+  return [box.clientWidth, getComputedStyle(grid).gridTemplateColumns.split(' ').length]; }"""
+
+
+def test_the_pane_size_resizes_the_grid_and_the_frames_follow(page):
+    """Small / Medium / Large: the grid keeps the cell's width with fewer, larger panes, and
+    the kernel sends frames at the size the panes now show (device pixels, steps of 128)."""
+    width, columns = page.evaluate(JS_GRID)
+    page.select_option("[data-role='pane-size']", "340px")
+    page.wait_for_function(f"() => ({JS_GRID})()[0] > {width}", timeout=10000)
+    large, fewer = page.evaluate(JS_GRID)
+    assert large >= 340 and fewer < columns
+    ratio = page.evaluate("() => window.devicePixelRatio || 1")
+    expected = max(128, min(1024, -(-int(large * ratio) // 128) * 128))
+    size = until_python(page, "[wb.display_size, max(wb.tilt_frame['shape'])]",
+                        lambda v: v[0] == expected)
+    assert size[0] == expected and size[1] <= expected
+    page.select_option("[data-role='pane-size']", "240px")
+    page.wait_for_function(f"() => ({JS_GRID})()[0] === {width}", timeout=10000)
+    assert page.evaluate(JS_GRID) == [width, columns]
+
+
 def test_keyboard_shortcuts_when_the_widget_has_focus(page):
     root = page.locator(WIDGET)
     start = run_cell_source(page, "RESULT = [wb.tilt_index, wb.tilt_shift, wb.selected_slice, "
@@ -174,6 +197,16 @@ def test_keyboard_shortcuts_when_the_widget_has_focus(page):
     page.keyboard.press("Escape")
     assert not help_box.is_visible()
     page.keyboard.press("Home")
+    page.wait_for_function("() => window.__etwTiltIndex === 0", timeout=20000)
+    # focus anywhere in the widget, e.g. on a button: the keys still drive it
+    page.locator("button[data-action='help']").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => window.__etwTiltIndex === 1", timeout=20000)
+    page.keyboard.press("Shift+Slash")
+    assert help_box.is_visible()
+    page.keyboard.press("Escape")
+    assert not help_box.is_visible()
+    page.keyboard.press("Home")  # back to the first projection: the tests below start there
     page.wait_for_function("() => window.__etwTiltIndex === 0", timeout=20000)
     run_cell_source(page, f"wb.tilt_shift = {start[1]!r}\nwb.slices = {start[3]!r}\n"
                           "wb.wait()\nRESULT = 1")

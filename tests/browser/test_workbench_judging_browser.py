@@ -115,6 +115,21 @@ def test_volume_orthoslices_drag_and_the_3d_view(page):
         page.wait_for_timeout(200)
     assert abs(pos[0] - nx // 4) <= 2 and abs(pos[1] - 3 * ny // 4) <= 2
     assert pos[2] == frame[1][2]
+    # a drag: the planes follow the pointer, and end where it was released
+    loc = page.locator("[data-pane='ortho-xy']")
+    loc.evaluate("(e) => e.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)  # (running a cell scrolls the notebook)
+    box = loc.bounding_box()
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.75 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.4 * box["height"], steps=6)
+    page.mouse.up()
+    for _ in range(20):
+        pos = state(page, "wb.ortho")
+        if abs(pos[0] - int(0.6 * nx)) <= 2:
+            break
+        page.wait_for_timeout(200)
+    assert abs(pos[0] - int(0.6 * nx)) <= 2 and abs(pos[1] - int(0.4 * ny)) <= 2, pos
     yz = run_cell_source(page, "RESULT = list(wb.ortho_yz['data'])")
     page.wait_for_function("(p) => document.querySelector('[data-pane=ortho-yz]')"
                            ".closest('.etw-pane').textContent.includes('x = ' + p)", arg=pos[0])

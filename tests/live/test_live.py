@@ -45,14 +45,18 @@ def threads_end():
     raise AssertionError(f"threads left running: {extra}")
 
 
-def run_series(folder, stack, *, scheme="dose-symmetric", watch_kw=None, **acq_kw):
-    """Write ``stack`` into ``folder`` while a watcher follows it; both end here."""
+def run_series(folder, stack, *, scheme="dose-symmetric", watch_kw=None, before_start=None,
+               **acq_kw):
+    """Write ``stack`` into ``folder`` while a watcher follows it; both end here
+    (``before_start(acq, watcher)`` is called once both exist, before the writing starts)."""
     acq = live.Acquisition(folder, stack, scheme, acq_kw.pop("interval", 0.02), **acq_kw)
     folder.mkdir(parents=True, exist_ok=True)
     kw = {"settle": 0, "poll": 0.02, **(watch_kw or {})}
     watcher = live.watch(folder, **kw)
     try:
         assert watcher.ready.wait(60)  # compiled: the files are seen as they come
+        if before_start is not None:
+            before_start(acq, watcher)
         acq.start()
         acq.join(60)
         assert watcher.wait(60), f"the series did not end: {watcher.status()} {watcher.errors}"
@@ -164,9 +168,23 @@ def test_partial_tiff_writes_wait_for_a_stable_size(tmp_path, truth, threads_end
     np.testing.assert_array_equal(watcher.stack.data, stack.data)
 
 
+def rewrites_after_the_first_pass(acq, watcher):
+    """The re-acquisitions start once the watcher has read the whole first pass (an event,
+    not a time): a file rewritten before the watcher ever read it is one new projection,
+    not a replaced one (seen under load: the 4th file was first listed already rewritten)."""
+    write = acq._write
+
+    def gated(path, image):
+        if len(acq.written) == len(acq.order):  # the first rewrite
+            watcher.wait_for(len(acq.order), timeout=60)
+        write(path, image)
+    acq._write = gated
+
+
 def test_rewritten_files_replace_their_projection(tmp_path, truth, threads_end):
     _, watcher = run_series(tmp_path / "r", truth.stack, rewrite=[0, 3],
-                              watch_kw={"marker": "acquisition.done"})
+                            watch_kw={"marker": "acquisition.done"},
+                            before_start=rewrites_after_the_first_pass)
     assert watcher.end_reason == "end marker acquisition.done found"
     replaced = [e for e in watcher.events if e.kind == "replaced"]
     assert {e.tilt for e in replaced} == {0.0, 2 * STEP}  # acquired 1st and 4th
