@@ -205,68 +205,6 @@ def test_a_stale_report_is_stopped_when_a_newer_one_is_asked():
     plain.close()
 
 
-class LibraryLock:
-    """A library's lock as numba's and llvmlite's are: ``__enter__`` takes it, then calls
-    Python callbacks; ``__exit__`` calls them, then releases it."""
-
-    def __init__(self):
-        import threading
-
-        self.lock = threading.RLock()
-
-    def callback(self):
-        return None
-
-    def __enter__(self):
-        self.lock.acquire()
-        self.callback()
-
-    def __exit__(self, *exc):
-        self.callback()
-        self.lock.release()
-
-
-def test_stopping_a_stale_request_never_leaves_a_librarys_lock_held():
-    """``Superseded`` is raised only between this package's functions: raised in a library's
-    lock code it left the lock held by the worker's thread, and the next thread to take it
-    (numba compiling for a reconstruction) waited for ever."""
-    import threading
-
-    from etspy_widgets.engine.recon import reconstruct_slices
-    from etspy_widgets.widgets._worker import LatestWorker
-
-    worker = LatestWorker(lambda err: None, name="test", stoppable=True)
-    lib = LibraryLock()
-    sino, tilts = np.ones((30, 24), np.float32), np.linspace(-70, 70, 30)
-    for _ in range(20):
-        started = threading.Event()
-
-        def slow(started=started):
-            started.set()
-            while True:  # library code and the engine's, in turns
-                for _ in range(20000):  # most of the time: inside the library
-                    with lib:
-                        pass
-                reconstruct_slices(sino, tilts, "SIRT", iterations=1)
-
-        worker.submit(slow)
-        assert started.wait(30)
-        worker.submit(lambda: None, supersede=True)
-        assert worker.wait(60)
-        taken = []
-
-        def take(taken=taken):
-            taken.append(lib.lock.acquire(timeout=5))
-            if taken[-1]:
-                lib.lock.release()
-        other = threading.Thread(target=take)
-        other.start()
-        other.join()
-        assert taken == [True], "the library's lock was left held by the worker's thread"
-    assert worker.superseded == 20
-    worker.close()
-
-
 def test_the_scan_button_runs_the_engines_scan_and_a_step_drops_it():
     stack = etw.datasets.get_catalyst_data(misalign=True, minshift=0, maxshift=0,
                                            tiltrotate=2, tiltshift=3, seed=0, size=96)
