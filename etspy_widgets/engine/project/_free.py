@@ -484,12 +484,7 @@ def _table_sart(x, y, weights, table, geo, order, params):  # pragma: no cover  
                         acc += e2 * ray[b + 2, s]
                     xj[s] += acc * cinv
             for s in range(k):
-                v = xj[s]
-                if v < lower:
-                    v = lower
-                if v > upper:
-                    v = upper
-                xj[s] = v
+                xj[s] = min(max(xj[s], lower), upper)
 
 
 class MatrixFreeProjector(Projector):

@@ -333,7 +333,7 @@ def test_tabulated_operators_equal_the_sparse_ones(k):
     sparse = get_projector(tilts, n, thickness, "sparse")
     free.prepare(k)  # tabulates the weights (and the sums, on the way)
     assert free._cache.get("table") is not None and "sums" in free._cache
-    for ours, ref in zip(free.sums(), sparse.sums()):
+    for ours, ref in zip(free.sums(), sparse.sums(), strict=True):
         assert rel_l2(ours, ref) < 1e-6
     x = RNG.random((thickness * n, k)).astype(np.float32)
     y = RNG.random((tilts.size * n, k)).astype(np.float32)
