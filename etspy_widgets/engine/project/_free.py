@@ -337,74 +337,87 @@ def _table_sirt(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # no
                 uj[s] += w0 * ray[b, s] + w1 * ray[b + 1, s] + w2 * ray[b + 2, s]
 
 
+#: Pixels per block of the tabulated projection and back projection: a block of the iterate
+#: (or of the result) stays in cache while every angle of the range passes over it.
+TABLE_BLOCK = 2048
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def _table_fp(x, table, geo, out, angles):  # pragma: no cover - compiled
     """``out[(a − a0)·n_det + d] = (W x)`` on the table for angles ``a0 ≤ a < a1``
-    (``x`` ``(n_pix, k)``)."""
+    (``x`` ``(n_pix, k)``), by blocks of ``TABLE_BLOCK`` pixels, each passed by every
+    angle of the range into its own padded rays."""
     lo_t, w_t = table
     n_det, pad, width = geo
     n_pix, k = x.shape
-    ray = np.zeros((width, k), np.float32)
-    for a in range(angles[0], angles[1]):
-        lo = lo_t[a]
-        w = w_t[a]
-        ray[:] = 0.0
-        if k == 1:
-            for j in range(n_pix):
-                b = lo[j]
-                v = x[j, 0]
-                w0 = w[j, 0]
-                w1 = w[j, 1]
-                ray[b, 0] += w0 * v
-                ray[b + 1, 0] += w1 * v
-                ray[b + 2, 0] += (1.0 - w0 - w1) * v
-        else:
-            for j in range(n_pix):
-                b = lo[j]
-                w0 = w[j, 0]
-                w1 = w[j, 1]
-                w2 = 1.0 - w0 - w1
-                xj = x[j]
-                for s in range(k):
-                    v = xj[s]
-                    ray[b, s] += w0 * v
-                    ray[b + 1, s] += w1 * v
-                    ray[b + 2, s] += w2 * v
-        o = (a - angles[0]) * n_det
+    a0, a1 = angles
+    ray = np.zeros((a1 - a0, width, k), np.float32)
+    for j0 in range(0, n_pix, TABLE_BLOCK):
+        j1 = min(j0 + TABLE_BLOCK, n_pix)
+        for a in range(a0, a1):
+            lo = lo_t[a]
+            w = w_t[a]
+            ra = ray[a - a0]
+            if k == 1:
+                for j in range(j0, j1):
+                    b = lo[j]
+                    v = x[j, 0]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    ra[b, 0] += w0 * v
+                    ra[b + 1, 0] += w1 * v
+                    ra[b + 2, 0] += (1.0 - w0 - w1) * v
+            else:
+                for j in range(j0, j1):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    w2 = 1.0 - w0 - w1
+                    xj = x[j]
+                    for s in range(k):
+                        v = xj[s]
+                        ra[b, s] += w0 * v
+                        ra[b + 1, s] += w1 * v
+                        ra[b + 2, s] += w2 * v
+    for a in range(a0, a1):
+        o = (a - a0) * n_det
         for d in range(n_det):
             for s in range(k):
-                out[o + d, s] = ray[pad + d, s]
+                out[o + d, s] = ray[a - a0, pad + d, s]
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def _table_bp(ypad, table, out, pixels):  # pragma: no cover - compiled
     """``out[j] = (Wᵀ y)[j]`` on the table for pixels ``j0 ≤ j < j1``; ``ypad``
-    ``(n_angles, width, k)`` holds each projection's rays at ``pad``, zeros around."""
+    ``(n_angles, width, k)`` holds each projection's rays at ``pad``, zeros around. By
+    blocks of ``TABLE_BLOCK`` pixels, each summed over every angle while in cache."""
     lo_t, w_t = table
     n_a, _, k = ypad.shape
-    j0, j1 = pixels
-    for j in range(j0, j1):
-        for s in range(k):
-            out[j, s] = 0.0
-    for a in range(n_a):
-        lo = lo_t[a]
-        w = w_t[a]
-        ya = ypad[a]
-        if k == 1:
-            for j in range(j0, j1):
-                b = lo[j]
-                w0 = w[j, 0]
-                w1 = w[j, 1]
-                out[j, 0] += w0 * ya[b, 0] + w1 * ya[b + 1, 0] + (1.0 - w0 - w1) * ya[b + 2, 0]
-        else:
-            for j in range(j0, j1):
-                b = lo[j]
-                w0 = w[j, 0]
-                w1 = w[j, 1]
-                w2 = 1.0 - w0 - w1
-                oj = out[j]
-                for s in range(k):
-                    oj[s] += w0 * ya[b, s] + w1 * ya[b + 1, s] + w2 * ya[b + 2, s]
+    for jb in range(pixels[0], pixels[1], TABLE_BLOCK):
+        je = min(jb + TABLE_BLOCK, pixels[1])
+        for j in range(jb, je):
+            for s in range(k):
+                out[j, s] = 0.0
+        for a in range(n_a):
+            lo = lo_t[a]
+            w = w_t[a]
+            ya = ypad[a]
+            if k == 1:
+                for j in range(jb, je):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    out[j, 0] += (w0 * ya[b, 0] + w1 * ya[b + 1, 0]
+                                  + (1.0 - w0 - w1) * ya[b + 2, 0])
+            else:
+                for j in range(jb, je):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    w2 = 1.0 - w0 - w1
+                    oj = out[j]
+                    for s in range(k):
+                        oj[s] += w0 * ya[b, s] + w1 * ya[b + 1, s] + w2 * ya[b + 2, s]
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
