@@ -1,7 +1,7 @@
 """The CPU projectors side by side: sparse (matrix), matrix-free strip, pixel, ASTRA.
 
 Run: ``python benchmarks/bench_projectors.py`` (all sections) or pick them:
-``--sections steps,recon_error,needle_sirt``.
+``--sections steps,recon_error,needle_sirt,few``.
 
 - ``steps``: one SIRT step ``Wᵀ R (y − W x)`` per slice for blocks of 1, 3 and 32 slices on
   the needle's geometry (77 × 256²) and the catalyst's (90 × 600²), with each backend's
@@ -12,6 +12,14 @@ Run: ``python benchmarks/bench_projectors.py`` (all sections) or pick them:
   projector's set-up) and warm, against ASTRA's CPU SIRT-50 (``strip``, what ETSpy runs) in
   the same run, and ETSpy 1.3 itself when ``/opt/etspy-venv`` exists.
 - ``needle_sirt``: SIRT-100 of the whole needle (256 slices, ``ncores=2``).
+- ``few``: per call, 1 and 3 slices of the real needle (middle columns) with SART-3, CGLS-20,
+  TV-20 and SIRT-20 through ``reconstruct_slices`` (what the workbench's slices and
+  ``test_align`` call, 2 threads): ``backend="auto"`` (the matrix-free strip pair's weight
+  table for ≤ 3 slices), the sparse strip matrix (built, warm) and the pixel kernel; then
+  ``recon_error`` SIRT-50 on the needle's middle column in a *fresh process* (first call
+  after the imports: Numba's cache load and the table build included; the projector cache
+  cleared and called again: the table build alone; then warm) against ETSpy 1.3 in the
+  same invocation.
 
 Ratios are measured in the same run; the machine's load average is printed (shared cores
 move every figure).
@@ -158,14 +166,108 @@ def bench_needle_sirt(args):
     print(f"SIRT-100, {data.shape[2]} slices: {_now() - t0:.1f} s")
 
 
+FEW_METHODS = (("SART", 3), ("CGLS", 20), ("TV", 20), ("SIRT", 20))
+
+_OURS_FIRST = r"""
+import sys, time
+import numpy as np
+from etspy_widgets.engine.project import clear_cache
+from etspy_widgets.engine.recon.slices import iter_slice_errors
+sino = np.load(sys.argv[1]); tilts = np.load(sys.argv[2]); its = int(sys.argv[3])
+out = []
+if len(sys.argv) > 4:  # Numba initialised first, by one small kernel of the package
+    from etspy_widgets.engine.project import _csr
+    z = np.zeros((4, 1), np.float32)
+    t0 = time.perf_counter(); _csr.weighted_residual(z, z, z, np.zeros(1))
+    print(time.perf_counter() - t0)
+for _ in range(2):
+    t0 = time.perf_counter(); list(iter_slice_errors(sino, tilts, "SIRT", its))
+    out.append(time.perf_counter() - t0)
+    clear_cache()  # the second call builds the table again, with the kernels loaded
+t0 = time.perf_counter(); list(iter_slice_errors(sino, tilts, "SIRT", its))
+t0 = time.perf_counter(); list(iter_slice_errors(sino, tilts, "SIRT", its))
+out.append(time.perf_counter() - t0)
+print(*out)
+"""
+
+
+def bench_few(args):
+    import tempfile
+
+    from etspy_widgets.engine.project import clear_cache, get_projector
+    from etspy_widgets.engine.recon import reconstruct_slices
+
+    data, tilts = load_needle()
+    mid = data.shape[2] // 2
+    header("few slices of the needle (77 × 256²), per call, 2 threads, ms (median of 3)")
+    print("| method | slices | strip, auto (table) | strip, sparse (matrix built) | pixel |"
+          " sparse / auto |")
+    print("|---|---|---|---|---|---|")
+    clear_cache()
+    get_projector(tilts, data.shape[1], data.shape[1], "sparse")  # the matrix, built once
+    for method, its in FEW_METHODS:
+        for k in (1, 3):
+            block = np.ascontiguousarray(data[:, :, mid:mid + k])
+            row = []
+            for backend, kernel in (("auto", "strip"), ("sparse", "strip"), ("auto", "pixel")):
+                def call(backend=backend, kernel=kernel, block=block, method=method, its=its):
+                    return reconstruct_slices(block, tilts, method, its, backend=backend,
+                                              kernel=kernel, ncores=2)
+                call()
+                times = []
+                for _ in range(3):
+                    t0 = _now()
+                    call()
+                    times.append(_now() - t0)
+                row.append(1e3 * float(np.median(times)))
+            print(f"| {method}-{its} | {k} | {row[0]:.0f} | {row[1]:.0f} | {row[2]:.0f} | "
+                  f"{row[1] / row[0]:.1f}x |", flush=True)
+    clear_cache()
+    its = args.iterations
+    sino = np.ascontiguousarray(data[:, :, mid])
+    header(f"recon_error SIRT-{its}, needle middle column: first call in a fresh process")
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(f"{tmp}/s.npy", sino)
+        np.save(f"{tmp}/t.npy", tilts)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        ours = subprocess.run([sys.executable, "-c", _OURS_FIRST, f"{tmp}/s.npy",
+                               f"{tmp}/t.npy", str(its)], capture_output=True, text=True,
+                              check=False, env=env)
+        init = subprocess.run([sys.executable, "-c", _OURS_FIRST, f"{tmp}/s.npy",
+                               f"{tmp}/t.npy", str(its), "init"], capture_output=True,
+                              text=True, check=False, env=env)
+        etspy = None
+        if ETSPY_PYTHON.exists():
+            et = subprocess.run([str(ETSPY_PYTHON), "-c", _ETSPY_ERR, f"{tmp}/s.npy",
+                                 f"{tmp}/t.npy", str(its)], capture_output=True, text=True,
+                                check=False)
+            etspy = float(et.stdout.strip()) if et.returncode == 0 else None
+            print(f"ETSpy 1.3 recon_error (its first call in its process): "
+                  f"{et.stdout.strip() or et.stderr[-300:]} s")
+    if ours.returncode != 0:
+        print(ours.stderr[-500:])
+        return
+    first, rebuilt, warm = (float(v) for v in ours.stdout.split())
+    print(f"ours: first call {first:.2f} s, projector cache cleared (table rebuilt, kernels "
+          f"loaded) {rebuilt:.2f} s, warm {warm:.2f} s")
+    if etspy:
+        print(f"vs ETSpy: first call {etspy / first:.1f}x, warm {etspy / warm:.1f}x")
+    if init.returncode == 0:
+        numba_init, first_i, _, warm_i = (float(v) for v in init.stdout.split())
+        print(f"fresh process, Numba initialised first by one small kernel of the package "
+              f"({numba_init:.2f} s): first call {first_i:.2f} s, warm {warm_i:.2f} s"
+              + (f" (vs ETSpy {etspy / first_i:.1f}x / {etspy / warm_i:.1f}x)"
+                 if etspy else ""))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sections", default="steps,recon_error,needle_sirt")
+    ap.add_argument("--sections", default="steps,recon_error,needle_sirt,few")
     ap.add_argument("--iterations", type=int, default=50)
     args = ap.parse_args(argv)
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
     funcs = {"steps": bench_steps, "recon_error": bench_recon_error,
-             "needle_sirt": bench_needle_sirt}
+             "needle_sirt": bench_needle_sirt, "few": bench_few}
     for name in args.sections.split(","):
         funcs[name.strip()](args)
     print(f"\nload average at end: {os.getloadavg()}")

@@ -143,6 +143,30 @@ class Projector:
         x += upd
         return res
 
+    def sart_sweep(self, x, y, ray_len, order, *, mask=None, relaxation=1.0, eps=1e-3,
+                   lower=None, upper=None):
+        """One SART sweep in place: ``sart_update`` of each projection of ``order`` in turn,
+        each followed by the clamp of ``x`` to ``[lower, upper]`` (``None``: no bound);
+        ``y`` and ``ray_len`` hold every projection's rows. Returns the squared residual
+        per slice, summed over the sweep. Backends may fuse it (``MatrixFreeProjector``
+        for a few slices: one kernel call per sweep)."""
+        n = self.n_det
+        res = np.zeros(x.shape[1])
+        for a in order:
+            rows = slice(int(a) * n, (int(a) + 1) * n)
+            res += self.sart_update(int(a), x, y[rows], ray_len[rows],
+                                    self.angle_col_sums(a), mask=mask,
+                                    relaxation=relaxation, eps=eps)
+            if lower is not None:
+                np.maximum(x, lower, out=x)
+            if upper is not None:
+                np.minimum(x, upper, out=x)
+        return res
+
+    def prepare(self, k: int) -> None:
+        """Get ready for blocks of ``k`` slices (``MatrixFreeProjector`` tabulates its
+        weights for a few slices); the algorithms call it before their set-up."""
+
     # -- derived quantities -----------------------------------------------------
     def sums(self):
         """``(row_sums, col_sums)``: total ray lengths ``W 1`` and pixel weights ``Wᵀ 1``."""

@@ -107,21 +107,22 @@ def fit_sparse(asked: str, geometry, kernel: str = "strip") -> str:
 def few_slices_backend(asked: str, backend: str, geometry: ParallelGeometry, kernel: str,
                        n_slices: int | None) -> str:
     """``"matrix-free"`` instead of an automatic ``"sparse"`` for blocks of at most
-    ``FEW_SLICES`` slices of the "strip" kernel, unless that geometry's matrix is built
-    already.
+    ``FEW_SLICES`` slices of the "strip" kernel, whether or not that geometry's matrix is
+    built already.
 
-    Measured (``benchmarks/bench_projectors.py --sections steps``): for one to three slices
-    the matrix-free pair's weight table (``MatrixFreeProjector.strip_table``: 12 bytes
-    per pixel and angle, built in a fraction of the matrix's time) runs the SIRT step
-    faster than the sparse matrix, which a single right-hand side leaves memory-bound.
+    Measured (``benchmarks/bench_projectors.py --sections steps,few``): for one to three
+    slices the matrix-free pair's weight table (``MatrixFreeProjector.strip_table``: 12
+    bytes per pixel and angle, built in a fraction of the matrix's time) runs SIRT, SART
+    (one fused sweep), CGLS and TV faster than the sparse matrix, which a single
+    right-hand side leaves memory-bound (8 bytes per nonzero, 2.2 nonzeros per pixel and
+    angle), even with the matrix built.
     """
     if (n_slices is None or n_slices > FEW_SLICES or kernel != "strip"
             or backend != "sparse" or asked not in ("auto", "cpu")):
         return backend
-    if _key("sparse", kernel, "native", geometry) in _CACHE:
-        return backend
-    _LOG.info("backend=%r: the matrix-free strip projector for %d slice(s) (tabulated "
-              "weights; no matrix)", asked, n_slices)
+    if _key("matrix-free", kernel, "native", geometry) not in _CACHE:
+        _LOG.info("backend=%r: the matrix-free strip projector for %d slice(s) (tabulated "
+                  "weights; no matrix)", asked, n_slices)
     return "matrix-free"
 
 
@@ -172,8 +173,9 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     n_slices : int, optional
         How many slices the caller reconstructs at once: with ``"auto"``/``"cpu"`` and at
         most ``FEW_SLICES`` (3) of them, the matrix-free strip pair (tabulated weights) is
-        taken instead of building a sparse matrix (``few_slices_backend``; with
-        ``builder="native"``). The reconstruction functions pass it for SIRT.
+        taken instead of the sparse matrix (``few_slices_backend``; with
+        ``builder="native"``). The reconstruction functions pass it for the iterative
+        methods (SIRT, SART, CGLS, TV, DART).
 
     Returns
     -------
@@ -184,14 +186,13 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
     geometry = as_geometry(tilts, n_det, thickness)
     backend, kernel, asked = _resolve(geometry, backend, kernel)
     builder = check_method("matrix builder", builder, ("native", "astra"))
+    if builder == "native":
+        backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
     key = _key(backend, kernel, builder, geometry)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)
     if proj is None and backend == "sparse":
-        if builder == "native":
-            backend = few_slices_backend(asked, backend, geometry, kernel, n_slices)
-        if backend == "sparse":
-            backend = fit_sparse(asked, geometry, kernel)
+        backend = fit_sparse(asked, geometry, kernel)
         key = _key(backend, kernel, builder, geometry)
     with _CACHE_LOCK:
         proj = _CACHE.get(key)

@@ -219,14 +219,20 @@ def _sirt_step(x, y, rinv, trig, shape, outs, angles):  # pragma: no cover - com
 
 
 @numba.njit(nogil=True, cache=True)
-def _build_table(trig, shape, pad, lo_t, w_t, angles):  # pragma: no cover  # noqa: PLR0917
+def _build_table(trig, shape, pad, table, sums, angles):  # pragma: no cover  # noqa: PLR0917
     """Fill ``lo_t[a, j]`` (first bin + ``pad``) and ``w_t[a, j] = (w0, w1)`` for angles
-    ``a0 ≤ a < a1``: the weights of ``_weights`` before any clipping."""
+    ``a0 ≤ a < a1``: the weights of ``_weights`` before any clipping; and, on the way, the
+    operator's sums: ``rows[a·n_det + d] = Σ_j w`` (these angles' rays: written by this
+    range alone) and ``cols[j] += Σ_a w`` over these angles (this range's own array),
+    counting the bins on the detector with weights above 1e-9, as the sparse matrix."""
     thickness, n_det = shape
+    lo_t, w_t = table
+    rows, cols = sums
     cx = (n_det - 1) / 2.0
     cy = (thickness - 1) / 2.0
     for a in range(angles[0], angles[1]):
         ca, sa, box, ah, h, inv = _terms(trig, a)
+        base = a * n_det
         for r in range(thickness):
             u0 = detector_u_jit(0.0, r, ca, sa, cx, cy) + 0.5
             for c in range(n_det):
@@ -235,6 +241,13 @@ def _build_table(trig, shape, pad, lo_t, w_t, angles):  # pragma: no cover  # no
                 lo_t[a, j] = lo + pad
                 w_t[a, j, 0] = w0
                 w_t[a, j, 1] = w1
+                w2 = np.float32(1.0) - np.float32(w0) - np.float32(w1)
+                for q in range(3):
+                    d = lo + q
+                    wq = w0 if q == 0 else (w1 if q == 1 else w2)
+                    if 0 <= d < n_det and wq > 1e-9:
+                        rows[base + d] += wq
+                        cols[j] += wq
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -324,6 +337,169 @@ def _table_sirt(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # no
                 uj[s] += w0 * ray[b, s] + w1 * ray[b + 1, s] + w2 * ray[b + 2, s]
 
 
+#: Pixels per block of the tabulated projection and back projection: a block of the iterate
+#: (or of the result) stays in cache while every angle of the range passes over it.
+TABLE_BLOCK = 2048
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _table_fp(x, table, geo, out, angles):  # pragma: no cover - compiled
+    """``out[(a − a0)·n_det + d] = (W x)`` on the table for angles ``a0 ≤ a < a1``
+    (``x`` ``(n_pix, k)``), by blocks of ``TABLE_BLOCK`` pixels, each passed by every
+    angle of the range into its own padded rays."""
+    lo_t, w_t = table
+    n_det, pad, width = geo
+    n_pix, k = x.shape
+    a0, a1 = angles
+    ray = np.zeros((a1 - a0, width, k), np.float32)
+    for j0 in range(0, n_pix, TABLE_BLOCK):
+        j1 = min(j0 + TABLE_BLOCK, n_pix)
+        for a in range(a0, a1):
+            lo = lo_t[a]
+            w = w_t[a]
+            ra = ray[a - a0]
+            if k == 1:
+                for j in range(j0, j1):
+                    b = lo[j]
+                    v = x[j, 0]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    ra[b, 0] += w0 * v
+                    ra[b + 1, 0] += w1 * v
+                    ra[b + 2, 0] += (1.0 - w0 - w1) * v
+            else:
+                for j in range(j0, j1):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    w2 = 1.0 - w0 - w1
+                    xj = x[j]
+                    for s in range(k):
+                        v = xj[s]
+                        ra[b, s] += w0 * v
+                        ra[b + 1, s] += w1 * v
+                        ra[b + 2, s] += w2 * v
+    for a in range(a0, a1):
+        o = (a - a0) * n_det
+        for d in range(n_det):
+            for s in range(k):
+                out[o + d, s] = ray[a - a0, pad + d, s]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _table_bp(ypad, table, out, pixels):  # pragma: no cover - compiled
+    """``out[j] = (Wᵀ y)[j]`` on the table for pixels ``j0 ≤ j < j1``; ``ypad``
+    ``(n_angles, width, k)`` holds each projection's rays at ``pad``, zeros around. By
+    blocks of ``TABLE_BLOCK`` pixels, each summed over every angle while in cache."""
+    lo_t, w_t = table
+    n_a, _, k = ypad.shape
+    for jb in range(pixels[0], pixels[1], TABLE_BLOCK):
+        je = min(jb + TABLE_BLOCK, pixels[1])
+        for j in range(jb, je):
+            for s in range(k):
+                out[j, s] = 0.0
+        for a in range(n_a):
+            lo = lo_t[a]
+            w = w_t[a]
+            ya = ypad[a]
+            if k == 1:
+                for j in range(jb, je):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    out[j, 0] += (w0 * ya[b, 0] + w1 * ya[b + 1, 0]
+                                  + (1.0 - w0 - w1) * ya[b + 2, 0])
+            else:
+                for j in range(jb, je):
+                    b = lo[j]
+                    w0 = w[j, 0]
+                    w1 = w[j, 1]
+                    w2 = 1.0 - w0 - w1
+                    oj = out[j]
+                    for s in range(k):
+                        oj[s] += w0 * ya[b, s] + w1 * ya[b + 1, s] + w2 * ya[b + 2, s]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def _table_sart(x, y, weights, table, geo, order, params):  # pragma: no cover  # noqa: PLR0917
+    """One SART sweep over the projections ``order``, in place, on the table: per
+    projection ``a``, ``d = y_a − W_a x`` (``res += d²``), then
+    ``x_j += λ Σ_i w_ij d_i / (C_j R_i)`` where ``|C_j R_i| > eps`` and pixel ``j`` is
+    free in ``mask``, ``C = W_aᵀ 1`` (computed from the weights), then the clamp to
+    ``[lower, upper]``: ``_csr.csr_sart_update`` and ``SART``'s clamp, fused.
+
+    ``weights = (ray_len (n_rays, 1|k), mask (n_pix, k) or (0, 0))``; ``params =
+    (relaxation, eps, lower, upper, res)`` (``lower``/``upper`` ``±inf``: none).
+    """
+    lo_t, w_t = table
+    n_det, pad, width = geo
+    ray_len, mask = weights
+    relax, eps, lower, upper, res = params
+    n_pix, k = x.shape
+    wide = ray_len.shape[1] > 1
+    use_mask = mask.shape[0] > 0
+    kr = ray_len.shape[1]
+    ray = np.zeros((width, k), np.float32)
+    rl = np.zeros((width, kr), np.float32)
+    on = np.zeros(width, np.float32)
+    on[pad:pad + n_det] = 1.0
+    for a in order:
+        lo = lo_t[a]
+        w = w_t[a]
+        ray[:] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            w2 = 1.0 - w0 - w1
+            xj = x[j]
+            for s in range(k):
+                v = xj[s]
+                ray[b, s] += w0 * v
+                ray[b + 1, s] += w1 * v
+                ray[b + 2, s] += w2 * v
+        base = a * n_det
+        for d in range(n_det):
+            for s in range(kr):
+                rl[pad + d, s] = ray_len[base + d, s]
+            for s in range(k):
+                diff = y[base + d, s] - ray[pad + d, s]
+                res[s] += diff * diff
+                r = ray_len[base + d, s if wide else 0]
+                ray[pad + d, s] = diff * relax / r if r != 0 else 0.0
+        ray[:pad] = 0.0
+        ray[pad + n_det:] = 0.0
+        for j in range(n_pix):
+            b = lo[j]
+            w0 = w[j, 0]
+            w1 = w[j, 1]
+            w2 = 1.0 - w0 - w1
+            e0 = w0 if w0 > 1e-9 else 0.0
+            e1 = w1 if w1 > 1e-9 else 0.0
+            e2 = w2 if w2 > 1e-9 else 0.0
+            c = e0 * on[b] + e1 * on[b + 1] + e2 * on[b + 2]
+            xj = x[j]
+            if c > 1e-6:
+                cinv = 1.0 / c
+                for s in range(k):
+                    if use_mask and mask[j, s] == 0:
+                        continue
+                    q = 0 if kr == 1 else s
+                    acc = 0.0
+                    g = c * rl[b, q]
+                    if g > eps or g < -eps:
+                        acc += e0 * ray[b, s]
+                    g = c * rl[b + 1, q]
+                    if g > eps or g < -eps:
+                        acc += e1 * ray[b + 1, s]
+                    g = c * rl[b + 2, q]
+                    if g > eps or g < -eps:
+                        acc += e2 * ray[b + 2, s]
+                    xj[s] += acc * cinv
+            for s in range(k):
+                xj[s] = min(max(xj[s], lower), upper)
+
+
 class MatrixFreeProjector(Projector):
     """Matrix-free CPU projector of the "strip" kernel (``backend="matrix-free"``).
 
@@ -380,10 +556,93 @@ class MatrixFreeProjector(Projector):
         width = pad + max(self.n_det, lo_max + 3) + 1
         lo_t = np.empty((self.n_angles, self.n_pix), np.int32)
         w_t = np.empty((self.n_angles, self.n_pix, 2), np.float32)
+        rows = np.zeros(self.n_rays, np.float32)
         edges = split(self.n_angles, self.threads, self._work(1))
-        run_ranges(lambda _, a0, a1: _build_table(self._trig, self._shape, pad, lo_t, w_t,
-                                                  np.array([a0, a1], np.int64)), edges)
+
+        def call(_, a0, a1):
+            cols = np.zeros(self.n_pix, np.float32)
+            _build_table(self._trig, self._shape, pad, (lo_t, w_t), (rows, cols),
+                         np.array([a0, a1], np.int64))
+            return cols
+
+        parts = run_ranges(call, edges)
+        cols = parts[0]
+        for c in parts[1:]:
+            cols += c
+        with self._cache_lock:  # the operator's sums, for free (``Projector.sums``)
+            self._cache.setdefault("sums", (rows, cols))
         return (lo_t, w_t), (self.n_det, pad, width)
+
+    def prepare(self, k):
+        if k <= FEW_SLICES:
+            self.strip_table()
+
+    def _table_or_none(self, k):
+        """The weight table when it is built and ``k`` slices are few."""
+        return self._cache.get("table") if k <= FEW_SLICES else None
+
+    def _table_fp(self, tab, x):
+        table, geo = tab
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        out = np.empty((self.n_rays, x.shape[1]), np.float32)
+        edges = split(self.n_angles, self.threads, self._work(x.shape[1]))
+
+        def call(_, a0, a1):
+            _table_fp(x, table, geo, out[a0 * self.n_det:a1 * self.n_det],
+                      np.array([a0, a1], np.int64))
+
+        run_ranges(call, edges)
+        return out
+
+    def _table_bp(self, tab, y):
+        table, (n_det, pad, width) = tab
+        k = np.shape(y)[1]
+        ypad = np.zeros((self.n_angles, width, k), np.float32)
+        ypad[:, pad:pad + n_det] = np.asarray(y, dtype=np.float32).reshape(
+            self.n_angles, n_det, k)
+        out = np.empty((self.n_pix, k), np.float32)
+        edges = split(self.n_pix, self.threads, self._work(k))
+        run_ranges(lambda _, j0, j1: _table_bp(ypad, table, out,
+                                               np.array([j0, j1], np.int64)), edges)
+        return out
+
+    def sart_sweep(self, x, y, ray_len, order, *, mask=None, relaxation=1.0, eps=1e-3,
+                   lower=None, upper=None):
+        k = x.shape[1]
+        tab = self.strip_table() if k <= FEW_SLICES else None
+        if tab is None:
+            return super().sart_sweep(x, y, ray_len, order, mask=mask,
+                                      relaxation=relaxation, eps=eps, lower=lower,
+                                      upper=upper)
+        table, geo = tab
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        ray_len = np.ascontiguousarray(ray_len, dtype=np.float32)
+        mask = (np.zeros((0, 0), np.float32) if mask is None
+                else np.ascontiguousarray(mask, dtype=np.float32))
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        lo = -np.inf if lower is None else float(lower)
+        hi = np.inf if upper is None else float(upper)
+        # slices are independent: one thread per group of slices
+        edges = split(k, self.threads, self._work(k))
+
+        def call(_, s0, s1):
+            whole = s0 == 0 and s1 == k
+            xs = x if whole and x.flags.c_contiguous else np.ascontiguousarray(x[:, s0:s1])
+            wide = ray_len.shape[1] > 1
+            res = np.zeros(s1 - s0, np.float64)
+            _table_sart(xs, y if whole else np.ascontiguousarray(y[:, s0:s1]),
+                        (ray_len if whole or not wide
+                         else np.ascontiguousarray(ray_len[:, s0:s1]),
+                         mask if whole or mask.shape[0] == 0
+                         else np.ascontiguousarray(mask[:, s0:s1])),
+                        table, geo, order,
+                        (np.float32(relaxation), np.float32(eps), np.float32(lo),
+                         np.float32(hi), res))
+            if xs is not x:
+                x[:, s0:s1] = xs
+            return res
+
+        return np.concatenate(run_ranges(call, edges))
 
     def _table_step(self, tab, x, y, rinv):
         """The fused SIRT step on the table, angles split over the threads (each its own
@@ -441,9 +700,15 @@ class MatrixFreeProjector(Projector):
         return out
 
     def fp_cols(self, x):
+        tab = self._table_or_none(np.shape(x)[1])
+        if tab is not None:
+            return self._table_fp(tab, x)
         return self._fp_range(x, 0, self.n_angles)
 
     def bp_cols(self, y):
+        tab = self._table_or_none(np.shape(y)[1])
+        if tab is not None:
+            return self._table_bp(tab, y)
         return self._bp_range(y, 0, self.n_angles)
 
     def fp_angle_cols(self, a, x):

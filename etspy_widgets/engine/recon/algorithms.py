@@ -11,7 +11,10 @@ Callbacks ([`Callback`][], [`ProgressCallback`][], or any callable) are called a
 
 The objective ``‖W x − y‖`` per slice is kept by the base (``objective()``,
 ``objectives``): SIRT records the residual its update computes anyway (of the iterate the
-update starts from), CGLS the one it carries; the others compute it when asked.
+update starts from), TV the one its projection of ``x̄`` gives by linearity (of the same
+iterate), unconstrained CGLS the one it carries; SART (whose sweep residual belongs to no
+single iterate), constrained CGLS (its output is the clamped copy) and DART compute it when
+asked (one forward projection).
 
 Blocks (except ``fbp_slices``): ``y`` is a sinogram block ``(n_tilts * n_det, k)``,
 solutions ``(thickness * n_det, k)``.
@@ -135,6 +138,7 @@ class Algorithm:
         self.cancel = cancel
         self.max_iteration = max_iteration
         self.objectives: dict[int, np.ndarray] = {}
+        projector.prepare(self.k)
         self.set_up()
 
     def set_up(self) -> None:
@@ -279,7 +283,6 @@ class SART(Algorithm):
             self.mask = np.ascontiguousarray(self.mask, dtype=np.float32)
             self.ray_len = p.fp_cols(self.mask)  # ray lengths through the free pixels
             self.x *= self.mask
-        self.pix_w = [p.angle_col_sums(a) for a in range(p.n_angles)]  # cached by p
 
     def clamp(self, x=None):
         x = super().clamp(x)
@@ -288,14 +291,12 @@ class SART(Algorithm):
         return x
 
     def update(self):
-        p, n = self.proj, self.proj.n_det
-        res = np.zeros(self.k)
-        for a in self.order:
-            rows = slice(a * n, (a + 1) * n)
-            res += p.sart_update(a, self.x, self.y[rows], self.ray_len[rows], self.pix_w[a],
-                                 mask=self.mask, relaxation=self.relaxation)
-            if self.constrain or self.upper is not None:
-                self.clamp()
+        # one sweep: each projection's update, then the clamp (``Projector.sart_sweep``;
+        # one fused kernel call for a few slices on the matrix-free strip pair)
+        res = self.proj.sart_sweep(self.x, self.y, self.ray_len, self.order, mask=self.mask,
+                                   relaxation=self.relaxation,
+                                   lower=self.thresh if self.constrain else None,
+                                   upper=self.upper)
         self.residual = np.sqrt(res)  # accumulated over the sweep, as the iterate changed
 
 
@@ -372,6 +373,9 @@ class TV(Algorithm):
     """
 
     name = "TV"
+    #: The update projects ``x̄ = 2 x_n − x_{n−1}``; by linearity ``W x_n = (W x̄ +
+    #: W x_{n−1}) / 2``, so the residual of the iterate it starts from comes for free.
+    objective_lags = True
 
     def __init__(self, *args, tv_weight=0.03, **kw):
         self.tv_weight = float(tv_weight)
@@ -389,10 +393,16 @@ class TV(Algorithm):
         self.xbar = self.x.copy()
         self.pd = np.zeros_like(self.y)
         self.qd = np.zeros((2, *self.shape), np.float32)
+        self.fx = None  # W x of the current iterate, once known
 
     def update(self):
         p = self.proj
-        self.pd += self.sigma * (p.fp_cols(self.xbar) - self.y)
+        fxbar = p.fp_cols(self.xbar)
+        # x̄ = x at the start, then 2 x_n − x_{n−1}: W x_n = (W x̄ + W x_{n−1}) / 2
+        self.fx = fxbar.copy() if self.fx is None else 0.5 * (fxbar + self.fx)
+        r = self.fx - self.y
+        self._record_objective(self.iteration, np.einsum("ij,ij->j", r, r, dtype=np.float64))
+        self.pd += self.sigma * (fxbar - self.y)
         self.pd /= 1.0 + self.sigma
         self.qd += 0.5 * _grad(self.xbar, self.shape)
         mag = np.sqrt(self.qd[0] ** 2 + self.qd[1] ** 2)

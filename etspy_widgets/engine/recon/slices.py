@@ -180,7 +180,7 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         raise InvalidDataError(f"thickness must be ≥ 1; got {thickness}.")
     kernel = check_method("projection kernel", kernel, KERNELS)
     proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, builder=builder,
-                         n_slices=k if method == "SIRT" else None).with_threads(ncores)
+                         n_slices=k if method in ITERATIVE else None).with_threads(ncores)
     if kernel == "pixel" and method in ("BP", "FBP"):  # slice-first kernels: no transposes
         out = fbp_slices(proj, sino.transpose(2, 0, 1), sino_filter if method == "FBP" else None)
         if constrain and method == "FBP":
@@ -217,8 +217,7 @@ def iter_slice_errors(sinogram, tilts, algorithm="SIRT", iterations=50, *, const
     sino = np.asarray(sinogram, dtype=np.float32)
     ny = sino.shape[1]
     proj = get_projector(tilts, ny, ny, backend, kernel=kernel,
-                         n_slices=1 if algorithm == "SIRT" else None
-                         ).with_threads(available_cores())
+                         n_slices=1).with_threads(available_cores())
     alg = make_algorithm(algorithm, proj, sino.reshape(-1, 1), iterations=iterations,
                          constrain=constrain, thresh=thresh, tv_weight=tv_weight)
     alg.cancel = cancel

@@ -312,9 +312,44 @@ def test_auto_takes_the_tabulated_matrix_free_pair_for_few_slices():
     tilts = TILTS[:20]
     assert get_projector(tilts, 48, 48, "auto", n_slices=1).backend == "matrix-free"
     assert get_projector(tilts, 48, 48, "auto", n_slices=4).backend == "sparse"
-    # the matrix is built now: a few slices reuse it rather than build a table
-    assert get_projector(tilts, 48, 48, "auto", n_slices=1).backend == "sparse"
+    # the matrix is built now: a few slices still take the table (faster: measured,
+    # benchmarks/bench_projectors.py --sections few)
+    assert get_projector(tilts, 48, 48, "auto", n_slices=1).backend == "matrix-free"
+    assert get_projector(tilts, 48, 48, "auto", n_slices=3).backend == "matrix-free"
+    assert get_projector(tilts, 48, 48, "sparse", n_slices=1).backend == "sparse"
     assert get_projector(tilts, 48, 48, "matrix-free").strip_table() is not None
+    clear_cache()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_tabulated_operators_equal_the_sparse_ones(k):
+    """For a few slices the matrix-free pair projects, back projects and sweeps SART on
+    its weight table: equal to the sparse matrix's operators (and its sums) to float32
+    rounding, whatever the block (one or three slices, masks, bounds, order)."""
+    n, thickness = 40, 36
+    tilts = np.concatenate([TILTS, [0.0, 90.0, 45.0]])  # axis-aligned and diagonal rays
+    clear_cache()
+    free = get_projector(tilts, n, thickness, "matrix-free").with_threads(2)
+    sparse = get_projector(tilts, n, thickness, "sparse")
+    free.prepare(k)  # tabulates the weights (and the sums, on the way)
+    assert free._cache.get("table") is not None and "sums" in free._cache
+    for ours, ref in zip(free.sums(), sparse.sums(), strict=True):
+        assert rel_l2(ours, ref) < 1e-6
+    x = RNG.random((thickness * n, k)).astype(np.float32)
+    y = RNG.random((tilts.size * n, k)).astype(np.float32)
+    assert rel_l2(free.fp_cols(x), sparse.fp_cols(x)) < 1e-6
+    assert rel_l2(free.bp_cols(y), sparse.bp_cols(y)) < 1e-6
+    order = RNG.permutation(tilts.size)
+    mask = (RNG.random(x.shape) < 0.7).astype(np.float32)
+    for kw in ({}, {"lower": 0.2, "upper": 0.8, "relaxation": 0.7},
+               {"mask": mask, "lower": 0.0}):
+        ray_len = sparse.fp_cols(mask) if "mask" in kw else sparse.sums()[0][:, None]
+        xs, xf = x.copy(), x.copy()
+        res_s = sparse.sart_sweep(xs, y, ray_len, order, **kw)
+        res_f = free.sart_sweep(xf, y, ray_len, order, **kw)
+        assert rel_l2(xf, xs) < 1e-5, kw
+        np.testing.assert_allclose(res_f, res_s, rtol=1e-5)
+        assert not np.allclose(xf, x)  # it did update
     clear_cache()
 
 
