@@ -197,7 +197,7 @@ def tiled_scatter(tiled, y, out):  # pragma: no cover - compiled
 # that to 0.6-0.7 ms at 64-128 slices. LLVM vectorizes the ``q`` loop 64 wide (4 × zmm) and
 # finishes 8 wide, so blocks of 64 or 128 slices run it best.
 @numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _gather_segs(tiled, x, out, s0, s1):  # pragma: no cover  # noqa: PLR0917 - compiled
+def _gather_segs(tiled, x, out, s0, s1):  # pragma: no cover - compiled
     seg_ptr, seg_row, ind, dat = tiled
     k = x.shape[1]
     for s in range(s0, s1):
@@ -219,7 +219,7 @@ def _gather_segs(tiled, x, out, s0, s1):  # pragma: no cover  # noqa: PLR0917 - 
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _scatter_segs(tiled, y, out, s0, s1):  # pragma: no cover  # noqa: PLR0917 - compiled
+def _scatter_segs(tiled, y, out, s0, s1):  # pragma: no cover - compiled
     seg_ptr, seg_row, ind, dat = tiled
     k = y.shape[1]
     for s in range(s0, s1):
