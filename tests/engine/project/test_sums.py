@@ -22,7 +22,7 @@ GEOMETRIES = [
 def test_closed_form_sums_equal_the_strip_matrix_sums(tilts, n_det, thickness):
     geometry = ParallelGeometry(tilts, n_det, thickness)
     rows, cols = strip_sums(geometry, threads=2)
-    indptr, indices, data, n_rows = astra_matrix(geometry, "strip")
+    indptr, indices, data, _ = astra_matrix(geometry, "strip")
     a_rows = np.add.reduceat(data.astype(np.float64), indptr[:-1]) * (np.diff(indptr) > 0)
     a_cols = np.bincount(indices, weights=data, minlength=geometry.n_pix)
     s_rows, s_cols = get_projector(tilts, n_det, thickness, "sparse").sums()
