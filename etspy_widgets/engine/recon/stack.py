@@ -191,9 +191,10 @@ def _run_threads(job: _Job, ncores: int) -> None:
     def task(x0, x1):
         if cancel.is_set():
             return
-        rec = _chunk_task(data[:, :, x0:x1], tilts, {
-            **options, "callbacks": chunk_callbacks, "cancel": cancel, "seed": seed + x0})
-        out[x0:x1] = rec
+        # the chunk's slices are written into the output straight from the iterate
+        _chunk_task(data[:, :, x0:x1], tilts, {
+            **options, "callbacks": chunk_callbacks, "cancel": cancel, "seed": seed + x0,
+            "out": out[x0:x1]})
         if not iterative:
             progress.update(x1 - x0)
 
