@@ -242,6 +242,19 @@ def _scatter_segs(tiled, y, out, s0, s1):  # pragma: no cover - compiled
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
+def scale_add(x, upd, scale):  # pragma: no cover - compiled
+    """In place ``x[j] += scale[j] · upd[j]`` (``scale`` ``(n, 1)``): the SIRT update in one
+    pass instead of two."""
+    k = x.shape[1]
+    for j in range(x.shape[0]):
+        f = scale[j, 0]
+        xj = x[j]
+        uj = upd[j]
+        for q in range(k):
+            xj[q] += f * uj[q]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
 def weighted_residual(fx, y, rinv, res):  # pragma: no cover - compiled
     """In place ``fx ← rinv · (y − fx)``; ``res += (y − fx)²`` per column."""
     k = fx.shape[1]
