@@ -80,14 +80,85 @@ def _astra(method, sino, tilts, n, iterations=1):
     return t, ref
 
 
-def _lazy(sub, tilts, method, chunk, iterations=0):
+class Stages:
+    """Peak RSS per stage: a thread samples ``VmRSS`` every 20 ms and keeps the maximum of
+    the stage that is running (``with stages("name"):``)."""
+
+    def __init__(self):
+        import threading
+
+        self.peaks: dict[str, int] = {}
+        self.current = "start"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            rss = vm("VmRSS")
+            self.peaks[self.current] = max(self.peaks.get(self.current, 0), rss)
+
+    def __call__(self, name):
+        import contextlib
+
+        @contextlib.contextmanager
+        def stage():
+            previous, self.current = self.current, name
+            try:
+                yield
+            finally:
+                rss = vm("VmRSS")
+                self.peaks[name] = max(self.peaks.get(name, 0), rss)
+                self.current = previous
+
+        return stage()
+
+    def report(self):
+        self._stop.set()
+        return ", ".join(f"{k} {v / 2**30:.2f}" for k, v in self.peaks.items())
+
+
+def _traced(stages):
+    """Wrap the lazy path's steps so that each is its own stage of ``stages``."""
+    from etspy_widgets.engine.recon import lazy as lazy_mod
+    from etspy_widgets.engine.recon import slices as slices_mod
+    from etspy_widgets.engine.recon import stack as stack_mod
+
+    def wrap(mod, name, label):
+        fn = getattr(mod, name)
+
+        def inner(*a, **kw):
+            with stages(label):
+                return fn(*a, **kw)
+
+        setattr(mod, name, inner)
+
+    wrap(lazy_mod, "reconstruct_stack", "reconstruct_stack (block)")
+    wrap(lazy_mod, "check_finite_result", "finite check")
+    wrap(stack_mod, "reconstruct_slices", "one chunk")
+    wrap(slices_mod, "get_projector", "get_projector")
+
+
+def _lazy(sub, tilts, method, chunk, iterations=0, *, store=None, stages=None,
+          backend="auto"):
+    """Reconstruct ``sub`` lazily; into memory (``compute``) or, with ``store``, streamed
+    into a zarr store block by block (what ``LazyRecStack.save`` to ``.zspy`` does)."""
+    import contextlib
+
     from etspy_widgets.engine.recon.lazy import lazy_volume
 
+    stage = stages or (lambda _: contextlib.nullcontext())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        vol = lazy_volume(sub, tilts, method, iterations, chunk_size=chunk, backend="auto")
+        vol = lazy_volume(sub, tilts, method, iterations, chunk_size=chunk, backend=backend)
         t0 = time.perf_counter()
-        out = vol.compute(scheduler="threads", num_workers=1)
+        with stage("dask compute" if store is None else "dask store"):
+            if store is None:
+                out = vol.compute(scheduler="threads", num_workers=1)
+            else:
+                # one slice per zarr chunk (a block-sized chunk would be compressed whole)
+                vol.rechunk((1, *vol.shape[1:])).to_zarr(str(store), overwrite=True)
+                out = None
         t = time.perf_counter() - t0
     for w in caught:
         print(f"  ({w.category.__name__}: {str(w.message)[:160]}...)")
@@ -139,14 +210,22 @@ def part(args, store):
               f"(ASTRA/ours {t_astra / per:.1f}x)")
         print(f"EXTRAPOLATED SIRT-100 of a {b}-slice block on this machine: ours "
               f"{(t0 + per * 100 * b) / 3600:.1f} h, ASTRA {t_astra * 100 * b / 3600:.1f} h")
-    else:
+    else:  # sirt-memory (streamed into zarr) or sirt-memory-compute (into memory)
         b = args.sirt_block
         sub = data[:, :, n // 2 - b // 2:n // 2 + b // 2]
-        t, out = _lazy(sub, tilts, "SIRT", b, 0)
-        print(f"SIRT of a {b}-slice block, iterations=0 (set-up, chunks, output): {t:.1f} s, "
-              f"peak RSS {vm('VmHWM') / gib:.2f} GiB (block in "
-              f"{nt * n * b * 4 / gib:.2f} GiB, volume block {b * n * n * 4 / gib:.2f} GiB; "
-              f"at start {base / gib:.2f} GiB)", flush=True)
+        stages = Stages()
+        _traced(stages)
+        streamed = args.part == "sirt-memory"
+        out_store = Path(store).parent / "volume.zarr" if streamed else None
+        t, _ = _lazy(sub, tilts, "SIRT", b, 0, store=out_store, stages=stages,
+                     backend=args.backend)
+        block, vol = nt * n * b * 4 / gib, b * n * n * 4 / gib
+        print(f"SIRT of a {b}-slice block, iterations=0 (set-up, chunks, output), "
+              f"{'streamed into a zarr store' if streamed else 'compute() into memory'}: "
+              f"{t:.1f} s, peak RSS {vm('VmHWM') / gib:.2f} GiB against data {block:.2f} + "
+              f"volume block {vol:.2f} + 1 = {block + vol + 1:.2f} GiB (at start "
+              f"{base / gib:.2f} GiB)", flush=True)
+        print(f"  peak RSS per stage (GiB): {stages.report()}", flush=True)
 
 
 def main(argv=None):
@@ -158,7 +237,8 @@ def main(argv=None):
     ap.add_argument("--sirt-slices", type=int, default=4)
     ap.add_argument("--sirt-iterations", type=int, default=2)
     ap.add_argument("--sirt-block", type=int, default=64)
-    ap.add_argument("--parts", default="fbp,sirt,sirt-memory")
+    ap.add_argument("--parts", default="fbp,sirt,sirt-memory")  # also sirt-memory-compute
+    ap.add_argument("--backend", default="auto", help="of the sirt-memory parts")
     ap.add_argument("--part", help=argparse.SUPPRESS)
     ap.add_argument("--store", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -1,7 +1,8 @@
 """The CPU projectors side by side: sparse (matrix), matrix-free strip, pixel, ASTRA.
 
 Run: ``python benchmarks/bench_projectors.py`` (all sections) or pick them:
-``--sections steps,recon_error,needle_sirt,few``.
+``--sections steps,recon_error,needle_sirt,few,demo`` (``demo`` is not in the default:
+ETSpy's side alone takes ~2 min).
 
 - ``steps``: one SIRT step ``Wᵀ R (y − W x)`` per slice for blocks of 1, 3 and 32 slices on
   the needle's geometry (77 × 256²) and the catalyst's (90 × 600²), with each backend's
@@ -20,6 +21,9 @@ Run: ``python benchmarks/bench_projectors.py`` (all sections) or pick them:
   after the imports: Numba's cache load and the table build included; the projector cache
   cleared and called again: the table build alone; then warm) against ETSpy 1.3 in the
   same invocation.
+- ``demo``: the ETSpy demo's ``recon_error(iterations=500)`` (``--demo-iterations``) of the
+  catalyst rebinned to 90 × 300², through the stack verb on both sides (ETSpy in its venv),
+  cold and warm.
 
 Ratios are measured in the same run; the machine's load average is printed (shared cores
 move every figure).
@@ -259,15 +263,52 @@ def bench_few(args):
               + (f" (vs ETSpy {etspy / first_i:.1f}x / {etspy / warm_i:.1f}x)"
                  if etspy else ""))
 
+_ETSPY_DEMO = r"""
+import sys, time
+import etspy.datasets as ds
+rebin = ds.get_catalyst_data().rebin(scale=[1, 2, 2])  # the demo's 90 x 300 x 300
+t0 = time.perf_counter()
+images, error = rebin.recon_error(iterations=int(sys.argv[1]), cuda=False)
+print(time.perf_counter() - t0, float(error.data[-1]), images.data.shape)
+"""
+
+
+def bench_demo(args):
+    """The ETSpy demo's slowest step: ``recon_error(iterations=500)`` of the catalyst
+    rebinned ×2 (90 × 300²), at ETSpy's default slice (the middle one, 150), as the demo
+    runs it, both sides through the stack verb."""
+    import etspy_widgets as etw
+    from etspy_widgets.engine.datapath import data_file
+    from etspy_widgets.engine.project import clear_cache
+
+    its = args.demo_iterations
+    header(f"ETSpy demo: catalyst rebinned to 300², recon_error(iterations={its})")
+    if ETSPY_PYTHON.exists():
+        out = subprocess.run([str(ETSPY_PYTHON), "-c", _ETSPY_DEMO, str(its)],
+                             capture_output=True, text=True, check=False)
+        print(f"ETSpy 1.3 (cuda=False): {out.stdout.strip() or out.stderr[-300:]} "
+              "(s, last residual, images)", flush=True)
+    stack = etw.load(str(data_file("Catalyst3DModel_TiltSeries180.hspy")))
+    rebin = stack.rebin(scale=[1, 2, 2])
+    clear_cache()
+    for label in ("cold", "warm"):
+        t0 = _now()
+        images, error = rebin.recon_error(iterations=its, cuda=False)
+        t = _now() - t0
+        print(f"ours ({label}): {t:.2f} s, last residual {float(error.data[-1]):.6g}, "
+              f"images {images.data.shape}", flush=True)
+    clear_cache()
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sections", default="steps,recon_error,needle_sirt,few")
     ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--demo-iterations", type=int, default=500)
     args = ap.parse_args(argv)
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()}")
     funcs = {"steps": bench_steps, "recon_error": bench_recon_error,
-             "needle_sirt": bench_needle_sirt, "few": bench_few}
+             "needle_sirt": bench_needle_sirt, "few": bench_few, "demo": bench_demo}
     for name in args.sections.split(","):
         funcs[name.strip()](args)
     print(f"\nload average at end: {os.getloadavg()}")

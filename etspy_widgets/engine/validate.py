@@ -214,9 +214,15 @@ def check_finite_result(volume, what: str = "reconstruction") -> None:
     """Refuse a NaN/inf result (never returned silently). Lazy arrays are not computed."""
     if not isinstance(volume, np.ndarray) or volume.dtype.kind not in "fc":
         return
-    finite = np.isfinite(volume)
-    if not finite.all():
-        bad = int(volume.size - np.count_nonzero(finite))
+    # slab by slab along the first axis (≤ 64 MiB of booleans at a time): a whole-volume
+    # ``isfinite`` mask was a quarter of the volume again (1 GiB for a 4 GiB block)
+    v = volume if volume.ndim else volume.reshape(1)
+    step = max(1, (64 << 20) // max(1, v[:1].size))  # views: no copy of the volume
+    bad = 0
+    for i in range(0, v.shape[0], step):
+        finite = np.isfinite(v[i:i + step])
+        bad += int(finite.size - np.count_nonzero(finite))
+    if bad:
         raise NonFiniteResultError(
             f"The {what} produced {bad} NaN or infinite value(s) of {volume.size}; it was "
             "not returned. Check the input for extreme values (stack.data.max()) and the "

@@ -179,31 +179,79 @@ def csr_to_tiled(indptr, indices, data, n_det, tile):  # pragma: no cover - comp
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def tiled_gather(tiled, x, out):  # pragma: no cover - compiled
     """``out = A x`` with ``A`` in the tiled layout (``out`` overwritten)."""
-    seg_ptr, seg_row, ind, dat = tiled
-    k = x.shape[1]
     out[:] = 0.0
-    for s in range(seg_row.size):
-        o = out[seg_row[s]]
-        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
-            v = dat[jj]
-            xr = x[ind[jj]]
-            for q in range(k):
-                o[q] += v * xr[q]
+    _gather_segs(tiled, x, out, 0, tiled[1].size)
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def tiled_scatter(tiled, y, out):  # pragma: no cover - compiled
     """``out = Aᵀ y`` with ``A`` in the tiled layout (``out`` overwritten)."""
+    out[:] = 0.0
+    _scatter_segs(tiled, y, out, 0, tiled[1].size)
+
+
+# The inner loops over the ``k`` slices of a row. Measured (needle 77 × 256², one core):
+# the plain ``o[q] += v · x_j[q]`` per nonzero is bound by the chain through ``o`` (each
+# nonzero's store feeds the next one's load), 1.0-2.1 ms per slice and projection; four
+# nonzeros per pass over ``o`` (gather) and two rows per pass over ``y_i`` (scatter) cut
+# that to 0.6-0.7 ms at 64-128 slices. LLVM vectorizes the ``q`` loop 64 wide (4 × zmm) and
+# finishes 8 wide, so blocks of 64 or 128 slices run it best.
+@numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _gather_segs(tiled, x, out, s0, s1):  # pragma: no cover - compiled
+    seg_ptr, seg_row, ind, dat = tiled
+    k = x.shape[1]
+    for s in range(s0, s1):
+        o = out[seg_row[s]]
+        jj = seg_ptr[s]
+        j1 = seg_ptr[s + 1]
+        while jj + 4 <= j1:
+            v0, v1, v2, v3 = dat[jj], dat[jj + 1], dat[jj + 2], dat[jj + 3]
+            x0, x1, x2, x3 = x[ind[jj]], x[ind[jj + 1]], x[ind[jj + 2]], x[ind[jj + 3]]
+            for q in range(k):
+                o[q] += (v0 * x0[q] + v1 * x1[q]) + (v2 * x2[q] + v3 * x3[q])
+            jj += 4
+        while jj < j1:
+            v = dat[jj]
+            xr = x[ind[jj]]
+            for q in range(k):
+                o[q] += v * xr[q]
+            jj += 1
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True, inline="always")
+def _scatter_segs(tiled, y, out, s0, s1):  # pragma: no cover - compiled
     seg_ptr, seg_row, ind, dat = tiled
     k = y.shape[1]
-    out[:] = 0.0
-    for s in range(seg_row.size):
+    for s in range(s0, s1):
         yr = y[seg_row[s]]
-        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
+        jj = seg_ptr[s]
+        j1 = seg_ptr[s + 1]
+        while jj + 2 <= j1:  # the pixels of one segment are distinct: no write conflict
+            v0, v1 = dat[jj], dat[jj + 1]
+            o0, o1 = out[ind[jj]], out[ind[jj + 1]]
+            for q in range(k):
+                yq = yr[q]
+                o0[q] += v0 * yq
+                o1[q] += v1 * yq
+            jj += 2
+        if jj < j1:
             v = dat[jj]
             o = out[ind[jj]]
             for q in range(k):
                 o[q] += v * yr[q]
+
+
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def scale_add(x, upd, scale):  # pragma: no cover - compiled
+    """In place ``x[j] += scale[j] · upd[j]`` (``scale`` ``(n, 1)``): the SIRT update in one
+    pass instead of two."""
+    k = x.shape[1]
+    for j in range(x.shape[0]):
+        f = scale[j, 0]
+        xj = x[j]
+        uj = upd[j]
+        for q in range(k):
+            xj[q] += f * uj[q]
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
@@ -303,30 +351,14 @@ def tiled_scatter1(tiled, y, out, segs):  # pragma: no cover - compiled
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def tiled_gather_range(tiled, x, out, segs):  # pragma: no cover - compiled
     """``tiled_gather`` over segments ``segs[0] ≤ s < segs[1]`` (``out`` overwritten)."""
-    seg_ptr, seg_row, ind, dat = tiled
-    k = x.shape[1]
     out[:] = 0.0
-    for s in range(segs[0], segs[1]):
-        o = out[seg_row[s]]
-        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
-            v = dat[jj]
-            xr = x[ind[jj]]
-            for q in range(k):
-                o[q] += v * xr[q]
+    _gather_segs(tiled, x, out, segs[0], segs[1])
 
 
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def tiled_scatter_range(tiled, y, out, segs):  # pragma: no cover - compiled
     """``tiled_scatter`` over segments ``segs[0] ≤ s < segs[1]`` into a zeroed ``out``."""
-    seg_ptr, seg_row, ind, dat = tiled
-    k = y.shape[1]
-    for s in range(segs[0], segs[1]):
-        yr = y[seg_row[s]]
-        for jj in range(seg_ptr[s], seg_ptr[s + 1]):
-            v = dat[jj]
-            o = out[ind[jj]]
-            for q in range(k):
-                o[q] += v * yr[q]
+    _scatter_segs(tiled, y, out, segs[0], segs[1])
 
 
 def tile_splits(tiled, n_det: int, parts: int, tile: int = TILE) -> np.ndarray:

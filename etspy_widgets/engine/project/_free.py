@@ -26,6 +26,7 @@ from ..geometry import detector_u_jit
 from . import _csr
 from ._base import Projector
 from ._sparse import _angle_terms
+from ._sums import strip_sums
 from ._threads import available_cores, run_ranges, split
 
 #: Fused SIRT step: the largest per-thread update block (bytes) before falling back to
@@ -671,6 +672,11 @@ class MatrixFreeProjector(Projector):
             upd += u
             res += r
         return upd, res
+
+    def sums(self):
+        """``(W 1, Wᵀ 1)`` in closed form (``_sums.strip_sums``: strip areas of the slice
+        rectangle and the detector's share of each pixel), not by projecting ones."""
+        return self._derived("sums", lambda: strip_sums(self.geometry, self.threads))
 
     def _work(self, k, n_angles=None):
         return self.n_pix * (self.n_angles if n_angles is None else n_angles) * k

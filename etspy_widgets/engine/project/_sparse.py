@@ -344,6 +344,14 @@ class SparseProjector(Projector):
             _csr.csr_residual_bp(csr[:3], x, y, rinv, (upd, res))
         return upd, res
 
+    def sirt_update(self, x, y, rinv, cinv):
+        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.flags.c_contiguous
+                and np.shape(cinv) == (self.n_pix, 1)):
+            return super().sirt_update(x, y, rinv, cinv)
+        upd, res = self.residual_bp(x, y, rinv)
+        _csr.scale_add(x, upd, np.ascontiguousarray(cinv, dtype=np.float32))
+        return res
+
     def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
         csr = self._angle_rows(a)
         pix_winv = self._derived(("pix_winv", a), lambda: safe_inverse(pix_w))

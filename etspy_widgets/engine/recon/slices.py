@@ -102,7 +102,8 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
                        constrain=False, thresh=0, sino_filter=DEFAULT_FILTER, backend="auto",
                        *, kernel=DEFAULT_KERNEL, p=0.99, dart_iterations=5,
                        gray_levels=None, tv_weight=0.03, relaxation=1.0, seed=0,
-                       callbacks=(), cancel=None, check=True, ncores=1, builder="native"):
+                       callbacks=(), cancel=None, check=True, ncores=1, builder="native",
+                       out=None):
     """Reconstruct a block of slices from their sinograms.
 
     Parameters
@@ -144,6 +145,10 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
         Called as ``cb(algorithm)`` after each iteration (iterative methods).
     cancel : threading.Event, optional
         Checked between iterations; raises ``ReconstructionCancelled`` when set.
+    out : numpy.ndarray, optional
+        ``(n_slices, thickness, n_det)`` float32 to write the result into (and return):
+        the slices go there straight from the iterate, without a contiguous copy of it
+        (``reconstruct_stack`` passes its output's chunk).
 
     Returns
     -------
@@ -182,10 +187,10 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
     proj = get_projector(tilts, n_det, thickness, backend, kernel=kernel, builder=builder,
                          n_slices=k if method in ITERATIVE else None).with_threads(ncores)
     if kernel == "pixel" and method in ("BP", "FBP"):  # slice-first kernels: no transposes
-        out = fbp_slices(proj, sino.transpose(2, 0, 1), sino_filter if method == "FBP" else None)
+        rec = fbp_slices(proj, sino.transpose(2, 0, 1), sino_filter if method == "FBP" else None)
         if constrain and method == "FBP":
-            np.maximum(out, thresh, out=out)
-        return out[0] if single else out
+            np.maximum(rec, thresh, out=rec)
+        return _deliver(rec, out, single)
     y = np.ascontiguousarray(sino, dtype=np.float32).reshape(n_tilts * n_det, k)
     if method == "BP":
         x = backproject(proj, y)
@@ -200,8 +205,17 @@ def reconstruct_slices(  # noqa: PLR0917 - the positional order is the documente
                              tv_weight=tv_weight, relaxation=relaxation, seed=seed)
         x = alg.run(n_iterations(method, iterations, dart_iterations), callbacks=callbacks,
                     cancel=cancel)
-    out = np.ascontiguousarray(x.T).reshape(k, thickness, n_det)
-    return out[0] if single else out
+    return _deliver(x.T.reshape(k, thickness, n_det), out, single)
+
+
+def _deliver(rec, out, single):
+    """The result ``(k, thickness, n_det)``: written into ``out`` when given, else a
+    contiguous array (one slice without the first axis)."""
+    if out is not None:
+        out[...] = rec.reshape(out.shape)
+        return out
+    rec = np.ascontiguousarray(rec)
+    return rec[0] if single else rec
 
 
 def iter_slice_errors(sinogram, tilts, algorithm="SIRT", iterations=50, *, constrain=True,
