@@ -147,6 +147,8 @@ class LivePreview:
         self._seq = 0
         self.timings: list[tuple[str, float]] = []  # (what, seconds) of recent computations
         self._worker = LatestWorker(on_error)
+        self._on_error = on_error
+        self._warming: threading.Thread | None = None
 
     def request(self, preview: bool) -> SliceRequest:
         w = self._widget
@@ -163,13 +165,24 @@ class LivePreview:
         self._worker.submit(lambda: self.compute(request, seq, asked))
 
     def warm(self) -> None:
-        """Bin the stack for drag previews on a background thread (large stacks only), so
-        the first drag does not wait for it."""
+        """Prepare the drag preview on a background thread (large stacks only): bin the
+        stack and run the preview of the current state once, unpublished, so that the
+        binned copy, its slice sampler and its projector are built before the first drag
+        (measured at 151 × 1024²: the first drag's computation took 0.61 s, the later ones
+        about 45 ms). Its error, if any, reaches ``on_error`` like a preview's."""
         snap = self._snapshot()
-        factor = self._engine.factor(snap, preview=True)
-        if factor > 1:
-            threading.Thread(target=self._engine._data, args=(snap, factor),
-                             name="etw-preview-bin", daemon=True).start()
+        if self._engine.factor(snap, preview=True) == 1:
+            return
+        request = self.request(preview=True)
+
+        def build():
+            try:
+                self._engine.run(snap, request)
+            except Exception as err:  # shown by the widget, not swallowed
+                self._on_error(err)
+
+        self._warming = threading.Thread(target=build, name="etw-preview-warm", daemon=True)
+        self._warming.start()
 
     def compute(self, request: SliceRequest, seq: int = 0, asked: float | None = None) -> None:
         started, wall = time.perf_counter(), time.time()
@@ -225,6 +238,11 @@ class LivePreview:
         return shown
 
     def wait(self, timeout: float | None = None) -> bool:
+        warming = self._warming
+        if warming is not None:
+            warming.join(timeout)
+            if warming.is_alive():
+                return False
         return self._worker.wait(timeout)
 
     def close(self) -> None:

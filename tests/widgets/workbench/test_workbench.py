@@ -518,3 +518,26 @@ def test_the_atlas_holds_the_frames_python_sends_and_is_sent_in_chunks():
     del wb.send
     wb.shutdown()
     wb.shutdown()
+
+
+def test_the_drag_preview_is_prepared_before_the_first_drag():
+    """A large stack's drag preview (binned copy, slice sampler, projector) is built when the
+    workbench opens, so the first drag only reconstructs; its frame is still the engine's."""
+    rng = np.random.default_rng(4)
+    stack = etw.TomoStack(rng.random((12, 300, 300)).astype(np.float32),
+                          tilts=np.linspace(-60, 60, 12))
+    wb = etw.AlignmentWorkbench(stack)
+    assert wb.wait(120)
+    engine = wb._live._engine
+    assert any(key[1] == 2 for key in engine._samplers)  # the 2 × 2 binned preview's
+    samplers = dict(engine._samplers)
+    wb.dragging = True
+    wb.tilt_shift = 1.5
+    assert wb.wait(120)
+    assert wb.slices_frame["level"] == "preview"
+    assert all(engine._samplers[k] is v for k, v in samplers.items())  # none rebuilt
+    ref = engine_slices(bin_stack(stack.data, 2), stack.tilt_values, 0.75, 0.0,
+                        [s // 2 for s in wb.slices], iterations=wb.slice_iterations)
+    lo, hi = _display.robust_limits(ref)
+    np.testing.assert_array_equal(frame_pixels(wb.slices_frame), _display.to_uint8(ref, lo, hi))
+    wb.shutdown()
