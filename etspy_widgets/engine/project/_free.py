@@ -293,6 +293,24 @@ def _table_sirt1(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # n
     res[0] += acc
 
 
+@numba.njit(inline="always")
+def _table_rays(x, lo, w, ray):  # pragma: no cover - compiled
+    """``ray = W_a x`` for one angle's table row (``lo``, ``w``): a block ``(n_pix, k)``
+    (slices innermost) onto the padded detector ``ray (width, k)``, overwritten."""
+    ray[:] = 0.0
+    for j in range(x.shape[0]):
+        b = lo[j]
+        w0 = w[j, 0]
+        w1 = w[j, 1]
+        w2 = 1.0 - w0 - w1
+        xj = x[j]
+        for s in range(x.shape[1]):
+            v = xj[s]
+            ray[b, s] += w0 * v
+            ray[b + 1, s] += w1 * v
+            ray[b + 2, s] += w2 * v
+
+
 @numba.njit(nogil=True, fastmath=True, cache=True)
 def _table_sirt(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # noqa: PLR0917
     """``_table_sirt1`` for a block ``(n_pix, k)`` (slices innermost); ``rinv`` is
@@ -307,18 +325,7 @@ def _table_sirt(x, y, rinv, table, geo, outs, angles):  # pragma: no cover  # no
     for a in range(angles[0], angles[1]):
         lo = lo_t[a]
         w = w_t[a]
-        ray[:] = 0.0
-        for j in range(n_pix):
-            b = lo[j]
-            w0 = w[j, 0]
-            w1 = w[j, 1]
-            w2 = 1.0 - w0 - w1
-            xj = x[j]
-            for s in range(k):
-                v = xj[s]
-                ray[b, s] += w0 * v
-                ray[b + 1, s] += w1 * v
-                ray[b + 2, s] += w2 * v
+        _table_rays(x, lo, w, ray)
         base = a * n_det
         for d in range(n_det):
             for s in range(k):
@@ -447,18 +454,7 @@ def _table_sart(x, y, weights, table, geo, order, params):  # pragma: no cover  
     for a in order:
         lo = lo_t[a]
         w = w_t[a]
-        ray[:] = 0.0
-        for j in range(n_pix):
-            b = lo[j]
-            w0 = w[j, 0]
-            w1 = w[j, 1]
-            w2 = 1.0 - w0 - w1
-            xj = x[j]
-            for s in range(k):
-                v = xj[s]
-                ray[b, s] += w0 * v
-                ray[b + 1, s] += w1 * v
-                ray[b + 2, s] += w2 * v
+        _table_rays(x, lo, w, ray)
         base = a * n_det
         for d in range(n_det):
             for s in range(kr):
