@@ -11,10 +11,10 @@ that had to be moved much further than its neighbours to match them is "drifted"
 is no reprojection live, so the reprojection residual is not judged (NaN in the table)
 and a turned projection is left for ``stack.quality()`` after the acquisition.
 
-The flags are the robust ones of ``flag_projections`` on the series so far (a running
-median over ``window`` neighbours, MAD spread), recomputed at each update from the kept
-numbers (a few per projection): a projection departing from its neighbours is marked with
-its reason as soon as it is in, once ``min_projections`` are in.
+The flags are the robust ones of ``flag_projections`` on the series so far (the trend
+of the ``window - 1`` nearest neighbours, ``neighbour_trend``; MAD spread), recomputed at
+each update from the kept numbers (a few per projection): a projection departing from its
+neighbours is marked with its reason as soon as it is in, once ``min_projections`` are in.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class LiveQuality:
         ``flag_projections``' thresholds (``DEFAULT_THRESHOLDS`` names).
     min_projections : int
         Nothing is flagged before this many projections are in (the robust spread of a
-        handful of numbers means little); default the running median's window.
+        handful of numbers means little); default the trend's ``window``.
     """
 
     def __init__(self, thresholds=None, min_projections: int | None = None):

@@ -80,6 +80,33 @@ def test_faults_marked_as_they_arrive_and_no_clean_one(tmp_path, stack):
     assert "flagged" in watcher.status()
 
 
+def test_each_fault_marked_whatever_arrives_with_it(stack):
+    """The watcher reads what a poll finds: a fault may come alone, with others, or next to
+    the end of the series so far (the newest projection of a dose-symmetric series is
+    always at one end). Every prefix of the acquisition order, fed to the live
+    reconstructor directly (no timing), marks each fault that is in with its reason and
+    no clean projection: the trend a projection is judged against leaves it out
+    (``neighbour_trend``), also at the ends."""
+    acq = live.Acquisition("unused", stack, "dose-symmetric", 0, faults=FAULTS)
+    images = {}
+    for index in acq.order:
+        image = np.asarray(stack.data[index], np.float32)
+        if int(index) in FAULTS:
+            image = live.fault_image(image, FAULTS[int(index)], seed=int(index))
+        images[int(index)] = image
+    recon = live.LiveReconstructor(volume_size=0)
+    expected = {i: live.FAULT_REASONS[kind] for i, kind in FAULTS.items()}
+    checked = 0
+    for k in range(recon.quality.min_projections, len(acq.order) + 1):
+        present = sorted(int(i) for i in acq.order[:k])
+        frame = recon.update(present, TILTS[present], [images[i] for i in present])
+        marked = dict(zip(present, frame.quality.table["flag"], strict=True))
+        got = {i: f for i, f in marked.items() if f}
+        assert got == {i: r for i, r in expected.items() if i in present}, (k, got)
+        checked += sum(i in present for i in FAULTS)
+    assert checked > 4 * 10  # each fault judged at many series lengths
+
+
 def test_clean_series_marks_nothing(tmp_path, stack):
     _, watcher, events = follow(tmp_path, stack, {})
     assert watcher.count == len(TILTS)

@@ -19,6 +19,7 @@ from ._measures import (
     DEFAULT_THRESHOLDS,
     REASONS,
     flag_projections,
+    neighbour_trend,
     projection_measures,
     robust_sigma,
     running_median,
@@ -29,7 +30,7 @@ from ._scan import tilt_axis_scan
 
 __all__ = [
     "ARETOMO_COLUMNS", "DEFAULT_THRESHOLDS", "REASONS", "QualityReport", "TiltAxisScan",
-    "assess", "consistency", "even_odd_frc", "flag_projections",
-    "frc_curve", "projection_measures", "reproject", "resolution_threshold", "robust_sigma",
+    "assess", "consistency", "even_odd_frc", "flag_projections", "frc_curve",
+    "neighbour_trend", "projection_measures", "reproject", "resolution_threshold", "robust_sigma",
     "running_median", "thickness_estimate", "tilt_axis_scan", "working_factor",
 ]

@@ -1,13 +1,16 @@
 """Per-projection intensity and focus measures, and the robust flags built on them.
 
 Every measure is one number per projection; a projection is judged against the trend of
-its neighbours (a running median over ``window`` projections), so a measure that changes
-smoothly with tilt (the mean of a thick slab, the sharpness) is not flagged, while one
-projection that departs from its neighbours is. The spread is the median absolute
-deviation (MAD) of the whole series' departures, scaled to a standard deviation.
+its neighbours (a robust line through its ``window - 1`` nearest neighbours in tilt order,
+itself left out: [`neighbour_trend`][]), so a measure that changes smoothly with tilt
+(the mean of a thick slab, the sharpness) is not flagged, while one projection that
+departs from its neighbours is. The spread is the median absolute deviation (MAD) of the
+whole series' departures, scaled to a standard deviation.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy import ndimage
@@ -19,7 +22,7 @@ REASONS = ("blank", "dark", "intensity jump", "blurred", "drifted", "outlier res
 
 DEFAULT_THRESHOLDS = {
     "k": 6.0,            # robust z-score (MAD units) beyond which a departure is an outlier
-    "window": 7,         # projections in the running median that gives the trend
+    "window": 7,         # the trend is a line through the window - 1 nearest neighbours
     "blank_ncc": 0.3,    # neighbour correlation below which a projection holds no content
     "blank_std": 0.05,   # or contrast (std) below this fraction of the series' median
     "dark": 0.2,         # relative drop of the mean below the trend (at least)
@@ -47,6 +50,44 @@ def running_median(values: np.ndarray, window: int) -> np.ndarray:
     """Median over ``window`` neighbours (edges reflected), the trend of a measure."""
     window = max(3, int(window) | 1)
     return ndimage.median_filter(np.asarray(values, float), size=window, mode="reflect")
+
+
+def neighbour_trend(values: np.ndarray, window: int) -> np.ndarray:
+    """The trend each value is judged against: a robust line through its ``window - 1``
+    nearest neighbours in order, evaluated at the value, the value itself left out (NaN
+    ignored).
+
+    The line is Siegel's repeated median (each neighbour's median slope to the others,
+    the median of those, then the median intercept): a third of the neighbours may be bad
+    (two faulty projections side by side) without moving it. Inside the series the
+    neighbours lie on both sides; at an end they are all on one side, and the line
+    carries the measure's slope there (the residual and the mean change fastest at high
+    tilt). A reflected running median instead counted the value at (or next to) the end
+    twice among few others: a faulty projection there, where a live series' newest
+    projection always is, pulled its own trend towards it. With fewer than four
+    neighbours the line is flat (their median).
+    """
+    v = np.asarray(values, float)
+    n = v.size
+    m = min(max(2, (int(window) | 1) - 1), n - 1)  # neighbours per value
+    if m < 1:
+        return v.copy()
+    i = np.arange(n)
+    start = np.clip(i - m // 2, 0, n - (m + 1))
+    block = start[:, None] + np.arange(m + 1)[None, :]  # m + 1 consecutive, i among them
+    j = np.sort(np.where(block == i[:, None], -1, block), axis=1)[:, 1:]  # (n, m)
+    y = v[j]
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: NaN
+        if m >= 4:
+            dy = y[:, None, :] - y[:, :, None]
+            dj = (j[:, None, :] - j[:, :, None]).astype(float)
+            dj[dj == 0] = np.nan  # no slope of a neighbour to itself
+            slope = np.nanmedian(np.nanmedian(dy / dj, axis=2), axis=1)
+            slope = np.where(np.isfinite(slope), slope, 0.0)
+        else:
+            slope = np.zeros(n)
+        return np.nanmedian(y - slope[:, None] * (j - i[:, None]), axis=1)
 
 
 def robust_sigma(values: np.ndarray) -> float:
@@ -128,7 +169,7 @@ def projection_measures(data: np.ndarray) -> dict:
 def _departure(values, window):
     """Relative departure of each value from its neighbours' trend, and its robust spread."""
     values = np.asarray(values, float)
-    trend = running_median(values, window)
+    trend = neighbour_trend(values, window)
     rel = values / np.where(np.abs(trend) > 0, trend, 1.0) - 1.0
     return rel, robust_sigma(rel)
 
@@ -161,8 +202,8 @@ def flag_projections(measures: dict, consistency: dict | None, thresholds=None):
     if consistency is not None:
         # shifts and rotations against the reprojection, relative to the neighbours' trend
         # (where the reprojection is poor, e.g. at high tilt, they drift together)
-        dy = consistency["dy"] - running_median(consistency["dy"], win)
-        dx = consistency["dx"] - running_median(consistency["dx"], win)
+        dy = consistency["dy"] - neighbour_trend(consistency["dy"], win)
+        dx = consistency["dx"] - neighbour_trend(consistency["dx"], win)
         d = np.hypot(dy, dx)
         ok = ~blank
         sig = robust_sigma(d[ok]) if ok.any() else 0.0
@@ -172,7 +213,7 @@ def flag_projections(measures: dict, consistency: dict | None, thresholds=None):
         mark(rel > max(k * sig, t["residual"]), "outlier residual")
         if "rotation" in consistency:  # a turned projection: its residual is the pattern
             rot = np.asarray(consistency["rotation"], float)
-            dev = np.abs(rot - running_median(rot, win))
+            dev = np.abs(rot - neighbour_trend(rot, win))
             sig = robust_sigma(dev[ok]) if ok.any() else 0.0
             mark(dev > max(np.median(dev[ok]) + k * sig if ok.any() else 0.0,
                            t["rotation"]), "outlier residual")

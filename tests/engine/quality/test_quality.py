@@ -193,3 +193,30 @@ def test_quality_with_record_false_leaves_the_stack_untouched():
     assert "quality(" in stack.history[-1]
     assert stack.metadata.get_item("Tomography.quality") is not None
     np.testing.assert_allclose(quiet.table["residual"], loud.table["residual"], atol=1e-6)
+
+
+def test_neighbour_trend_leaves_the_value_out_and_follows_a_slope_to_the_ends():
+    """The trend a projection is judged against: exact on a straight line, to the very
+    ends; blind to the value itself (a fault at an end is judged against its neighbours,
+    not itself); two faults side by side move no other projection's trend; NaN ignored."""
+    from etspy_widgets.engine.quality import flag_projections, neighbour_trend
+
+    ramp = 3.0 + 0.5 * np.arange(41)
+    np.testing.assert_allclose(neighbour_trend(ramp, 7), ramp, atol=1e-12)
+    spoiled = ramp.copy()
+    spoiled[[-2, -1]] = [40.0, 60.0]          # two bad ones side by side, at the end
+    spoiled[0] = -20.0                        # and one at the other end
+    np.testing.assert_allclose(neighbour_trend(spoiled, 7), ramp, atol=1e-12)
+    with_nan = ramp.copy()
+    with_nan[10] = np.nan
+    np.testing.assert_allclose(neighbour_trend(with_nan, 7), ramp, atol=1e-12)
+    # the mean of a slab falls with tilt; the last projection is half as bright: dark,
+    # and only it (a reflected running median judged it against itself, twice)
+    tilts = np.radians(np.arange(-60, 61, 3.0))
+    mean = 100 * np.cos(tilts)
+    mean[-1] *= 0.5
+    n = len(mean)
+    measures = {"mean": mean, "std": np.full(n, 10.0), "sharpness": np.ones(n),
+                "neighbour_ncc": np.full(n, 0.9)}
+    flags, _ = flag_projections(measures, None)
+    assert [i for i, f in enumerate(flags) if f] == [n - 1] and flags[-1] == "dark"
