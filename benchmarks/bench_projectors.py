@@ -13,10 +13,12 @@ ETSpy's side alone takes ~2 min).
   projector's set-up) and warm, against ASTRA's CPU SIRT-50 (``strip``, what ETSpy runs) in
   the same run, and ETSpy 1.3 itself when ``/opt/etspy-venv`` exists.
 - ``needle_sirt``: SIRT-100 of the whole needle (256 slices, ``ncores=2``).
-- ``few``: per call, 1 and 3 slices of the real needle (middle columns) with SART-3, CGLS-20,
-  TV-20 and SIRT-20 through ``reconstruct_slices`` (what the workbench's slices and
-  ``test_align`` call, 2 threads): ``backend="auto"`` (the matrix-free strip pair's weight
-  table for ≤ 3 slices), the sparse strip matrix (built, warm) and the pixel kernel; then
+- ``few``: per call, 1, 2 and 3 slices of the real needle (middle columns) with SART-3,
+  CGLS-20, TV-20 and SIRT-20 through ``reconstruct_slices`` (what the workbench's slices
+  and ``test_align`` call, 2 threads): ``backend="auto"`` before any matrix is built (the
+  matrix-free strip pair's weight table for ≤ 3 slices) and after (2-3 slices of all but
+  SART then go to the built matrix), the sparse strip matrix (built, warm) and the pixel
+  kernel; then
   ``recon_error`` SIRT-50 on the needle's middle column in a *fresh process* (first call
   after the imports: Numba's cache load and the table build included; the projector cache
   cleared and called again: the table build alone; then warm) against ETSpy 1.3 in the
@@ -203,29 +205,36 @@ def bench_few(args):
 
     data, tilts = load_needle()
     mid = data.shape[2] // 2
-    header("few slices of the needle (77 × 256²), per call, 2 threads, ms (median of 3)")
-    print("| method | slices | strip, auto (table) | strip, sparse (matrix built) | pixel |"
-          " sparse / auto |")
-    print("|---|---|---|---|---|---|")
+    header("few slices of the needle (77 × 256²), per call, 2 threads, ms (median of 5)")
+
+    def timed(block, method, its, backend, kernel="strip"):
+        def call():
+            return reconstruct_slices(block, tilts, method, its, backend=backend,
+                                      kernel=kernel, ncores=2)
+        call()
+        times = []
+        for _ in range(5):
+            t0 = _now()
+            call()
+            times.append(_now() - t0)
+        return 1e3 * float(np.median(times))
+
+    cases = [(m, its, k) for m, its in FEW_METHODS for k in (1, 2, 3)]
+    blocks = {k: np.ascontiguousarray(data[:, :, mid:mid + k]) for k in (1, 2, 3)}
     clear_cache()
+    # no matrix built: "auto" is the matrix-free pair on its weight table
+    table = {c: timed(blocks[c[2]], c[0], c[1], "auto") for c in cases}
     get_projector(tilts, data.shape[1], data.shape[1], "sparse")  # the matrix, built once
-    for method, its in FEW_METHODS:
-        for k in (1, 3):
-            block = np.ascontiguousarray(data[:, :, mid:mid + k])
-            row = []
-            for backend, kernel in (("auto", "strip"), ("sparse", "strip"), ("auto", "pixel")):
-                def call(backend=backend, kernel=kernel, block=block, method=method, its=its):
-                    return reconstruct_slices(block, tilts, method, its, backend=backend,
-                                              kernel=kernel, ncores=2)
-                call()
-                times = []
-                for _ in range(3):
-                    t0 = _now()
-                    call()
-                    times.append(_now() - t0)
-                row.append(1e3 * float(np.median(times)))
-            print(f"| {method}-{its} | {k} | {row[0]:.0f} | {row[1]:.0f} | {row[2]:.0f} | "
-                  f"{row[1] / row[0]:.1f}x |", flush=True)
+    print("| method | slices | auto, no matrix (table) | auto, matrix built | sparse "
+          "(matrix built) | pixel | sparse / table |")
+    print("|---|---|---|---|---|---|---|")
+    for c in cases:
+        block = blocks[c[2]]
+        auto = timed(block, c[0], c[1], "auto")
+        sparse = timed(block, c[0], c[1], "sparse")
+        pixel = timed(block, c[0], c[1], "auto", "pixel")
+        print(f"| {c[0]}-{c[1]} | {c[2]} | {table[c]:.0f} | {auto:.0f} | {sparse:.0f} | "
+              f"{pixel:.0f} | {sparse / table[c]:.2f}x |", flush=True)
     clear_cache()
     its = args.iterations
     sino = np.ascontiguousarray(data[:, :, mid])

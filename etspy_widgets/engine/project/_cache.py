@@ -113,9 +113,11 @@ def few_slices_backend(asked: str, backend: str, geometry: ParallelGeometry, ker
     Measured (``benchmarks/bench_projectors.py --sections steps,few``): for one to three
     slices the matrix-free pair's weight table (``MatrixFreeProjector.strip_table``: 12
     bytes per pixel and angle, built in a fraction of the matrix's time) runs SIRT, SART
-    (one fused sweep), CGLS and TV faster than the sparse matrix, which a single
-    right-hand side leaves memory-bound (8 bytes per nonzero, 2.2 nonzeros per pixel and
-    angle), even with the matrix built.
+    (one fused sweep), CGLS and TV faster than building the sparse matrix and using it; a
+    single right-hand side leaves the matrix memory-bound (8 bytes per nonzero, 2.2
+    nonzeros per pixel and angle) even when built. With the matrix built already, 2-3
+    slices of all but SART are as fast or faster on it: the matrix-free projector then
+    hands them to it (``MatrixFreeProjector._sparse_twin``).
     """
     if (n_slices is None or n_slices > FEW_SLICES or kernel != "strip"
             or backend != "sparse" or asked not in ("auto", "cpu")):
@@ -225,6 +227,13 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
             with _CACHE_LOCK:
                 _BUILDING.pop(key, None)
     return proj
+
+
+def built_projector(backend: str, kernel: str, builder: str, geometry):
+    """The projector of ``geometry`` and that (resolved) backend when it is built already,
+    else ``None`` (builds nothing; the cache order is left as it is)."""
+    with _CACHE_LOCK:
+        return _CACHE.get(_key(backend, kernel, builder, geometry))
 
 
 def is_cached(tilts, n_det: int | None = None, thickness: int | None = None,
