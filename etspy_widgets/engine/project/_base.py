@@ -26,6 +26,12 @@ from ..errors import InvalidDataError
 from ..geometry import ParallelGeometry, as_geometry
 
 _EPS = 1e-6
+#: SART's per-projection pixel weights ``W_aᵀ 1`` and their inverses (two ``n_pix`` arrays
+#: per projection) are kept while both take at most this many bytes (and a quarter of the
+#: memory available): 40 MB for 77 × 256², 1.3 GB for 151 × 1024²; 5 GB at 2048² and
+#: 20 GB at 4096², where they are computed again at each projection of each sweep instead
+#: (one more back projection of one projection).
+ANGLE_CACHE_BYTES = 2 * 2**30
 
 
 def safe_inverse(v) -> np.ndarray:
@@ -77,6 +83,23 @@ class Projector:
         view = copy.copy(self)
         view.threads = threads
         return view
+
+    def _per_angle(self, key, a, compute):
+        """``_derived((key, a), compute)`` while the per-projection arrays fit
+        (``ANGLE_CACHE_BYTES``), else ``compute()`` each time."""
+        if self._angle_cache_fits():
+            return self._derived((key, int(a)), compute)
+        return compute()
+
+    def _angle_cache_fits(self) -> bool:
+        hit = self._cache.get("angle_cache_fits")
+        if hit is None:
+            import psutil
+
+            need = 2 * 4 * self.n_angles * self.n_pix
+            hit = need <= min(ANGLE_CACHE_BYTES, psutil.virtual_memory().available // 4)
+            self._cache["angle_cache_fits"] = hit
+        return hit
 
     def _derived(self, key, compute):
         """A quantity derived from the operator, computed once (thread-safe)."""
@@ -136,7 +159,7 @@ class Projector:
         (1e-6 each) rather than to their product.
         """
         upd, res = self.residual_bp(x, y, safe_inverse(ray_len), angle=a)
-        upd *= self._derived(("pix_winv", a), lambda: safe_inverse(pix_w))[:, None]
+        upd *= self._per_angle("pix_winv", a, lambda: safe_inverse(pix_w))[:, None]
         upd *= np.float32(relaxation)
         if mask is not None:
             upd *= mask
@@ -178,8 +201,9 @@ class Projector:
         return self._derived("sums", compute)
 
     def angle_col_sums(self, a: int) -> np.ndarray:
-        """Pixel weights of projection ``a`` alone: ``W_aᵀ 1`` (``n_pix``, float32, cached)."""
-        return self._derived(("angle_col_sums", int(a)), lambda: np.ascontiguousarray(
+        """Pixel weights of projection ``a`` alone: ``W_aᵀ 1`` (``n_pix``, float32; cached
+        while they fit: ``ANGLE_CACHE_BYTES``)."""
+        return self._per_angle("angle_col_sums", a, lambda: np.ascontiguousarray(
             self.bp_angle_cols(a, np.ones((self.n_det, 1), np.float32))[:, 0],
             dtype=np.float32))
 

@@ -358,7 +358,7 @@ class SparseProjector(Projector):
 
     def sart_update(self, a, x, y, ray_len, pix_w, *, mask=None, relaxation=1.0, eps=1e-3):
         csr = self._angle_rows(a)
-        pix_winv = self._derived(("pix_winv", a), lambda: safe_inverse(pix_w))
+        pix_winv = self._per_angle("pix_winv", a, lambda: safe_inverse(pix_w))
         res = np.zeros(x.shape[1], np.float64)
         m = (np.zeros((0, 0), np.float32) if mask is None
              else np.ascontiguousarray(mask, dtype=np.float32))

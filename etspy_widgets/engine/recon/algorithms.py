@@ -346,14 +346,28 @@ def _grad(x, shape):
     return g
 
 
-def _div(g):
-    """Negative adjoint of ``_grad``."""
-    d = np.zeros(g.shape[1:], np.float32)
+def _div(g, out=None):
+    """Negative adjoint of ``_grad`` (into ``out`` when given)."""
+    d = np.zeros(g.shape[1:], np.float32) if out is None else out
+    if out is not None:
+        d[...] = 0.0
     d[:-1] += g[0, :-1]
     d[1:] -= g[0, :-1]
     d[:, :-1] += g[1, :, :-1]
     d[:, 1:] -= g[1, :, :-1]
     return d
+
+
+def _add_grad(x, shape, out, scale, tmp):
+    """``out += scale · _grad(x)`` in place, one image-sized temporary (``tmp``)."""
+    img = x.reshape(shape)
+    t = tmp.reshape(shape)
+    np.subtract(img[1:], img[:-1], out=t[:-1])
+    t[:-1] *= scale
+    out[0, :-1] += t[:-1]
+    np.subtract(img[:, 1:], img[:, :-1], out=t[:, :-1])
+    t[:, :-1] *= scale
+    out[1, :, :-1] += t[:, :-1]
 
 
 class TV(Algorithm):
@@ -402,19 +416,31 @@ class TV(Algorithm):
         self.fx = fxbar.copy() if self.fx is None else 0.5 * (fxbar + self.fx)
         r = self.fx - self.y
         self._record_objective(self.iteration, np.einsum("ij,ij->j", r, r, dtype=np.float64))
-        self.pd += self.sigma * (fxbar - self.y)
+        fxbar -= self.y
+        fxbar *= self.sigma
+        self.pd += fxbar
         self.pd /= 1.0 + self.sigma
-        self.qd += 0.5 * _grad(self.xbar, self.shape)
-        mag = np.sqrt(self.qd[0] ** 2 + self.qd[1] ** 2)
+        del fxbar, r
+        # the gradient steps in place, two image-sized temporaries at most (the chunk's
+        # memory: benchmarks/bench_chunk_memory.py)
+        tmp = np.empty_like(self.x)
+        _add_grad(self.xbar, self.shape, self.qd, np.float32(0.5), tmp)
+        mag = np.hypot(self.qd[0], self.qd[1])
         bound = np.where(self.lam > 0, self.lam, 1.0).astype(np.float32)
-        np.maximum(mag / bound, 1.0, out=mag)
+        mag /= bound
+        np.maximum(mag, 1.0, out=mag)
         self.qd /= mag
+        del mag
         if not np.all(self.lam > 0):
             self.qd[..., self.lam <= 0] = 0
         x_old = self.x
-        x_new = x_old - self.tau * (p.bp_cols(self.pd) - _div(self.qd).reshape(x_old.shape))
-        self.clamp(x_new)
-        self.xbar = 2 * x_new - x_old
+        step = p.bp_cols(self.pd)
+        step -= _div(self.qd, out=tmp.reshape(self.shape)).reshape(step.shape)
+        step *= self.tau
+        np.subtract(x_old, step, out=step)  # x_new
+        x_new = self.clamp(step)
+        np.multiply(x_new, 2, out=self.xbar)  # x̄ = 2 x_new − x_old, in its own array
+        self.xbar -= x_old
         self.x = x_new
 
 

@@ -42,18 +42,41 @@ DEFAULT_CHUNK = 32
 #: 64 wide (``_csr._gather_segs``); SIRT-100 of the needle (256 slices, 2 cores) took 30.4 s
 #: in chunks of 32 and 19.9 s in chunks of 128 with the unrolled kernels (same run).
 ITERATIVE_CHUNK = 128
-#: The default chunk holds at most this many bytes of slices per running chunk: the
-#: iterate and its copy into the output (4 bytes each per pixel), so that a block of big
-#: slices (4096²: 4 slices per chunk) adds well under 1 GB to the output it fills.
+#: The default chunk holds at most this many bytes of working memory per running chunk
+#: (``CHUNK_WORK_BYTES`` per pixel and slice), so that the running chunks of a block of big
+#: slices add about ``ncores × CHUNK_BYTES`` (1 GB on 2 cores) to the output they fill.
 CHUNK_BYTES = 512 * 2**20
+#: Working memory of a running chunk per pixel and slice, beyond the output it writes into,
+#: by method: measured (``benchmarks/bench_chunk_memory.py``: 61 × 512², one chunk of 16
+#: slices, matrix-free, 2026-12-02) FBP 5.1, SIRT 9.8, SART 14.3, CGLS 18.4, TV 27.9 (46.8
+#: before its gradient steps went in place), DART 38.7 bytes, rounded up. (It was 8 bytes
+#: for every method: a TV chunk of 4096² slices took 6× what it was sized for.)
+CHUNK_WORK_BYTES = {"BP": 8, "FBP": 8, "SIRT": 10, "SART": 16, "CGLS": 20, "TV": 32,
+                    "DART": 40}
+
+
+def chunk_bytes_per_pixel(method: str) -> int:
+    """Working bytes per pixel and slice a running chunk of ``method`` holds
+    (``CHUNK_WORK_BYTES``)."""
+    return CHUNK_WORK_BYTES.get(str(method).upper(), max(CHUNK_WORK_BYTES.values()))
+
+
+def running_chunks(ncores: int, n_pix: int, method: str) -> int:
+    """How many chunks run at once: ``ncores``, fewer when even a one-slice chunk of
+    ``method`` needs more than ``CHUNK_BYTES`` (TV of 4096² slices: 0.5 GiB a slice), so
+    that the running chunks hold at most ``ncores × CHUNK_BYTES``."""
+    per_slice = chunk_bytes_per_pixel(method) * max(1, n_pix)
+    return max(1, min(int(ncores), (int(ncores) * CHUNK_BYTES) // per_slice))
 
 
 def _chunks(nx: int, chunk_size: int | None, ncores: int,
-            n_pix: int = 0, cap: int = DEFAULT_CHUNK) -> list[tuple[int, int]]:
+            n_pix: int = 0, cap: int = DEFAULT_CHUNK, *,
+            bytes_per_pixel: int = 8) -> list[tuple[int, int]]:
     """Column ranges: ``chunk_size`` each, or by default at most ``cap`` (and
-    ``CHUNK_BYTES``) in a number of equal chunks that is a multiple of ``ncores``."""
+    ``CHUNK_BYTES`` at ``bytes_per_pixel``) in a number of equal chunks that is a
+    multiple of ``ncores``."""
     if chunk_size is None:
-        cap = max(1, min(int(cap), CHUNK_BYTES // max(1, 8 * n_pix)))
+        cap = max(1, min(int(cap), CHUNK_BYTES // max(1, bytes_per_pixel * n_pix)))
         n = -(-nx // cap)
         n = -(-n // max(1, ncores)) * max(1, ncores)
         chunk_size = -(-nx // max(1, min(n, nx)))
@@ -133,7 +156,12 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
     client = _resolve_client(client)
     iterative = method not in ("BP", "FBP")
     chunks = _chunks(nx, chunk_size, ncores, thickness * ny,
-                     ITERATIVE_CHUNK if iterative else DEFAULT_CHUNK)
+                     ITERATIVE_CHUNK if iterative else DEFAULT_CHUNK,
+                     bytes_per_pixel=chunk_bytes_per_pixel(method))
+    threads_per_chunk = 1
+    if chunk_size is None:  # fewer chunks at once, each on more threads, when they are big
+        running = running_chunks(ncores, thickness * ny, method)
+        threads_per_chunk, ncores = max(1, ncores // running), running
     out = np.empty((nx, thickness, ny), np.float32)
     n_it = max(1, n_iterations(method, iterations, dart_iterations))
     progress = ProgressCallback(nx * n_it, desc=f"{method} reconstruction",
@@ -143,7 +171,8 @@ def reconstruct_stack(data, tilts, method="FBP", iterations=5, *, thickness=None
                "constrain": constrain, "thresh": thresh, "sino_filter": sino_filter,
                "backend": backend, "kernel": kernel, "p": p,
                "dart_iterations": dart_iterations, "gray_levels": gray_levels,
-               "tv_weight": tv_weight, "relaxation": relaxation, "builder": builder}
+               "tv_weight": tv_weight, "relaxation": relaxation, "builder": builder,
+               "ncores": threads_per_chunk}
     if client is None:
         # build the projector once, before the worker threads would race to build it
         get_projector(tilts, ny, thickness, "auto" if kernel == "pixel" else backend,

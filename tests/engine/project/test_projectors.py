@@ -431,3 +431,32 @@ def test_big_block_sirt_update_in_place_equals_the_update_block(monkeypatch):
     res = free.sirt_update(xin, y, rinv, cinv)
     assert rel_l2(xin, ref) < 1e-6
     np.testing.assert_allclose(res, res_s, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["matrix-free", "sparse"])
+def test_sart_keeps_its_per_projection_weights_only_while_they_fit(monkeypatch, backend):
+    """SART's per-projection pixel weights (two ``n_pix`` arrays per projection: 20 GB at
+    151 × 4096²) are cached while they fit ``ANGLE_CACHE_BYTES``, else computed at each
+    projection: the same sweep either way, and nothing per projection kept."""
+    from etspy_widgets.engine.project import _base
+
+    n, k = 40, 5  # more than three slices: the generic sweep, not the table's
+    tilts = TILTS[:24]
+    x0 = RNG.random((n * n, k)).astype(np.float32)
+    y = RNG.random((tilts.size * n, k)).astype(np.float32)
+    out = {}
+    for budget in (_base.ANGLE_CACHE_BYTES, 0):
+        monkeypatch.setattr(_base, "ANGLE_CACHE_BYTES", budget)
+        clear_cache()
+        proj = get_projector(tilts, n, n, backend)
+        x = x0.copy()
+        res = proj.sart_sweep(x, y, proj.sums()[0][:, None], np.arange(tilts.size),
+                              lower=0.0)
+        kept = [key for key in proj._cache if isinstance(key, tuple)
+                and key[0] in ("pix_winv", "angle_col_sums")]
+        out[budget] = (x, res, len(kept))
+    (x_c, res_c, kept_c), (x_n, res_n, kept_n) = out.values()
+    assert kept_c == 2 * tilts.size and kept_n == 0
+    np.testing.assert_array_equal(x_n, x_c)
+    np.testing.assert_array_equal(res_n, res_c)
+    clear_cache()

@@ -100,3 +100,54 @@ def test_interrupt_leaves_nothing_half_written(phantom):
     assert len(seen) < 30
     np.testing.assert_array_equal(stack.data, before)
     assert stack.history == history
+
+
+def test_default_chunks_keep_each_method_within_its_working_memory(monkeypatch):
+    """The default chunk is sized by the method's working memory per pixel
+    (``CHUNK_WORK_BYTES``: measured, TV 4× SIRT's), so the running chunks hold about
+    ``ncores × CHUNK_BYTES`` beyond the output, whatever the method. Measured with
+    tracemalloc (NumPy reports its allocations to it) on a budget of 1 MiB a chunk:
+    sized at 8 bytes a pixel for every method, as before, TV's two running chunks took
+    5.5 MiB."""
+    import tracemalloc
+
+    from etspy_widgets.engine.project import get_projector
+    from etspy_widgets.engine.recon import stack as stack_mod
+
+    budget = 2**20
+    monkeypatch.setattr(stack_mod, "CHUNK_BYTES", budget)
+    stack, _ = phantom_stack(nx=48, n=64)
+    data = np.ascontiguousarray(stack.data)
+    for method, its in (("TV", 4), ("CGLS", 4), ("SIRT", 4)):
+        chunks = _chunks(48, None, 2, 64 * 64, stack_mod.ITERATIVE_CHUNK,
+                         bytes_per_pixel=stack_mod.chunk_bytes_per_pixel(method))
+        assert max(b - a for a, b in chunks) * 64 * 64 * \
+            stack_mod.chunk_bytes_per_pixel(method) <= budget
+        get_projector(TILTS, 64, 64, "auto").sums()  # the geometry's own, not the chunks'
+        reconstruct_stack(data[:, :, :4], TILTS, method, 1, ncores=2, client=None,
+                          show_progressbar=False)  # warm: kernels, caches
+        tracemalloc.start()
+        try:
+            out = reconstruct_stack(data, TILTS, method, its, ncores=2, client=None,
+                                    show_progressbar=False)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        extra = peak - out.nbytes - data.nbytes  # beyond the output (and an input copy)
+        assert extra <= 2 * budget * 1.25, (method, extra / 2**20)
+        ref = reconstruct_slices(data, TILTS, method, its)
+        assert rel_l2(out, ref) < 1e-4, method
+
+
+def test_fewer_bigger_chunks_at_once_when_one_slice_is_over_the_budget():
+    """A one-slice DART chunk of 4096² holds 0.63 GiB: two of them at once would exceed
+    the two cores' 1 GiB, so one runs at a time (on both threads); TV (0.5 GiB) and SIRT
+    keep two."""
+    from etspy_widgets.engine.recon.stack import CHUNK_BYTES, running_chunks
+
+    assert CHUNK_BYTES == 512 * 2**20
+    assert running_chunks(2, 4096 * 4096, "DART") == 1
+    assert running_chunks(2, 4096 * 4096, "TV") == 2
+    assert running_chunks(2, 4096 * 4096, "SIRT") == 2
+    assert running_chunks(2, 8192 * 8192, "TV") == 1
+    assert running_chunks(16, 4096 * 4096, "DART") == 12  # 12 × 0.63 ≤ 16 × 0.5 GiB
