@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import warnings
@@ -216,7 +217,8 @@ def get_projector(tilts, n_det: int | None = None, thickness: int | None = None,
             elif backend == "pixel":
                 proj = PixelProjector(geometry)
             elif backend == "matrix-free":
-                proj = MatrixFreeProjector(geometry, kernel=kernel)
+                proj = MatrixFreeProjector(geometry, kernel=kernel, twin=functools.partial(
+                    built_projector, "sparse", kernel, "native", geometry))
             else:
                 proj = AstraProjector(geometry, kernel=kernel, cuda=backend == "astra-cuda")
             with _CACHE_LOCK:

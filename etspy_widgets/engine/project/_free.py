@@ -505,19 +505,24 @@ class MatrixFreeProjector(Projector):
 
     Equal to the sparse backend's strip matrix to float32 rounding (the same weights),
     hence to ASTRA's ``strip`` to ~1e-5. ``threads``: threads per call (default every
-    available core; ``with_threads(n)`` gives a view sharing the cached sums).
+    available core; ``with_threads(n)`` gives a view sharing the cached sums). ``twin``:
+    a function that returns the built sparse projector of the geometry, or ``None``
+    (``_sparse_twin``).
     """
 
     backend = "matrix-free"
 
     def __init__(self, geometry, n_det=None, thickness=None, kernel="strip", *,
-                 threads: int | None = None):
+                 threads: int | None = None, twin=None):
         if kernel != "strip":
             raise UnknownMethodError("matrix-free kernel", kernel, ["strip"])
         super().__init__(geometry, n_det, thickness, "strip")
         self.threads = available_cores() if threads is None else max(1, int(threads))
         self._trig = np.ascontiguousarray(self.geometry.trig)
         self._shape = (self.thickness, self.n_det)
+        # () -> the built sparse projector of this geometry, or None (``get_projector``
+        # passes its cache's lookup; ``_sparse_twin``)
+        self._twin = twin
 
 
     # -- the weight table of few-slice blocks --------------------------------------------
@@ -593,11 +598,9 @@ class MatrixFreeProjector(Projector):
         477/563, 438/546. One slice stays on the table (SIRT-20 190 against 323 ms), and
         SART on the table at any few (its fused sweep: 196 against 582 ms for 3 slices).
         """
-        if k not in SPARSE_TWIN_SLICES:
+        if k not in SPARSE_TWIN_SLICES or self._twin is None:
             return None
-        from ._cache import built_projector
-
-        twin = built_projector("sparse", "strip", "native", self.geometry)
+        twin = self._twin()
         return None if twin is None else twin.with_threads(self.threads)
 
     def _table_fp(self, tab, x):
