@@ -239,25 +239,32 @@ def test_a_reconstruction_right_after_a_step_keeps_that_steps_report(series):
         wb.shutdown()
 
 
+def press_twice(wb, press, worker, note):
+    """Press a button whose work runs on ``worker`` twice, the second time while the first
+    runs; the values the ``note`` trait took meanwhile."""
+    import time as _time
+
+    assert wb.wait(60)
+    notes = []
+    wb.observe(lambda change: notes.append(change["new"]), names=note)
+    press()
+    deadline = _time.monotonic() + 30
+    while not worker._running and _time.monotonic() < deadline:
+        _time.sleep(0.001)
+    assert worker._running  # the first is computing
+    press()
+    assert wb.wait(300)
+    assert worker.superseded == 1
+    return notes
+
+
 def test_judge_pressed_while_a_report_runs_shows_no_failure(series):
     """Pressing Judge while a report of the same stack runs stops that one (newest wins):
     being replaced is not a failure, so the note beside the strip never says it failed
     (it said "Quality report failed: Superseded: …" until the next report was in)."""
-    import time as _time
-
     wb = etw.AlignmentWorkbench(series, auto_quality=False)
     try:
-        assert wb.wait(60)
-        notes = []
-        wb.observe(lambda change: notes.append(change["new"]), names="quality_note")
-        wb.judge()
-        deadline = _time.monotonic() + 30
-        while not wb._judge._running and _time.monotonic() < deadline:
-            _time.sleep(0.001)
-        assert wb._judge._running  # the first report is computing
-        wb.judge()
-        assert wb.wait(300)
-        assert wb._judge.superseded == 1
+        notes = press_twice(wb, wb.judge, wb._judge, "quality_note")
         assert not [n for n in notes if "failed" in n], notes
         assert wb.quality_note.startswith("Judged in") and 7 in wb.quality["flagged"]
     finally:
@@ -265,23 +272,11 @@ def test_judge_pressed_while_a_report_runs_shows_no_failure(series):
 
 
 def test_scan_pressed_while_a_scan_runs_shows_no_failure():
-    import time as _time
-
     stack = etw.datasets.get_catalyst_data(misalign=True, minshift=0, maxshift=0,
                                            tiltrotate=2, tiltshift=3, seed=0, size=96)
     wb = etw.AlignmentWorkbench(stack, auto_quality=False)
     try:
-        assert wb.wait(60)
-        notes = []
-        wb.observe(lambda change: notes.append(change["new"]), names="scan_note")
-        wb.scan_tilt_axis()
-        deadline = _time.monotonic() + 30
-        while not wb._scanner._running and _time.monotonic() < deadline:
-            _time.sleep(0.001)
-        assert wb._scanner._running
-        wb.scan_tilt_axis()
-        assert wb.wait(300)
-        assert wb._scanner.superseded == 1
+        notes = press_twice(wb, wb.scan_tilt_axis, wb._scanner, "scan_note")
         assert not [n for n in notes if "failed" in n], notes
         assert wb.scan_note.startswith("Scanned in") and abs(wb.scan["rotation"] + 2) < 0.1
     finally:
