@@ -22,8 +22,12 @@ from collections.abc import Callable
 from ..engine.errors import NotReadyError
 
 
-class Superseded(Exception):
-    """Raised inside a request a newer one replaced (``submit(..., supersede=True)``)."""
+class Superseded(BaseException):
+    """Raised inside a request a newer one replaced (``submit(..., supersede=True)``).
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: a stop, not an error, so no
+    ``except Exception`` on the way (a widget's failure note, an engine's fallback)
+    takes it for one; the worker's loop catches it."""
 
 
 #: Where the libraries live (the standard library, site-packages): no request is stopped

@@ -28,7 +28,7 @@ from ...engine.errors import (
 )
 from ...engine.signals import as_tomostack
 from ...live._workbench import watch_workbench
-from .._worker import LatestWorker, Superseded, error_line
+from .._worker import LatestWorker, error_line
 from . import _frames, _panels
 from ._controller import Controller
 from ._live import LivePreview, Snapshot
@@ -383,8 +383,6 @@ class AlignmentWorkbench(WorkbenchModel):
         def run():
             try:
                 result = snap.stack.tilt_axis_scan(record=False, **kwargs)
-            except Superseded:  # a newer scan replaced it: not a failure
-                raise
             except Exception:
                 if snap is self._snap:
                     self.scan_note = "The tilt-axis scan failed (see the status line)."
@@ -534,8 +532,6 @@ class AlignmentWorkbench(WorkbenchModel):
         def run():
             try:
                 report = snap.stack.quality(resolution=False, record=False)
-            except Superseded:  # a newer report replaced it: not a failure
-                raise
             except Exception as err:
                 if snap.stack is self._snap.stack:
                     self.quality_note = f"Quality report failed: {error_line(err)}"
