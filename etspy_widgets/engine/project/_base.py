@@ -92,14 +92,13 @@ class Projector:
         return compute()
 
     def _angle_cache_fits(self) -> bool:
-        hit = self._cache.get("angle_cache_fits")
-        if hit is None:
+        def fits():
             import psutil
 
             need = 2 * 4 * self.n_angles * self.n_pix
-            hit = need <= min(ANGLE_CACHE_BYTES, psutil.virtual_memory().available // 4)
-            self._cache["angle_cache_fits"] = hit
-        return hit
+            return need <= min(ANGLE_CACHE_BYTES, psutil.virtual_memory().available // 4)
+
+        return self._derived("angle_cache_fits", fits)
 
     def _derived(self, key, compute):
         """A quantity derived from the operator, computed once (thread-safe)."""

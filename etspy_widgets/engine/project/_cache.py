@@ -246,8 +246,7 @@ def is_cached(tilts, n_det: int | None = None, thickness: int | None = None,
     kernel = check_method("projection kernel", kernel, KERNELS)
     if kernel == "pixel":
         backend = "pixel"
-    with _CACHE_LOCK:
-        return _key(backend, kernel, builder, geometry) in _CACHE
+    return built_projector(backend, kernel, builder, geometry) is not None
 
 
 def clear_cache() -> None:

@@ -728,18 +728,22 @@ class MatrixFreeProjector(Projector):
 
     def fp_cols(self, x):
         k = np.shape(x)[1]
+        twin = self._sparse_twin(k)
+        if twin is not None:
+            return twin.fp_cols(x)
         tab = self._table_or_none(k)
         if tab is not None:
-            twin = self._sparse_twin(k)
-            return twin.fp_cols(x) if twin is not None else self._table_fp(tab, x)
+            return self._table_fp(tab, x)
         return self._fp_range(x, 0, self.n_angles)
 
     def bp_cols(self, y):
         k = np.shape(y)[1]
+        twin = self._sparse_twin(k)
+        if twin is not None:
+            return twin.bp_cols(y)
         tab = self._table_or_none(k)
         if tab is not None:
-            twin = self._sparse_twin(k)
-            return twin.bp_cols(y) if twin is not None else self._table_bp(tab, y)
+            return self._table_bp(tab, y)
         return self._bp_range(y, 0, self.n_angles)
 
     def fp_angle_cols(self, a, x):
@@ -750,7 +754,7 @@ class MatrixFreeProjector(Projector):
 
     def sirt_update(self, x, y, rinv, cinv):
         k = np.shape(x)[1]
-        twin = self._sparse_twin(k) if k <= FEW_SLICES else None
+        twin = self._sparse_twin(k)
         if twin is not None:
             return twin.sirt_update(x, y, rinv, cinv)
         if self._fused(k) or (k <= FEW_SLICES and self.strip_table() is not None):

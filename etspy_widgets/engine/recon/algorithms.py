@@ -337,19 +337,13 @@ class CGLS(Algorithm):
         return self.clamp(self.x.copy()) if self.constrain else self.x
 
 
-def _grad(x, shape):
-    """Forward differences of images ``(T, D, k)`` (Neumann boundary) → ``(2, T, D, k)``."""
-    img = x.reshape(shape)
-    g = np.zeros((2, *shape), np.float32)
-    g[0, :-1] = img[1:] - img[:-1]
-    g[1, :, :-1] = img[:, 1:] - img[:, :-1]
-    return g
-
-
 def _div(g, out=None):
-    """Negative adjoint of ``_grad`` (into ``out`` when given)."""
-    d = np.zeros(g.shape[1:], np.float32) if out is None else out
-    if out is not None:
+    """Negative adjoint of the forward differences (``_add_grad``), into ``out`` when
+    given."""
+    if out is None:
+        d = np.zeros(g.shape[1:], np.float32)
+    else:
+        d = out
         d[...] = 0.0
     d[:-1] += g[0, :-1]
     d[1:] -= g[0, :-1]
@@ -359,7 +353,8 @@ def _div(g, out=None):
 
 
 def _add_grad(x, shape, out, scale, tmp):
-    """``out += scale · _grad(x)`` in place, one image-sized temporary (``tmp``)."""
+    """``out += scale · ∇x`` in place: forward differences of images ``(T, D, k)``
+    (Neumann boundary) into ``out`` ``(2, T, D, k)``, one image-sized temporary (``tmp``)."""
     img = x.reshape(shape)
     t = tmp.reshape(shape)
     np.subtract(img[1:], img[:-1], out=t[:-1])

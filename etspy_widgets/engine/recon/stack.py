@@ -66,8 +66,8 @@ def chunk_bytes_per_pixel(method: str) -> int:
 
 def running_chunks(ncores: int, n_pix: int, method: str) -> int:
     """How many chunks run at once: ``ncores``, fewer when even a one-slice chunk of
-    ``method`` needs more than ``CHUNK_BYTES`` (TV of 4096² slices: 0.5 GiB a slice), so
-    that the running chunks hold at most ``ncores × CHUNK_BYTES``."""
+    ``method`` needs more than ``CHUNK_BYTES`` (DART of 4096² slices: 0.63 GiB a slice),
+    so that the running chunks hold at most ``ncores × CHUNK_BYTES``."""
     per_slice = chunk_bytes_per_pixel(method) * max(1, n_pix)
     return max(1, min(int(ncores), (int(ncores) * CHUNK_BYTES) // per_slice))
 
